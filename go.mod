@@ -1,0 +1,3 @@
+module github.com/wdstream/wdstream
+
+go 1.26.0
