@@ -1,7 +1,7 @@
 // Command wdstream continuously trains Wide & Deep models from app-store logs.
 //
 // main only wires: each subcommand lives in its own file as a command value
-// registered in commands, parses its flags, builds the components from the
+// listed in commands; it parses its flags, builds the components from the
 // library packages and runs them.
 package main
 
@@ -26,11 +26,16 @@ type command struct {
 	run func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
-// commands holds every subcommand by name; each file adds its own in an init
-// of this package's command table (registration only, no side effects).
-var commands = map[string]command{}
-
-func register(c command) { commands[c.name] = c }
+// commands lists every subcommand; each is defined in its own file.
+func commands() map[string]command {
+	m := map[string]command{}
+	for _, c := range []command{
+		// one line per subcommand, e.g. simulateCommand(),
+	} {
+		m[c.name] = c
+	}
+	return m
+}
 
 // errUsage marks a command-line mistake: the usage has already been printed.
 var errUsage = errors.New("usage")
@@ -50,7 +55,7 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
-	c, ok := commands[args[0]]
+	c, ok := commands()[args[0]]
 	if !ok {
 		fmt.Fprintf(stderr, "wdstream: unknown command %q (run wdstream --help)\n", args[0])
 		return 2
@@ -72,13 +77,14 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "wdstream: continuous training of Wide & Deep models from app-store logs")
 	fmt.Fprintln(w, "\nusage: wdstream <command> [flags]   (wdstream <command> --help for its flags)")
 	fmt.Fprintln(w, "\ncommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
+	cmds := commands()
+	names := make([]string, 0, len(cmds))
+	for n := range cmds {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
+		fmt.Fprintf(w, "  %-10s %s\n", n, cmds[n].summary)
 	}
 }
 
