@@ -1,0 +1,432 @@
+package schemas
+
+import "strconv"
+
+// Defaults of the Decoder's limits.
+const (
+	// DefaultMaxBytes is the largest message a Decoder accepts when MaxBytes
+	// is 0: 1 MiB, Kafka's default max.message.bytes.
+	DefaultMaxBytes = 1 << 20
+	// DefaultMaxIDBytes is the longest impression_id, user_id or app_id a
+	// Decoder accepts when MaxIDBytes is 0.
+	DefaultMaxIDBytes = 256
+)
+
+// Interning bounds: strings up to maxInternLen bytes (column names,
+// categorical values, app ids) are interned until the table holds
+// maxInterned entries; after that new strings are allocated as usual.
+const (
+	maxInterned  = 8192
+	maxInternLen = 64
+)
+
+// Decoder decodes the JSON events of the Kafka topics strictly (see the
+// package documentation for the rules). Its zero value is ready to use with
+// the default limits. A Decoder keeps scratch buffers and a bounded table of
+// interned strings between calls, so it is not safe for concurrent use: use
+// one per goroutine.
+type Decoder struct {
+	// MaxBytes is the largest message accepted. Zero or less means
+	// DefaultMaxBytes (1 MiB).
+	MaxBytes int
+	// MaxIDBytes is the longest impression_id, user_id or app_id accepted,
+	// in bytes. Zero or less means DefaultMaxIDBytes (256).
+	MaxIDBytes int
+
+	sc      scanner
+	intern  map[string]string
+	strs    []string            // scratch for list elements
+	unknown map[string]struct{} // unknown keys of an install, for duplicates
+}
+
+// Bits of the fixed fields seen in one message.
+const (
+	seenImpressionID = 1 << iota
+	seenTS
+	seenUserID
+	seenAppID
+	seenLabel
+	seenInstallTS
+)
+
+func (d *Decoder) begin(data []byte) (*scanner, error) {
+	limit := d.MaxBytes
+	if limit <= 0 {
+		limit = DefaultMaxBytes
+	}
+	if len(data) > limit {
+		return nil, fieldErr("", "message is "+strconv.Itoa(len(data))+" bytes, over the limit of "+strconv.Itoa(limit))
+	}
+	d.sc.data, d.sc.pos = data, 0
+	return &d.sc, d.sc.begin()
+}
+
+// Impression decodes one impression message into dst. dst's Features map
+// is cleared and reused (a new one is made when it is nil); on error dst
+// holds unspecified content. Errors are *FieldError.
+func (d *Decoder) Impression(data []byte, dst *Impression) error {
+	return d.impression(data, dst, nil)
+}
+
+// Example decodes one example message into dst, like Impression plus the
+// label (0 or 1) and install_ts (required when label is 1, null or absent
+// when it is 0).
+func (d *Decoder) Example(data []byte, dst *Example) error {
+	return d.impression(data, &dst.Impression, dst)
+}
+
+// impression decodes an impression, or an example when ex is not nil (imp
+// is then &ex.Impression).
+func (d *Decoder) impression(data []byte, imp *Impression, ex *Example) error {
+	s, err := d.begin(data)
+	if err != nil {
+		return err
+	}
+	imp.ImpressionID, imp.TS, imp.UserID, imp.AppID = "", 0, "", ""
+	if imp.Features == nil {
+		imp.Features = make(map[string]Value, 16)
+	} else {
+		clear(imp.Features)
+	}
+	if ex != nil {
+		ex.Label, ex.InstallTS, ex.HasInstallTS = 0, 0, false
+	}
+	var seen uint
+	nulls := false
+	var key []byte
+	for first := true; ; first = false {
+		var done bool
+		key, done, err = s.nextKey(first, key)
+		if err != nil {
+			return err
+		}
+		if done {
+			break
+		}
+		bit := fixedBit(key, ex != nil)
+		if bit != 0 {
+			if seen&bit != 0 {
+				return fieldErr(string(key), "duplicate key")
+			}
+			seen |= bit
+		}
+		switch bit {
+		case seenImpressionID:
+			imp.ImpressionID, err = d.id(s, ColImpressionID, true, false)
+		case seenTS:
+			imp.TS, err = d.intField(s, ColTS)
+		case seenUserID:
+			imp.UserID, err = d.id(s, ColUserID, true, false)
+		case seenAppID:
+			imp.AppID, err = d.id(s, ColAppID, true, true)
+		case seenLabel:
+			err = d.label(s, ex)
+		case seenInstallTS:
+			if s.peek() == 'n' {
+				err = s.literal(ColInstallTS, "null")
+			} else {
+				ex.InstallTS, err = d.intField(s, ColInstallTS)
+				ex.HasInstallTS = err == nil
+			}
+		default:
+			if ex == nil && (string(key) == ColLabel || string(key) == ColInstallTS) {
+				return fieldErr(string(key), "reserved for examples, not allowed in an impression")
+			}
+			var isNull bool
+			isNull, err = d.feature(s, key, imp.Features)
+			nulls = nulls || isNull
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := s.end(); err != nil {
+		return err
+	}
+	if nulls {
+		for k, v := range imp.Features {
+			if v.Kind == KindNull {
+				delete(imp.Features, k)
+			}
+		}
+	}
+	for _, f := range [...]struct {
+		bit  uint
+		name string
+	}{{seenImpressionID, ColImpressionID}, {seenTS, ColTS}, {seenUserID, ColUserID}, {seenAppID, ColAppID}} {
+		if seen&f.bit == 0 {
+			return fieldErr(f.name, "missing")
+		}
+	}
+	if ex == nil {
+		return nil
+	}
+	if seen&seenLabel == 0 {
+		return fieldErr(ColLabel, "missing")
+	}
+	if ex.Label == 1 && !ex.HasInstallTS {
+		return fieldErr(ColInstallTS, "missing or null while label is 1")
+	}
+	if ex.Label == 0 && ex.HasInstallTS {
+		return fieldErr(ColInstallTS, "set while label is 0 (want null or absent)")
+	}
+	return nil
+}
+
+// fixedBit returns the seen-bit of a fixed key, or 0 for a feature column.
+// label and install_ts are fixed only in examples.
+func fixedBit(key []byte, example bool) uint {
+	switch string(key) {
+	case ColImpressionID:
+		return seenImpressionID
+	case ColTS:
+		return seenTS
+	case ColUserID:
+		return seenUserID
+	case ColAppID:
+		return seenAppID
+	case ColLabel:
+		if example {
+			return seenLabel
+		}
+	case ColInstallTS:
+		if example {
+			return seenInstallTS
+		}
+	}
+	return 0
+}
+
+// Install decodes one install message into dst. ts is required; impression_id
+// is optional (null, "" and absent all mean no join key); user_id and app_id
+// are required when impression_id is absent. Keys outside the contract are
+// checked for well-formed JSON and duplicates, then ignored. On error dst
+// holds unspecified content. Errors are *FieldError.
+func (d *Decoder) Install(data []byte, dst *Install) error {
+	s, err := d.begin(data)
+	if err != nil {
+		return err
+	}
+	*dst = Install{}
+	if len(d.unknown) > 0 {
+		clear(d.unknown)
+	}
+	var seen uint
+	var key []byte
+	for first := true; ; first = false {
+		var done bool
+		key, done, err = s.nextKey(first, key)
+		if err != nil {
+			return err
+		}
+		if done {
+			break
+		}
+		bit := fixedBit(key, false)
+		if bit != 0 {
+			if seen&bit != 0 {
+				return fieldErr(string(key), "duplicate key")
+			}
+			seen |= bit
+		}
+		switch bit {
+		case seenImpressionID:
+			dst.ImpressionID, err = d.id(s, ColImpressionID, false, false)
+		case seenTS:
+			dst.TS, err = d.intField(s, ColTS)
+		case seenUserID:
+			dst.UserID, err = d.id(s, ColUserID, false, false)
+		case seenAppID:
+			dst.AppID, err = d.id(s, ColAppID, false, true)
+		default:
+			if _, dup := d.unknown[string(key)]; dup {
+				return fieldErr(string(key), "duplicate key")
+			}
+			if d.unknown == nil {
+				d.unknown = make(map[string]struct{})
+			}
+			d.unknown[string(key)] = struct{}{}
+			err = s.skip(string(key), 0)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := s.end(); err != nil {
+		return err
+	}
+	if seen&seenTS == 0 {
+		return fieldErr(ColTS, "missing")
+	}
+	if dst.ImpressionID == "" {
+		if dst.UserID == "" {
+			return fieldErr(ColUserID, "missing (required when impression_id is absent)")
+		}
+		if dst.AppID == "" {
+			return fieldErr(ColAppID, "missing (required when impression_id is absent)")
+		}
+	}
+	return nil
+}
+
+// id reads an id string. A required id must be a non-empty string; an
+// optional one may also be null or "" (both mean absent).
+func (d *Decoder) id(s *scanner, field string, required, intern bool) (string, error) {
+	if s.pos >= len(s.data) || s.data[s.pos] != '"' {
+		if !required && s.peek() == 'n' {
+			return "", s.literal(field, "null")
+		}
+		return "", fieldErr(field, "got "+s.kindAt()+", want a string")
+	}
+	b, err := s.str(field)
+	if err != nil {
+		return "", err
+	}
+	if len(b) == 0 && required {
+		return "", fieldErr(field, "empty string")
+	}
+	limit := d.MaxIDBytes
+	if limit <= 0 {
+		limit = DefaultMaxIDBytes
+	}
+	if len(b) > limit {
+		return "", fieldErr(field, strconv.Itoa(len(b))+" bytes long, over the limit of "+strconv.Itoa(limit))
+	}
+	if intern {
+		return d.internStr(b), nil
+	}
+	return string(b), nil
+}
+
+// intField reads a non-negative int64 written as an integer literal.
+func (d *Decoder) intField(s *scanner, field string) (int64, error) {
+	if s.pos >= len(s.data) || !isNumberStart(s.data[s.pos]) {
+		return 0, fieldErr(field, "got "+s.kindAt()+", want an integer")
+	}
+	return s.int(field)
+}
+
+func (d *Decoder) label(s *scanner, ex *Example) error {
+	if s.pos >= len(s.data) || !isNumberStart(s.data[s.pos]) {
+		return fieldErr(ColLabel, "got "+s.kindAt()+", want 0 or 1")
+	}
+	n, err := s.int(ColLabel)
+	if err != nil {
+		return err
+	}
+	if n > 1 {
+		return fieldErr(ColLabel, "got "+strconv.FormatInt(n, 10)+", want 0 or 1")
+	}
+	ex.Label = int32(n)
+	return nil
+}
+
+func isNumberStart(c byte) bool { return c == '-' || ('0' <= c && c <= '9') }
+
+// feature reads one feature column's value into m. A null is stored as
+// KindNull so that a later duplicate is caught; the caller deletes those.
+func (d *Decoder) feature(s *scanner, key []byte, m map[string]Value) (isNull bool, err error) {
+	if _, dup := m[string(key)]; dup {
+		return false, fieldErr(string(key), "duplicate key")
+	}
+	name := d.internStr(key)
+	if s.pos >= len(s.data) {
+		return false, fieldErr(name, s.unexpected("a JSON value"))
+	}
+	switch c := s.data[s.pos]; c {
+	case '"':
+		b, err := s.str(name)
+		if err != nil {
+			return false, err
+		}
+		m[name] = String(d.internStr(b))
+	case 't', 'f':
+		word := "true"
+		if c == 'f' {
+			word = "false"
+		}
+		if err := s.literal(name, word); err != nil {
+			return false, err
+		}
+		m[name] = Bool(c == 't')
+	case 'n':
+		if err := s.literal(name, "null"); err != nil {
+			return false, err
+		}
+		m[name] = Value{Kind: KindNull}
+		return true, nil
+	case '[':
+		strs, err := d.list(s, name)
+		if err != nil {
+			return false, err
+		}
+		m[name] = Strings(strs)
+	case '{':
+		return false, fieldErr(name, "got an object, want a string, number, bool or list of strings")
+	default:
+		if !isNumberStart(c) {
+			return false, fieldErr(name, s.unexpected("a JSON value"))
+		}
+		f, err := s.float(name)
+		if err != nil {
+			return false, err
+		}
+		m[name] = Number(f)
+	}
+	return false, nil
+}
+
+// list reads a list of strings at s.pos into a new slice of exact length.
+func (d *Decoder) list(s *scanner, name string) ([]string, error) {
+	s.pos++ // '['
+	if s.peek() == ']' {
+		s.pos++
+		return []string{}, nil
+	}
+	strs := d.strs[:0]
+	defer func() {
+		clear(strs) // drop references held by the scratch
+		d.strs = strs[:0]
+	}()
+	for i := 0; ; i++ {
+		if s.peek() != '"' {
+			if s.pos >= len(s.data) {
+				return nil, fieldErr(name, s.unexpected("a list element"))
+			}
+			return nil, fieldErr(name, "list element "+strconv.Itoa(i)+" is "+s.kindAt()+", want a string")
+		}
+		b, err := s.str(name)
+		if err != nil {
+			return nil, err
+		}
+		strs = append(strs, d.internStr(b))
+		switch s.peek() {
+		case ',':
+			s.pos++
+		case ']':
+			s.pos++
+			return append([]string(nil), strs...), nil
+		default:
+			return nil, fieldErr(name, s.unexpected("',' or ']' in list"))
+		}
+	}
+}
+
+// internStr returns b as a string, shared with earlier calls for short
+// strings while the table has room.
+func (d *Decoder) internStr(b []byte) string {
+	if len(b) > maxInternLen {
+		return string(b)
+	}
+	if s, ok := d.intern[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if d.intern == nil {
+		d.intern = make(map[string]string, 256)
+	}
+	if len(d.intern) < maxInterned {
+		d.intern[s] = s
+	}
+	return s
+}
