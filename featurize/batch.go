@@ -1,0 +1,135 @@
+package featurize
+
+import "github.com/wdstream/wdstream/schemas/spec"
+
+// SlotKind is what a wide slot's ids mean.
+type SlotKind uint8
+
+const (
+	// SlotCategorical: ids are the feature's vocabulary ids (OOV ids first,
+	// admitted strings after); the id space grows with the vocabulary.
+	SlotCategorical SlotKind = iota + 1
+	// SlotBucketized: id 0 is a missing value, id 1+b the b-th quantile
+	// bucket; the id space is fixed at 1+quantiles.
+	SlotBucketized
+	// SlotCross: ids are hashed into [0, hash_buckets); fixed.
+	SlotCross
+)
+
+// WideSlot describes one input of the wide part, with its own id space.
+type WideSlot struct {
+	Name  string
+	Kind  SlotKind
+	vocab *Vocab
+	size  int
+}
+
+// Size is the current number of ids of the slot: a categorical slot grows
+// as its vocabulary admits strings; the others are fixed.
+func (w WideSlot) Size() int {
+	if w.vocab != nil {
+		return w.vocab.Size()
+	}
+	return w.size
+}
+
+// DeepInput describes one categorical field of the deep part.
+type DeepInput struct {
+	Name         string
+	Multi        bool // a categorical_list: offsets plus ids
+	Combiner     spec.Combiner
+	EmbeddingDim int
+	vocab        *Vocab
+}
+
+// Size is the current number of ids (embedding rows) of the field.
+func (d DeepInput) Size() int { return d.vocab.Size() }
+
+// Layout describes what the batches of a State hold, in order: the wide
+// slots (Batch.WideSlots values index it), the deep categorical fields
+// (Batch.Deep has one per entry) and the dense columns (Batch.Dense's
+// columns). It is fixed for the life of a State; only the Sizes grow.
+type Layout struct {
+	Wide  []WideSlot
+	Deep  []DeepInput
+	Dense []string
+}
+
+// Layout returns the State's batch layout.
+func (s *State) Layout() Layout {
+	return Layout{
+		Wide:  append([]WideSlot(nil), s.wide...),
+		Deep:  append([]DeepInput(nil), s.deep...),
+		Dense: append([]string(nil), s.dense...),
+	}
+}
+
+// Batch is one mini-batch of model inputs in the layout of the package doc.
+// A Batch is reused across Transform calls: Reset (which Transform calls)
+// keeps the capacity of every slice, so the steady state allocates nothing.
+// Strings in ImpressionIDs alias the examples' strings.
+type Batch struct {
+	N int // examples
+
+	Labels        []float32 // N
+	ImpressionIDs []string  // N
+	TS            []int64   // N, Unix milliseconds
+
+	// The wide part, CSR: example i's entries are
+	// [WideOffsets[i], WideOffsets[i+1]) of WideSlots, WideIDs, WideValues.
+	WideOffsets []int32 // N+1
+	WideSlots   []int32 // index into Layout.Wide
+	WideIDs     []int32 // id within the slot's own id space
+	WideValues  []float32
+	// WideSizes[k] is Layout.Wide[k].Size() when the batch was made: every
+	// id of slot k in this batch is below it.
+	WideSizes []int32
+
+	// Deep holds one field per Layout.Deep entry.
+	Deep []DeepField
+
+	// Dense is the N x DenseDim row-major matrix of normalized numeric
+	// features, columns in Layout.Dense order, every value in [0,1].
+	Dense    []float32
+	DenseDim int
+
+	oovCounts []uint64 // per categorical feature, flushed to the Vocab after Transform
+	scratch   []uint64 // cross hashes
+	crossOff  []int    // per cross column: start in scratch
+	numBuf    [32]byte
+}
+
+// DeepField is one deep categorical field of a batch. A single-valued field
+// has one id per example in IDs and nil Offsets. A multi-valued field has
+// example i's ids in IDs[Offsets[i]:Offsets[i+1]]; an empty range (an empty
+// or missing list) means the pooled embedding is the zero vector.
+type DeepField struct {
+	Offsets []int32
+	IDs     []int32
+	// Size is the field's vocabulary size when the batch was made: every id
+	// in IDs is below it.
+	Size int32
+}
+
+// Reset empties the batch and keeps its capacity.
+func (b *Batch) Reset() {
+	b.N = 0
+	b.Labels = b.Labels[:0]
+	b.ImpressionIDs = b.ImpressionIDs[:0]
+	b.TS = b.TS[:0]
+	b.WideOffsets = append(b.WideOffsets[:0], 0)
+	b.WideSlots = b.WideSlots[:0]
+	b.WideIDs = b.WideIDs[:0]
+	b.WideValues = b.WideValues[:0]
+	b.WideSizes = b.WideSizes[:0]
+	for i := range b.Deep {
+		d := &b.Deep[i]
+		d.IDs = d.IDs[:0]
+		if d.Offsets != nil {
+			d.Offsets = append(d.Offsets[:0], 0)
+		}
+		d.Size = 0
+	}
+	b.Dense = b.Dense[:0]
+	clear(b.oovCounts)
+}

@@ -1,0 +1,193 @@
+package featurize
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/wdstream/wdstream/schemas"
+)
+
+// ErrNoBoundaries is returned by Transform when a numeric feature's
+// boundaries have not been fixed yet (no RefreshBoundaries since New, and
+// none decoded).
+var ErrNoBoundaries = errors.New("quantile boundaries not fixed: call RefreshBoundaries after Fit")
+
+// shape prepares dst for this State's layout.
+func (s *State) shape(dst *Batch) {
+	if len(dst.Deep) != len(s.deep) {
+		dst.Deep = make([]DeepField, len(s.deep))
+	}
+	for i, d := range s.deep {
+		f := &dst.Deep[i]
+		if d.Multi && f.Offsets == nil {
+			f.Offsets = make([]int32, 1, 256)
+		} else if !d.Multi {
+			f.Offsets = nil
+		}
+	}
+	if len(dst.oovCounts) != len(s.cats) {
+		dst.oovCounts = make([]uint64, len(s.cats))
+	}
+	if len(dst.crossOff) != 2*len(s.cats) {
+		dst.crossOff = make([]int, 2*len(s.cats))
+	}
+	dst.DenseDim = len(s.dense)
+}
+
+// Transform turns exs into dst (which it resets first). It counts nothing
+// towards admission and reads boundaries as fixed; it updates only the OOV
+// counters, atomically, so Transform calls may run concurrently, each with
+// its own Batch. A bad example stops it with an *ExampleError; dst's
+// contents are then unspecified.
+func (s *State) Transform(dst *Batch, exs []schemas.Example) error {
+	for _, n := range s.nums {
+		if !n.fixed && (n.wideSlot >= 0 || n.denseCol >= 0) {
+			return fmt.Errorf("featurize: numeric feature %q: %w", n.name, ErrNoBoundaries)
+		}
+	}
+	s.shape(dst)
+	dst.Reset()
+	for _, w := range s.wide {
+		dst.WideSizes = append(dst.WideSizes, int32(w.Size()))
+	}
+	for i, d := range s.deep {
+		dst.Deep[i].Size = int32(d.Size())
+	}
+	for i := range exs {
+		if err := s.transformOne(dst, i, &exs[i]); err != nil {
+			return err
+		}
+	}
+	for i, c := range s.cats {
+		if n := dst.oovCounts[i]; n > 0 {
+			c.vocab.oovHits.Add(n)
+		}
+	}
+	return nil
+}
+
+func (s *State) transformOne(dst *Batch, i int, ex *schemas.Example) error {
+	dst.N++
+	dst.Labels = append(dst.Labels, float32(ex.Label))
+	dst.ImpressionIDs = append(dst.ImpressionIDs, ex.ImpressionID)
+	dst.TS = append(dst.TS, ex.TS)
+	scratch := dst.scratch[:0]
+	for ci, c := range s.cats {
+		v := c.col.value(ex)
+		start := len(scratch)
+		if c.list {
+			if v.Kind != schemas.KindStrings && v.Kind != schemas.KindNull {
+				return kindError(i, ex, c.name, "list<string> or null", v.Kind)
+			}
+			var deep *DeepField
+			if c.deepField >= 0 {
+				deep = &dst.Deep[c.deepField]
+			}
+			for _, str := range v.Strs {
+				id, ok := c.vocab.Lookup(str)
+				if !ok {
+					dst.oovCounts[ci]++
+				}
+				if c.wideSlot >= 0 {
+					dst.appendWide(c.wideSlot, id)
+				}
+				if deep != nil {
+					deep.IDs = append(deep.IDs, id)
+				}
+				if c.crossed() {
+					scratch = append(scratch, hashString(str))
+				}
+			}
+			if deep != nil {
+				deep.Offsets = append(deep.Offsets, int32(len(deep.IDs)))
+			}
+		} else {
+			str, b, isBytes, ok := categoricalText(&v, dst.numBuf[:])
+			if !ok {
+				return kindError(i, ex, c.name, "string, number, bool or null", v.Kind)
+			}
+			var id int32
+			var known bool
+			var h uint64
+			if isBytes {
+				id, known = c.vocab.lookupBytes(b)
+				if c.crossed() {
+					h = hashBytes(b)
+				}
+			} else {
+				id, known = c.vocab.Lookup(str)
+				if c.crossed() {
+					h = hashString(str)
+				}
+			}
+			if !known {
+				dst.oovCounts[ci]++
+			}
+			if c.wideSlot >= 0 {
+				dst.appendWide(c.wideSlot, id)
+			}
+			if c.deepField >= 0 {
+				d := &dst.Deep[c.deepField]
+				d.IDs = append(d.IDs, id)
+			}
+			if c.crossed() {
+				scratch = append(scratch, h)
+			}
+		}
+		dst.crossOff[2*ci], dst.crossOff[2*ci+1] = start, len(scratch)
+	}
+	for _, n := range s.nums {
+		v := n.col.value(ex)
+		x, present, ok := numericValue(&v)
+		if !ok {
+			return kindError(i, ex, n.name, "number, bool or null", v.Kind)
+		}
+		norm := n.missing
+		wideID := int32(0)
+		if present {
+			b := bucketOf(n.bounds, x)
+			wideID = int32(1 + b)
+			norm = 0
+			if len(n.bounds) > 0 {
+				norm = float32(b) / float32(len(n.bounds))
+			}
+		}
+		if n.denseCol >= 0 {
+			dst.Dense = append(dst.Dense, norm)
+		}
+		if n.wideSlot >= 0 {
+			dst.appendWide(n.wideSlot, wideID)
+		}
+	}
+	dst.scratch = scratch
+	for _, cr := range s.crosses {
+		dst.emitCross(cr, 0, crossSeed)
+	}
+	dst.WideOffsets = append(dst.WideOffsets, int32(len(dst.WideIDs)))
+	return nil
+}
+
+// crossed reports whether a cross reads this feature (its hashes are kept).
+func (c *catFeature) crossed() bool { return c.inCross }
+
+func (b *Batch) appendWide(slot int, id int32) {
+	b.WideSlots = append(b.WideSlots, int32(slot))
+	b.WideIDs = append(b.WideIDs, id)
+	b.WideValues = append(b.WideValues, 1)
+}
+
+// emitCross appends the cross's entries for every combination of the
+// values of columns k.. given the running hash acc of columns ..k-1.
+func (b *Batch) emitCross(cr *crossFeature, k int, acc uint64) {
+	c := cr.cols[k]
+	lo, hi := b.crossOff[2*c.index], b.crossOff[2*c.index+1]
+	last := k == len(cr.cols)-1
+	for _, h := range b.scratch[lo:hi] {
+		next := crossStep(acc, h)
+		if last {
+			b.appendWide(cr.slot, int32(reduce(next, cr.buckets)))
+		} else {
+			b.emitCross(cr, k+1, next)
+		}
+	}
+}

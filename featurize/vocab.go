@@ -1,0 +1,157 @@
+package featurize
+
+import (
+	"strings"
+	"sync/atomic"
+)
+
+// Vocab maps the strings of one categorical feature to stable int32 ids.
+//
+// Ids 0..OOVBuckets()-1 are the hashed out-of-vocabulary ids; the i-th
+// admitted string (from 0) has id OOVBuckets()+i. Ids are append-only: an id
+// once given never changes meaning, so an embedding table or a wide weight
+// table grows by appending rows. A Vocab is owned by a State; its read
+// methods may run concurrently with each other and with Transform, but not
+// with Fit.
+type Vocab struct {
+	name     string
+	oov      int
+	minCount int
+	maxSize  int
+	ids      map[string]int32
+	tokens   []string
+	admit    *admission // nil when minCount <= 1: every string is admitted at once
+
+	observed    uint64 // occurrences seen by Fit
+	fullRejects uint64 // occurrences of unknown strings refused because the vocabulary is full
+	oovHits     atomic.Uint64
+}
+
+func newVocab(name string, oov, minCount, maxSize, sketchBytes int) (*Vocab, error) {
+	v := &Vocab{
+		name:     name,
+		oov:      max(oov, 1),
+		minCount: max(minCount, 1),
+		maxSize:  maxSize,
+		ids:      make(map[string]int32),
+	}
+	if v.minCount > 1 {
+		a, err := newAdmission(sketchBytes)
+		if err != nil {
+			return nil, err
+		}
+		v.admit = a
+	}
+	return v, nil
+}
+
+// Name is the feature's name.
+func (v *Vocab) Name() string { return v.name }
+
+// OOVBuckets is the number of hashed out-of-vocabulary ids (at least 1).
+func (v *Vocab) OOVBuckets() int { return v.oov }
+
+// Len is the number of admitted strings.
+func (v *Vocab) Len() int { return len(v.tokens) }
+
+// Size is the number of ids in use: OOVBuckets()+Len(). An embedding table
+// for this feature needs Size() rows.
+func (v *Vocab) Size() int { return v.oov + len(v.tokens) }
+
+// Token returns the string of an admitted id, or false for an OOV id or an
+// id out of range.
+func (v *Vocab) Token(id int32) (string, bool) {
+	i := int(id) - v.oov
+	if id < 0 || i < 0 || i >= len(v.tokens) {
+		return "", false
+	}
+	return v.tokens[i], true
+}
+
+// Lookup returns the id of s: its admitted id and true, or its OOV bucket
+// and false. It counts nothing.
+func (v *Vocab) Lookup(s string) (int32, bool) {
+	if id, ok := v.ids[s]; ok {
+		return id, true
+	}
+	return oovBucket(hashString(s), v.oov), false
+}
+
+// lookupBytes is Lookup for a string held in a byte slice.
+func (v *Vocab) lookupBytes(b []byte) (int32, bool) {
+	if id, ok := v.ids[string(b)]; ok {
+		return id, true
+	}
+	return oovBucket(hashBytes(b), v.oov), false
+}
+
+// full reports whether the vocabulary has reached its maximum size.
+func (v *Vocab) full() bool { return v.maxSize > 0 && len(v.tokens) >= v.maxSize }
+
+// observe counts one occurrence of s and admits s once it has been seen
+// minCount times, unless the vocabulary is full.
+func (v *Vocab) observe(s string) {
+	v.observed++
+	if _, ok := v.ids[s]; ok {
+		return
+	}
+	if v.full() {
+		v.fullRejects++
+		return
+	}
+	if v.admit != nil && v.admit.observe(hashString(s)) < v.minCount {
+		return
+	}
+	v.add(strings.Clone(s))
+}
+
+// observeBytes is observe for a string held in a byte slice.
+func (v *Vocab) observeBytes(b []byte) {
+	v.observed++
+	if _, ok := v.ids[string(b)]; ok {
+		return
+	}
+	if v.full() {
+		v.fullRejects++
+		return
+	}
+	if v.admit != nil && v.admit.observe(hashBytes(b)) < v.minCount {
+		return
+	}
+	v.add(string(b))
+}
+
+func (v *Vocab) add(s string) {
+	v.ids[s] = int32(v.oov + len(v.tokens))
+	v.tokens = append(v.tokens, s)
+}
+
+// Remap writes to dst, for every id of old (0..old.Size()-1), the id that
+// the same string has in cur, or -1 when cur has no row for it, and returns
+// dst (grown as needed). Warm start uses it when a vocabulary was rebuilt
+// rather than grown: row old[i] of a table moves to row dst[i], and rows of
+// cur that no old id maps to get the initializer. OOV ids map to themselves
+// when both vocabularies have the same number of OOV buckets (the hash is the
+// same), else to -1.
+func Remap(dst []int32, old, cur *Vocab) []int32 {
+	n := old.Size()
+	if cap(dst) < n {
+		dst = make([]int32, n)
+	}
+	dst = dst[:n]
+	for i := range old.oov {
+		if old.oov == cur.oov {
+			dst[i] = int32(i)
+		} else {
+			dst[i] = -1
+		}
+	}
+	for i, tok := range old.tokens {
+		id, ok := cur.ids[tok]
+		if !ok {
+			id = -1
+		}
+		dst[old.oov+i] = id
+	}
+	return dst
+}
