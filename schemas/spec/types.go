@@ -1,15 +1,18 @@
 package spec
 
-import "time"
-
 // Spec is a whole feature spec file. Every field's comment states the default
 // that Load fills in when the key is absent from the YAML (presence is read
 // from the YAML itself, so an explicit 0 or false is kept as written).
+//
+// A `default` struct tag holds, as YAML, the default that Load decodes into a
+// field whose key is absent; defaults that depend on context (the spec name,
+// a cross name, the per-type defaults of a feature) are applied in code.
 type Spec struct {
 	// Version of the spec format. Required; only 1 exists.
 	Version int `yaml:"version"`
 	// Name is a free-form label carried into manifests. Default: the file's
-	// base name without extension.
+	// base name without extension ("configs/playstore.yaml" gives
+	// "playstore").
 	Name string `yaml:"name"`
 
 	// Features are the input columns the model reads. At least one is required.
@@ -41,6 +44,8 @@ const (
 // Combiner pools the embeddings of a categorical_list feature.
 type Combiner string
 
+// The combiners: the mean of the embeddings, their sum, or their sum divided
+// by the square root of the number of elements (TensorFlow's sqrtn).
 const (
 	CombinerMean  Combiner = "mean"
 	CombinerSum   Combiner = "sum"
@@ -55,32 +60,36 @@ type Feature struct {
 	// Type: categorical, categorical_list or numeric. Required.
 	Type FeatureType `yaml:"type"`
 	// Wide: the raw feature also enters the wide (linear) part. Default false.
-	Wide bool `yaml:"wide"`
+	Wide bool `yaml:"wide" default:"false"`
 	// Deep: the feature enters the deep part (an embedding for categorical
 	// features, the normalized value for numeric ones). Default true.
-	Deep bool `yaml:"deep"`
+	// A feature must be wide, deep or a column of a cross.
+	Deep bool `yaml:"deep" default:"true"`
 
 	// EmbeddingDim is the embedding size of a categorical feature in the deep
-	// part. Default 8; must be > 0.
+	// part. Default 8 for categorical and categorical_list features (0, and
+	// not allowed in the YAML, for numeric ones); must be > 0.
 	EmbeddingDim int `yaml:"embedding_dim"`
-	// Combiner for categorical_list features: mean, sum or sqrtn. Default mean.
+	// Combiner for categorical_list features: mean, sum or sqrtn. Default
+	// mean for categorical_list features ("", and not allowed in the YAML,
+	// for other types).
 	Combiner Combiner `yaml:"combiner"`
 	// MinCount: a string gets a vocabulary id once seen this many times.
-	// Default 1; must be >= 1.
+	// Default 1 for categorical types (0 for numeric); must be >= 1.
 	MinCount int `yaml:"min_count"`
 	// OOVBuckets: hashed out-of-vocabulary ids; 0 means a single OOV id.
-	// Default 1.
+	// Default 1 for categorical types (0 for numeric); must be >= 0.
 	OOVBuckets int `yaml:"oov_buckets"`
 	// MaxSize caps the vocabulary (admitted strings); 0 means no cap.
-	// Default 0.
+	// Default 0; must be >= 0. Categorical types only.
 	MaxSize int `yaml:"max_size"`
 
 	// Quantiles: n_q, the number of quantile boundaries of a numeric feature
-	// (the paper's rule maps the i-th quantile to (i-1)/(n_q-1)). Default 20;
-	// must be >= 2.
+	// (the paper's rule maps the i-th quantile to (i-1)/(n_q-1)). Default 20
+	// for numeric features (0 for categorical types); must be >= 2.
 	Quantiles int `yaml:"quantiles"`
 	// Missing: the normalized value of a numeric feature that is absent, null
-	// or NaN. Default 0; must be inside [0,1].
+	// or NaN. Default 0; must be inside [0,1]. Numeric features only.
 	Missing float64 `yaml:"missing"`
 }
 
@@ -98,26 +107,28 @@ type Cross struct {
 	// categorical_list feature.
 	Columns []string `yaml:"columns"`
 	// HashBuckets the crossed strings are hashed into. Default 100000; > 0.
-	HashBuckets int `yaml:"hash_buckets"`
+	HashBuckets int `yaml:"hash_buckets" default:"100000"`
 }
 
 // Join configures labeling of impressions by installs.
 type Join struct {
 	// LabelWindow: an impression is positive when a matching install arrives
 	// within this long after its ts. Default 30m; must be > 0.
-	LabelWindow Duration `yaml:"label_window"`
+	LabelWindow Duration `yaml:"label_window" default:"30m"`
 	// IdleAdvance: a partition that has received nothing for this long (in
 	// processing time) advances its watermark by the same amount, so that a
 	// quiet partition does not stall labeling. Default 1m; must be > 0.
-	IdleAdvance Duration `yaml:"idle_advance"`
+	IdleAdvance Duration `yaml:"idle_advance" default:"1m"`
 	// MaxPending caps the impressions waiting for their window to close.
 	// Default 2,000,000; must be > 0.
-	MaxPending int `yaml:"max_pending"`
+	MaxPending int `yaml:"max_pending" default:"2000000"`
 }
 
 // Mode selects which parts of the model are trained.
 type Mode string
 
+// The modes: the linear part alone (the paper's "Wide" control), the deep
+// part alone ("Deep"), or both trained jointly.
 const (
 	ModeWide     Mode = "wide"
 	ModeDeep     Mode = "deep"
@@ -126,16 +137,19 @@ const (
 
 // Model configures the network and its optimizers.
 type Model struct {
-	// Mode: wide, deep or wide_deep. Default wide_deep.
-	Mode Mode `yaml:"mode"`
-	// Hidden layer widths of the deep part (ReLU). Default [64, 32]; each > 0.
-	Hidden []int `yaml:"hidden"`
+	// Mode: wide, deep or wide_deep. Default wide_deep. Mode wide needs a
+	// wide input (a wide feature or a cross), mode deep a deep feature, and
+	// wide_deep both; features of the part that is off are simply unused.
+	Mode Mode `yaml:"mode" default:"wide_deep"`
+	// Hidden layer widths of the deep part (ReLU). Default [64, 32]; at least
+	// one layer, each > 0.
+	Hidden []int `yaml:"hidden" default:"[64, 32]"`
 	// BatchSize of mini-batches. Default 256; > 0.
-	BatchSize int `yaml:"batch_size"`
+	BatchSize int `yaml:"batch_size" default:"256"`
 	// Epochs over the input in backfill. Default 1; > 0.
-	Epochs int `yaml:"epochs"`
+	Epochs int `yaml:"epochs" default:"1"`
 	// Seed for weight initialization. Default 1.
-	Seed int64 `yaml:"seed"`
+	Seed int64 `yaml:"seed" default:"1"`
 	// Wide part optimizer (FTRL-Proximal).
 	FTRL FTRL `yaml:"ftrl"`
 	// Deep part optimizer (AdaGrad).
@@ -145,54 +159,57 @@ type Model struct {
 // FTRL holds FTRL-Proximal hyper-parameters (McMahan et al., 2013).
 type FTRL struct {
 	// Alpha: learning rate. Default 0.05; > 0.
-	Alpha float64 `yaml:"alpha"`
+	Alpha float64 `yaml:"alpha" default:"0.05"`
 	// Beta. Default 1; >= 0.
-	Beta float64 `yaml:"beta"`
+	Beta float64 `yaml:"beta" default:"1"`
 	// L1 (lambda1). Default 0.001; >= 0.
-	L1 float64 `yaml:"l1"`
+	L1 float64 `yaml:"l1" default:"0.001"`
 	// L2 (lambda2). Default 0; >= 0.
-	L2 float64 `yaml:"l2"`
+	L2 float64 `yaml:"l2" default:"0"`
 }
 
 // AdaGrad holds the deep part's optimizer settings.
 type AdaGrad struct {
 	// LearningRate. Default 0.05; > 0.
-	LearningRate float64 `yaml:"learning_rate"`
+	LearningRate float64 `yaml:"learning_rate" default:"0.05"`
 	// InitialAccumulator. Default 0.1 (as TensorFlow); > 0.
-	InitialAccumulator float64 `yaml:"initial_accumulator"`
+	InitialAccumulator float64 `yaml:"initial_accumulator" default:"0.1"`
 }
 
 // Validation holds the publisher's gate thresholds.
 type Validation struct {
 	// MinAUC a candidate must reach. Default 0.5; in [0,1].
-	MinAUC float64 `yaml:"min_auc"`
+	MinAUC float64 `yaml:"min_auc" default:"0.5"`
 	// MaxLogLoss a candidate may have. Default 1.0; > 0.
-	MaxLogLoss float64 `yaml:"max_logloss"`
-	// Calibration range of mean prediction / mean label. Default [0.5, 2.0].
-	Calibration []float64 `yaml:"calibration"`
-	// MaxAUCDrop against the baseline (LATEST). Default 0.01; >= 0.
-	MaxAUCDrop float64 `yaml:"max_auc_drop"`
+	MaxLogLoss float64 `yaml:"max_logloss" default:"1.0"`
+	// Calibration range [lo, hi] of mean prediction / mean label. Default
+	// [0.5, 2.0]; exactly two numbers with 0 <= lo < hi.
+	Calibration []float64 `yaml:"calibration" default:"[0.5, 2.0]"`
+	// MaxAUCDrop against the baseline (LATEST). Default 0.01; in [0,1].
+	MaxAUCDrop float64 `yaml:"max_auc_drop" default:"0.01"`
 	// MaxLogLossRise against the baseline. Default 0.01; >= 0.
-	MaxLogLossRise float64 `yaml:"max_logloss_rise"`
-	// LatencyBudget: p99 of scoring a batch of 200 in the dry run. Default 50ms.
-	LatencyBudget Duration `yaml:"latency_budget"`
-	// Examples: how many fresh examples the gate evaluates on. Default 20000.
-	Examples int `yaml:"examples"`
+	MaxLogLossRise float64 `yaml:"max_logloss_rise" default:"0.01"`
+	// LatencyBudget: p99 of scoring a batch of 200 in the dry run. Default
+	// 50ms; > 0.
+	LatencyBudget Duration `yaml:"latency_budget" default:"50ms"`
+	// Examples: how many fresh examples the gate evaluates on. Default 20000;
+	// > 0.
+	Examples int `yaml:"examples" default:"20000"`
 }
 
 // Publish configures the continuous-training schedule and retention.
 type Publish struct {
 	// EveryExamples: publish a candidate after this many trained examples;
-	// 0 disables the count trigger. Default 0.
-	EveryExamples int `yaml:"every_examples"`
+	// 0 disables the count trigger. Default 0; >= 0.
+	EveryExamples int `yaml:"every_examples" default:"0"`
 	// Every: publish a candidate after this much time; 0 disables the time
-	// trigger. Default 5m. At least one trigger must be set.
-	Every Duration `yaml:"every"`
+	// trigger. Default 5m; >= 0. At least one trigger must be set.
+	Every Duration `yaml:"every" default:"5m"`
 	// Retain: keep the last N versions (plus pinned ones). Default 10; >= 1.
-	Retain int `yaml:"retain"`
+	Retain int `yaml:"retain" default:"10"`
 }
 
-// Hooks run after every publish and every rejection.
+// Hooks run after every publish and every rejection. Default: none.
 type Hooks struct {
 	Webhooks []Webhook   `yaml:"webhooks"`
 	Commands []Command   `yaml:"commands"`
@@ -201,35 +218,32 @@ type Hooks struct {
 
 // Webhook POSTs the manifest or report as JSON.
 type Webhook struct {
-	// URL to POST to. Required, http or https.
+	// URL to POST to. Required, an absolute http or https URL with a host.
 	URL string `yaml:"url"`
 	// SecretEnv names the environment variable holding the HMAC-SHA256 secret
 	// (the secret itself never lives in the spec). Default: no signature.
+	// When set, a valid variable name ([A-Za-z_][A-Za-z0-9_]*).
 	SecretEnv string `yaml:"secret_env"`
-	// Timeout of one attempt. Default 5s.
-	Timeout Duration `yaml:"timeout"`
-	// Retries after the first attempt, with exponential backoff. Default 3.
-	Retries int `yaml:"retries"`
+	// Timeout of one attempt. Default 5s; > 0.
+	Timeout Duration `yaml:"timeout" default:"5s"`
+	// Retries after the first attempt, with exponential backoff. Default 3;
+	// >= 0.
+	Retries int `yaml:"retries" default:"3"`
 }
 
 // Command runs a program with the version, its URL and the verdict in
 // environment variables.
 type Command struct {
-	// Argv: the program and its arguments. Required.
+	// Argv: the program and its arguments (no shell). Required: at least the
+	// program, which must not be empty.
 	Argv []string `yaml:"argv"`
-	// Timeout. Default 30s.
-	Timeout Duration `yaml:"timeout"`
+	// Timeout. Default 30s; > 0.
+	Timeout Duration `yaml:"timeout" default:"30s"`
 }
 
 // KafkaHook produces a model event to a topic.
 type KafkaHook struct {
-	// Topic. Default model-events.
-	Topic string `yaml:"topic"`
+	// Topic. Default model-events; a valid Kafka topic name (1 to 249 of
+	// [a-zA-Z0-9._-]).
+	Topic string `yaml:"topic" default:"model-events"`
 }
-
-// Duration is a time.Duration written in YAML as a Go duration string
-// ("30m", "1h30m").
-type Duration time.Duration
-
-// D returns the duration as a time.Duration.
-func (d Duration) D() time.Duration { return time.Duration(d) }

@@ -1,0 +1,142 @@
+// Package spec holds the feature spec: the YAML file that says which columns
+// of an impression are features and how, and how the Wide & Deep model, its
+// labeling, its validation gate and its publishing are configured. It is
+// stored with every model.
+//
+// Load reads a file strictly: unknown keys (with a suggestion when one is
+// close), duplicate keys, wrong types, impossible values, several YAML
+// documents and an empty file are errors, and every error names the file,
+// line, column and key path:
+//
+//	configs/x.yaml:12:5: features[3].embedding_dim: must be > 0, got 0
+//
+// All errors of a file are reported at once (up to 25), joined with
+// errors.Join; each is an *Error. Keys that are absent take the defaults
+// below; a key written with an explicit 0 or false keeps it. A section
+// written with no value (a key followed only by comments) counts as empty
+// and takes its defaults; a list written with no value is empty; a scalar
+// key with no value is an error. (*Spec).Marshal writes the canonical form,
+// every default written out, which Parse reads back unchanged.
+//
+// # Format, version 1
+//
+// Durations are Go duration strings: "500ms", "90s", "30m", "1h30m". Integers
+// may be written 2000000, 2e6 or 0x10; a quoted number is a string, and a
+// string where a number belongs is an error. Anchors and aliases are
+// allowed; merge keys (<<) are not.
+//
+// Top level:
+//
+//	version   int       required; must be 1
+//	name      string    label carried into manifests; default: the file's
+//	                    base name without extension
+//	features  list      the feature columns, at least one (below)
+//	crosses   list      the wide part's cross-product features; default none
+//	join      mapping   labeling of impressions by installs
+//	model     mapping   network and optimizers
+//	validation mapping  the publish gate's thresholds
+//	publish   mapping   the continuous-training schedule and retention
+//	hooks     mapping   notifications after each publish or rejection
+//
+// features[i], one column of the impression each:
+//
+//	name          string  required, unique; the column read. label and
+//	                      install_ts are refused (they leak the label)
+//	type          string  required: categorical (one string; a bool or
+//	                      number is read as its text), categorical_list
+//	                      (a list of strings) or numeric
+//	wide          bool    the raw feature enters the wide (linear) part;
+//	                      default false
+//	deep          bool    the feature enters the deep part; default true.
+//	                      A feature that is neither wide nor deep must be a
+//	                      column of a cross
+//	embedding_dim int     categorical types: embedding size; default 8, > 0
+//	min_count     int     categorical types: a string gets a vocabulary id
+//	                      once seen this many times; default 1, >= 1
+//	oov_buckets   int     categorical types: hashed out-of-vocabulary ids
+//	                      (0 means one); default 1, >= 0
+//	max_size      int     categorical types: vocabulary cap, 0 for none;
+//	                      default 0, >= 0
+//	combiner      string  categorical_list only: how the element embeddings
+//	                      are pooled: mean, sum or sqrtn; default mean
+//	quantiles     int     numeric only: n_q, the number of quantile
+//	                      boundaries; the i-th quantile maps to
+//	                      (i-1)/(n_q-1). Default 20, >= 2
+//	missing       number  numeric only: the value of an absent, null or NaN
+//	                      input; default 0, in [0,1]
+//
+// A key of the other kind of feature (quantiles on a categorical feature,
+// combiner on anything but categorical_list ...) is an error.
+//
+// crosses[i], the AND of one value of each column (a categorical_list column
+// gives one cross per element):
+//
+//	columns       list of string  at least 2 distinct declared categorical
+//	                              or categorical_list features (a numeric
+//	                              feature cannot be crossed); required
+//	name          string          default: the columns joined with "_x_"
+//	                              (installed_apps_x_app_id); unique among
+//	                              crosses and distinct from feature names
+//	hash_buckets  int             default 100000, > 0
+//
+// join:
+//
+//	label_window  duration  an impression is positive when its install
+//	                        arrives within this long after its ts;
+//	                        default 30m, > 0
+//	idle_advance  duration  a partition idle this long (processing time)
+//	                        advances its watermark by as much; default 1m, > 0
+//	max_pending   int       impressions waiting for their window to close;
+//	                        default 2000000, > 0
+//
+// model:
+//
+//	mode        string     wide, deep or wide_deep; default wide_deep. wide
+//	                       needs a wide input (a feature with wide: true or a
+//	                       cross), deep a feature with deep: true, wide_deep
+//	                       both; inputs of a part that is off are unused
+//	hidden      list of int  ReLU layer widths of the deep part; default
+//	                       [64, 32]; at least one, each > 0
+//	batch_size  int        default 256, > 0
+//	epochs      int        passes over the input in backfill; default 1, > 0
+//	seed        int        weight initialization; default 1
+//	ftrl        mapping    wide part, FTRL-Proximal: alpha (default 0.05,
+//	                       > 0), beta (1, >= 0), l1 (0.001, >= 0), l2 (0, >= 0)
+//	adagrad     mapping    deep part: learning_rate (default 0.05, > 0),
+//	                       initial_accumulator (0.1, > 0)
+//
+// validation:
+//
+//	min_auc           number    default 0.5, in [0,1]
+//	max_logloss       number    default 1.0, > 0
+//	calibration       [lo, hi]  mean prediction / mean label must fall in
+//	                            it; default [0.5, 2.0]; 0 <= lo < hi
+//	max_auc_drop      number    against the LATEST model; default 0.01,
+//	                            in [0,1]
+//	max_logloss_rise  number    against the LATEST model; default 0.01, >= 0
+//	latency_budget    duration  p99 of scoring a batch of 200 in the dry
+//	                            run; default 50ms, > 0
+//	examples          int       fresh examples the gate evaluates on;
+//	                            default 20000, > 0
+//
+// publish (at least one of every and every_examples must be above 0):
+//
+//	every           duration  publish a candidate this often, 0 for never;
+//	                          default 5m, >= 0
+//	every_examples  int       publish after this many trained examples, 0
+//	                          for never; default 0, >= 0
+//	retain          int       versions kept (plus pinned ones); default 10,
+//	                          >= 1
+//
+// hooks (default: none):
+//
+//	webhooks[i]  url (required, absolute http or https), secret_env (name of
+//	             the environment variable holding the HMAC-SHA256 key;
+//	             default: unsigned), timeout (default 5s, > 0), retries
+//	             (default 3, >= 0)
+//	commands[i]  argv (required list: the program, not empty, and its
+//	             arguments; no shell), timeout (default 30s, > 0)
+//	kafka[i]     topic (default model-events; 1 to 249 of a-z A-Z 0-9 . _ -)
+//
+// configs/playstore.yaml and configs/paper.yaml are commented examples.
+package spec

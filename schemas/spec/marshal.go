@@ -1,0 +1,59 @@
+package spec
+
+import (
+	"bytes"
+	"fmt"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Marshal writes the spec as canonical YAML: every key in the order of the
+// types, defaults written out, durations in their short form, two-space
+// indentation, no comments. Parse reads it back to an equal Spec; the
+// trainer stores it with every model so that a model says exactly how its
+// inputs were built.
+func (s *Spec) Marshal() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(s); err != nil {
+		return nil, fmt.Errorf("marshaling spec %q: %w", s.Name, err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("marshaling spec %q: %w", s.Name, err)
+	}
+	return buf.Bytes(), nil
+}
+
+// featureYAML is the written form of a Feature: the keys that apply to the
+// feature's type are always written (pointers, so that an explicit 0 is
+// kept), the others never (Parse rejects them).
+type featureYAML struct {
+	Name         string      `yaml:"name"`
+	Type         FeatureType `yaml:"type"`
+	Wide         bool        `yaml:"wide"`
+	Deep         bool        `yaml:"deep"`
+	EmbeddingDim *int        `yaml:"embedding_dim,omitempty"`
+	Combiner     *Combiner   `yaml:"combiner,omitempty"`
+	MinCount     *int        `yaml:"min_count,omitempty"`
+	OOVBuckets   *int        `yaml:"oov_buckets,omitempty"`
+	MaxSize      *int        `yaml:"max_size,omitempty"`
+	Quantiles    *int        `yaml:"quantiles,omitempty"`
+	Missing      *float64    `yaml:"missing,omitempty"`
+}
+
+// MarshalYAML writes only the keys that apply to the feature's type, so that
+// a marshaled spec parses again.
+func (f Feature) MarshalYAML() (any, error) {
+	out := featureYAML{Name: f.Name, Type: f.Type, Wide: f.Wide, Deep: f.Deep}
+	switch f.Type {
+	case Categorical, CategoricalList:
+		out.EmbeddingDim, out.MinCount, out.OOVBuckets, out.MaxSize = &f.EmbeddingDim, &f.MinCount, &f.OOVBuckets, &f.MaxSize
+		if f.Type == CategoricalList {
+			out.Combiner = &f.Combiner
+		}
+	case Numeric:
+		out.Quantiles, out.Missing = &f.Quantiles, &f.Missing
+	}
+	return out, nil
+}
