@@ -178,5 +178,3 @@ func (r *runner) impression(id string, pv pageView, app int32, pos int, trueP fl
 	f[ColTrueP] = schemas.Number(trueP)
 	return &schemas.Impression{ImpressionID: id, TS: pv.ts, UserID: u.id, AppID: a.id, Features: f}
 }
-
-
