@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Installs what the tests need, once per machine: kcat (Debian), the Kafka
+# broker's jars (Maven Central, scripts/kafka/pom.xml), versitygw (the Go
+# module proxy) and a Python venv (PyPI, scripts/python-requirements.txt).
+# Everything but kcat goes under $WDSTREAM_CACHE (default ~/.cache/wdstream),
+# keyed by version, so a second run downloads nothing.
+#
+# It writes $WDSTREAM_CACHE/tools.env, which the other scripts source:
+# WDSTREAM_KCAT, KAFKA_LIB, VERSITYGW, WDSTREAM_PYTHON.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=scripts/lib.sh
+. "$here/lib.sh"
+
+mkdir -p "$WDSTREAM_CACHE"
+steplog="$WDSTREAM_CACHE/install.log"
+: >"$steplog"
+
+# run_logged WHAT CMD...: run CMD with its output in the install log; on
+# failure print the log's tail and stop.
+run_logged() {
+	local what="$1"
+	shift
+	if ! "$@" >>"$steplog" 2>&1; then
+		tail -n 40 "$steplog" >&2
+		die "installing $what failed (full log: $steplog)"
+	fi
+}
+
+install_kcat() {
+	if [ -n "${WDSTREAM_KCAT:-}" ]; then
+		[ -x "$WDSTREAM_KCAT" ] || die "WDSTREAM_KCAT=$WDSTREAM_KCAT is not an executable"
+		KCAT="$WDSTREAM_KCAT"
+		return
+	fi
+	if ! command -v kcat >/dev/null; then
+		log "installing kcat (apt)"
+		command -v apt-get >/dev/null || die "kcat is not installed and there is no apt-get: install kcat or set WDSTREAM_KCAT"
+		run_logged "kcat: apt-get update" as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+		run_logged "kcat: apt-get install" as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q kcat
+	fi
+	KCAT="$(command -v kcat)"
+}
+
+install_kafka() {
+	local pom="$here/kafka/pom.xml"
+	local dir
+	dir="$WDSTREAM_CACHE/kafka/$(hash_of "$pom")"
+	KAFKA_LIB="$dir/lib"
+	[ -f "$dir/complete" ] && return
+	command -v java >/dev/null || die "java is not installed: the Kafka broker needs a JRE (17 or newer)"
+	command -v mvn >/dev/null || die "mvn is not installed: the Kafka jars are resolved with Maven"
+	log "resolving Kafka jars with Maven ($pom)"
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	run_logged "Kafka jars (mvn dependency:copy-dependencies)" \
+		mvn -B -q -f "$pom" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$KAFKA_LIB"
+	ls "$KAFKA_LIB"/kafka_2.13-*.jar >/dev/null 2>&1 || die "Maven left no kafka_2.13 jar in $KAFKA_LIB"
+	touch "$dir/complete"
+}
+
+install_versitygw() {
+	VERSITYGW="$WDSTREAM_CACHE/bin/versitygw-$VERSITYGW_VERSION"
+	[ -x "$VERSITYGW" ] && return
+	log "building versitygw $VERSITYGW_VERSION (go install)"
+	local tmp
+	tmp="$(mktemp -d)"
+	# Outside the module, so that our go.mod plays no part.
+	run_logged "versitygw (go install)" env -C "$tmp" GOBIN="$tmp/bin" GOFLAGS=-buildvcs=false \
+		go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
+	mkdir -p "$WDSTREAM_CACHE/bin"
+	mv "$tmp/bin/versitygw" "$VERSITYGW"
+	rm -rf "$tmp"
+}
+
+install_python() {
+	local req="$here/python-requirements.txt"
+	local py="${WDSTREAM_PYTHON_BASE:-python3}"
+	command -v "$py" >/dev/null || die "$py is not installed: the interop checks need Python 3 with venv"
+	local venv
+	venv="$WDSTREAM_CACHE/venv/$( (cat "$req"; "$py" --version) | sha256sum | cut -c1-16)"
+	PYTHON="$venv/bin/python"
+	[ -f "$venv/complete" ] && return
+	log "creating the Python venv ($req)"
+	rm -rf "$venv"
+	run_logged "Python venv" "$py" -m venv "$venv"
+	run_logged "Python packages (pip install -r $req)" "$PYTHON" -m pip install -q --disable-pip-version-check -r "$req"
+	touch "$venv/complete"
+}
+
+start=$SECONDS
+install_kcat
+install_kafka
+install_versitygw
+install_python
+cat >"$WDSTREAM_CACHE/tools.env" <<ENV
+WDSTREAM_KCAT='$KCAT'
+KAFKA_LIB='$KAFKA_LIB'
+VERSITYGW='$VERSITYGW'
+WDSTREAM_PYTHON='$PYTHON'
+ENV
+log "tools ready in $((SECONDS - start))s (cache: $WDSTREAM_CACHE)"

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The test command of wdstream (README.md, "Tests"); .ci/run calls it.
+#
+# usage: scripts/test.sh [PACKAGES...]    (default ./...)
+#
+# 1. installs what the tests need, once per machine (scripts/install.sh;
+#    cached under ${WDSTREAM_CACHE:-~/.cache/wdstream});
+# 2. starts Apache Kafka (KRaft) and an S3 server on 127.0.0.1
+#    (scripts/services.sh) and exports the test environment;
+# 3. runs the steps below (go vet, go test -race, ...), each even when an
+#    earlier one failed;
+# 4. stops the services, whatever happened; on failure their logs are kept
+#    under test-artifacts/services/.
+# It exits non-zero when anything failed.
+#
+# Knobs: WDSTREAM_GO_TEST_FLAGS (extra go test flags, e.g. "-v -run Kafka"),
+# WDSTREAM_TEST_TIMEOUT (go test -timeout, default 25m), WDSTREAM_CACHE.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+started=$SECONDS
+
+if [ "$#" -gt 0 ]; then
+	pkgs=("$@")
+else
+	pkgs=(./...)
+fi
+
+bash scripts/install.sh
+
+RUN="$(mktemp -d "${TMPDIR:-/tmp}/wdstream-test.XXXXXX")"
+cleanup() {
+	local status=$?
+	trap - EXIT INT TERM
+	bash scripts/services.sh stop "$RUN" || status=1
+	if [ "$status" -ne 0 ] && [ -d "$RUN" ]; then
+		local keep="$root/test-artifacts/services"
+		rm -rf "$keep"
+		mkdir -p "$keep"
+		(cd "$RUN" && find . \( -name '*.log' -o -name '*.properties' -o -name env.sh \) \
+			-exec cp --parents {} "$keep" \;) || true
+		log "service logs kept in $keep"
+	fi
+	rm -rf "$RUN"
+	exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+bash scripts/services.sh start "$RUN"
+# shellcheck disable=SC1091
+. "$RUN/env.sh"
+
+failed=()
+# step NAME CMD...: run one step, timing it and recording a failure.
+step() {
+	local name="$1" s=$SECONDS rc=0
+	shift
+	log "step: $name"
+	"$@" || rc=$?
+	if [ "$rc" -eq 0 ]; then
+		log "step $name: ok ($((SECONDS - s))s)"
+	else
+		log "step $name: FAILED with exit code $rc ($((SECONDS - s))s)"
+		failed+=("$name")
+	fi
+}
+
+# ---- Steps. Later work adds its steps here, e.g.
+#   step "python interop" "$WDSTREAM_PYTHON" scripts/interop/check.py
+# go test stays last: CI reads its closing lines.
+step "go vet" go vet "${pkgs[@]}"
+# shellcheck disable=SC2086
+step "go test" go test -race -count=1 -timeout "${WDSTREAM_TEST_TIMEOUT:-25m}" ${WDSTREAM_GO_TEST_FLAGS:-} "${pkgs[@]}"
+# ---- End of steps.
+
+if [ "${#failed[@]}" -gt 0 ]; then
+	log "FAILED: ${failed[*]} ($((SECONDS - started))s in all)"
+	exit 1
+fi
+log "all steps passed ($((SECONDS - started))s in all)"
