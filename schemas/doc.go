@@ -44,31 +44,39 @@
 //
 // # Parquet (archives, backfill)
 //
-// Files hold one record kind each with a flat schema, columns in this order:
-//   - impression_id: BYTE_ARRAY (STRING), required;
-//   - ts: INT64, required, Unix milliseconds, written without a logical type
-//     so that every reader sees the plain int64 of the event contract;
-//   - user_id, app_id: BYTE_ARRAY (STRING), required;
+// Files hold one record kind each, with a flat schema whose columns come in
+// name order (parquet-go orders a group's fields by name):
+//   - impression_id, user_id, app_id: BYTE_ARRAY (STRING), required;
+//   - ts: INT64 (INT(64, signed)), required, Unix milliseconds; no timestamp
+//     logical type, so that every reader sees the plain int64 of the event
+//     contract;
 //   - examples only: label INT32 required, install_ts INT64 optional;
-//   - feature columns, sorted by name, all optional: string as BYTE_ARRAY
-//     (STRING), number as DOUBLE, bool as BOOLEAN, list<string> in the
-//     standard three-level LIST encoding
-//     (optional group NAME (LIST) { repeated group list { required binary
-//     element (STRING) } }), which pyarrow reads as list<string>.
+//   - feature columns, all optional: string as BYTE_ARRAY (STRING), number
+//     as DOUBLE, bool as BOOLEAN, list<string> in the standard three-level
+//     LIST encoding (optional group NAME (LIST) { repeated group list {
+//     required binary element (STRING) } }), which pyarrow reads as
+//     list<string>, keeping empty and null lists apart.
 //
 // Install files hold ts (required) and impression_id, user_id and app_id
-// (optional: null when empty).
+// (optional: null when empty). Key-value metadata wdstream.record names the
+// record kind.
 //
-// Pages are compressed with zstd at its fastest level; a row group is cut
-// every 128 Ki rows by default (WithRowGroupRows). Readers accept what other
-// writers produce for the same columns: any column may be optional (a null
-// in a fixed column is an error that names it), ts and install_ts may carry
-// a timestamp logical type, label may be INT32 or INT64, numbers may be
-// FLOAT, DOUBLE, INT32 or INT64, and lists may use the legacy two-level
-// encodings. Lists are read from the raw repetition and definition levels
-// of their leaf column, never through a struct mapping, so a null list, an
-// empty list and the elements of a non-empty one cannot be confused or
-// silently dropped; a null list element is an error naming the column.
+// Pages are compressed with zstd at its fastest level by default
+// (WithCompression); feature strings and app_id use dictionary pages;
+// string columns carry no min/max statistics (ts and numbers do); a row
+// group is cut every 128 Ki rows by default (WithRowGroupRows).
+//
+// Readers take the feature columns from the file's schema and accept what
+// other writers produce for the same columns: any column may be optional (a
+// null in a fixed column is an error naming the file, row and column), ts
+// and install_ts may carry any INT64 logical type, label may be INT32 or
+// INT64, numbers may be FLOAT, DOUBLE, INT32 or INT64, and lists may use the
+// legacy two-level encodings. Lists are read from the raw repetition and
+// definition levels of their leaf column, never through a Go struct
+// mapping, so a null list, an empty list and the elements of a non-empty
+// one cannot be confused or silently dropped; a null list element is an
+// error. A missing required column or a column of the wrong type is an
+// error naming the file and the column.
 //
 // # Arrow
 //
