@@ -8,15 +8,20 @@ import (
 )
 
 // Marshal writes the spec as canonical YAML: every key in the order of the
-// types, defaults written out, durations in their short form, two-space
-// indentation, no comments. Parse reads it back to an equal Spec; the
-// trainer stores it with every model so that a model says exactly how its
-// inputs were built.
+// types, defaults written out, durations in their short form, lists of
+// scalars on one line ([64, 32]), two-space indentation, no comments. Parse
+// reads it back to an equal Spec; the trainer stores it with every model so
+// that a model says exactly how its inputs were built.
 func (s *Spec) Marshal() ([]byte, error) {
+	var root yaml.Node
+	if err := root.Encode(s); err != nil {
+		return nil, fmt.Errorf("marshaling spec %q: %w", s.Name, err)
+	}
+	flowScalarLists(&root)
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
-	if err := enc.Encode(s); err != nil {
+	if err := enc.Encode(&root); err != nil {
 		return nil, fmt.Errorf("marshaling spec %q: %w", s.Name, err)
 	}
 	if err := enc.Close(); err != nil {
@@ -56,4 +61,20 @@ func (f Feature) MarshalYAML() (any, error) {
 		out.Quantiles, out.Missing = &f.Quantiles, &f.Missing
 	}
 	return out, nil
+}
+
+// flowScalarLists writes every list of scalars in flow style.
+func flowScalarLists(n *yaml.Node) {
+	if n.Kind == yaml.SequenceNode {
+		flow := true
+		for _, c := range n.Content {
+			flow = flow && c.Kind == yaml.ScalarNode
+		}
+		if flow {
+			n.Style = yaml.FlowStyle
+		}
+	}
+	for _, c := range n.Content {
+		flowScalarLists(c)
+	}
 }
