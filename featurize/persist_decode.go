@@ -118,11 +118,12 @@ func decodeVocab(d *dec, c *catFeature, fit bool) error {
 		if d.err != nil || v == nil {
 			continue
 		}
-		if _, dup := v.ids[t]; dup {
+		h := hashString(t)
+		if v.index.find(h, v.tokens, t) >= 0 {
 			d.fail(fmt.Errorf("token %q appears twice: %w", t, ErrFormat))
 			return nil
 		}
-		v.add(t)
+		v.add(h, t)
 	}
 	if !fit || d.err != nil {
 		return nil

@@ -50,6 +50,7 @@ type State struct {
 	wide    []WideSlot
 	deep    []DeepInput
 	dense   []string
+	fitVals []schemas.Value // Fit's scratch: one example's values
 }
 
 type catFeature struct {
@@ -225,13 +226,21 @@ func (s *State) Boundaries(feature string) ([]float64, bool) {
 // *ExampleError: the examples before it have been counted.
 func (s *State) Fit(exs []schemas.Example) error {
 	var buf [32]byte
+	vals := s.fitVals[:0]
 	for i := range exs {
 		ex := &exs[i]
-		if err := s.check(i, ex); err != nil {
+		vals = vals[:0]
+		for _, c := range s.cats {
+			vals = append(vals, c.col.value(ex))
+		}
+		for _, n := range s.nums {
+			vals = append(vals, n.col.value(ex))
+		}
+		if err := s.check(i, ex, vals); err != nil {
 			return err
 		}
-		for _, c := range s.cats {
-			v := c.col.value(ex)
+		for k, c := range s.cats {
+			v := &vals[k]
 			if c.list {
 				for _, str := range v.Strs {
 					c.vocab.observe(str)
@@ -241,16 +250,15 @@ func (s *State) Fit(exs []schemas.Example) error {
 			if v.Kind == schemas.KindNull {
 				c.missing++
 			}
-			str, b, isBytes, _ := categoricalText(&v, buf[:])
+			str, b, isBytes, _ := categoricalText(v, buf[:])
 			if isBytes {
 				c.vocab.observeBytes(b)
 			} else {
 				c.vocab.observe(str)
 			}
 		}
-		for _, n := range s.nums {
-			v := n.col.value(ex)
-			x, present, _ := numericValue(&v)
+		for k, n := range s.nums {
+			x, present, _ := numericValue(&vals[len(s.cats)+k])
 			if !present {
 				n.absent++
 				continue
@@ -258,13 +266,16 @@ func (s *State) Fit(exs []schemas.Example) error {
 			n.sketch.add(x)
 		}
 	}
+	clear(vals) // drop references to the examples' strings
+	s.fitVals = vals
 	return nil
 }
 
-// check reports the first column of ex whose kind its feature cannot read.
-func (s *State) check(i int, ex *schemas.Example) error {
-	for _, c := range s.cats {
-		v := c.col.value(ex)
+// check reports the first column of ex whose kind its feature cannot read;
+// vals holds the example's values of s.cats then s.nums.
+func (s *State) check(i int, ex *schemas.Example, vals []schemas.Value) error {
+	for k, c := range s.cats {
+		v := &vals[k]
 		if c.list {
 			if v.Kind != schemas.KindStrings && v.Kind != schemas.KindNull {
 				return kindError(i, ex, c.name, "list<string> or null", v.Kind)
@@ -273,10 +284,9 @@ func (s *State) check(i int, ex *schemas.Example) error {
 			return kindError(i, ex, c.name, "string, number, bool or null", v.Kind)
 		}
 	}
-	for _, n := range s.nums {
-		v := n.col.value(ex)
-		if _, _, ok := numericValue(&v); !ok {
-			return kindError(i, ex, n.name, "number, bool or null", v.Kind)
+	for k, n := range s.nums {
+		if _, _, ok := numericValue(&vals[len(s.cats)+k]); !ok {
+			return kindError(i, ex, n.name, "number, bool or null", vals[len(s.cats)+k].Kind)
 		}
 	}
 	return nil

@@ -84,7 +84,8 @@ func (s *State) transformOne(dst *Batch, i int, ex *schemas.Example) error {
 				deep = &dst.Deep[c.deepField]
 			}
 			for _, str := range v.Strs {
-				id, ok := c.vocab.Lookup(str)
+				h := hashString(str)
+				id, ok := c.vocab.lookupHashed(h, str)
 				if !ok {
 					dst.oovCounts[ci]++
 				}
@@ -95,7 +96,7 @@ func (s *State) transformOne(dst *Batch, i int, ex *schemas.Example) error {
 					deep.IDs = append(deep.IDs, id)
 				}
 				if c.crossed() {
-					scratch = append(scratch, hashString(str))
+					scratch = append(scratch, h)
 				}
 			}
 			if deep != nil {
@@ -110,15 +111,11 @@ func (s *State) transformOne(dst *Batch, i int, ex *schemas.Example) error {
 			var known bool
 			var h uint64
 			if isBytes {
-				id, known = c.vocab.lookupBytes(b)
-				if c.crossed() {
-					h = hashBytes(b)
-				}
+				h = hashBytes(b)
+				id, known = c.vocab.lookupBytes(h, b)
 			} else {
-				id, known = c.vocab.Lookup(str)
-				if c.crossed() {
-					h = hashString(str)
-				}
+				h = hashString(str)
+				id, known = c.vocab.lookupHashed(h, str)
 			}
 			if !known {
 				dst.oovCounts[ci]++

@@ -18,7 +18,7 @@ type Vocab struct {
 	oov      int
 	minCount int
 	maxSize  int
-	ids      map[string]int32
+	index    table
 	tokens   []string
 	admit    *admission // nil when minCount <= 1: every string is admitted at once
 
@@ -33,7 +33,6 @@ func newVocab(name string, oov, minCount, maxSize, sketchBytes int) (*Vocab, err
 		oov:      max(oov, 1),
 		minCount: max(minCount, 1),
 		maxSize:  maxSize,
-		ids:      make(map[string]int32),
 	}
 	if v.minCount > 1 {
 		a, err := newAdmission(sketchBytes)
@@ -70,19 +69,22 @@ func (v *Vocab) Token(id int32) (string, bool) {
 
 // Lookup returns the id of s: its admitted id and true, or its OOV bucket
 // and false. It counts nothing.
-func (v *Vocab) Lookup(s string) (int32, bool) {
-	if id, ok := v.ids[s]; ok {
-		return id, true
+func (v *Vocab) Lookup(s string) (int32, bool) { return v.lookupHashed(hashString(s), s) }
+
+// lookupHashed is Lookup given h = hashString(s).
+func (v *Vocab) lookupHashed(h uint64, s string) (int32, bool) {
+	if i := v.index.find(h, v.tokens, s); i >= 0 {
+		return int32(v.oov + i), true
 	}
-	return oovBucket(hashString(s), v.oov), false
+	return oovBucket(h, v.oov), false
 }
 
-// lookupBytes is Lookup for a string held in a byte slice.
-func (v *Vocab) lookupBytes(b []byte) (int32, bool) {
-	if id, ok := v.ids[string(b)]; ok {
-		return id, true
+// lookupBytes is Lookup for a string held in a byte slice, given its hash.
+func (v *Vocab) lookupBytes(h uint64, b []byte) (int32, bool) {
+	if i := v.index.findBytes(h, v.tokens, b); i >= 0 {
+		return int32(v.oov + i), true
 	}
-	return oovBucket(hashBytes(b), v.oov), false
+	return oovBucket(h, v.oov), false
 }
 
 // full reports whether the vocabulary has reached its maximum size.
@@ -92,37 +94,40 @@ func (v *Vocab) full() bool { return v.maxSize > 0 && len(v.tokens) >= v.maxSize
 // minCount times, unless the vocabulary is full.
 func (v *Vocab) observe(s string) {
 	v.observed++
-	if _, ok := v.ids[s]; ok {
+	h := hashString(s)
+	if v.index.find(h, v.tokens, s) >= 0 {
 		return
 	}
 	if v.full() {
 		v.fullRejects++
 		return
 	}
-	if v.admit != nil && v.admit.observe(hashString(s)) < v.minCount {
+	if v.admit != nil && v.admit.observe(h) < v.minCount {
 		return
 	}
-	v.add(strings.Clone(s))
+	v.add(h, strings.Clone(s))
 }
 
 // observeBytes is observe for a string held in a byte slice.
 func (v *Vocab) observeBytes(b []byte) {
 	v.observed++
-	if _, ok := v.ids[string(b)]; ok {
+	h := hashBytes(b)
+	if v.index.findBytes(h, v.tokens, b) >= 0 {
 		return
 	}
 	if v.full() {
 		v.fullRejects++
 		return
 	}
-	if v.admit != nil && v.admit.observe(hashBytes(b)) < v.minCount {
+	if v.admit != nil && v.admit.observe(h) < v.minCount {
 		return
 	}
-	v.add(string(b))
+	v.add(h, string(b))
 }
 
-func (v *Vocab) add(s string) {
-	v.ids[s] = int32(v.oov + len(v.tokens))
+// add appends s (absent, with hash h) as the next id.
+func (v *Vocab) add(h uint64, s string) {
+	v.index.insert(h, len(v.tokens))
 	v.tokens = append(v.tokens, s)
 }
 
@@ -147,7 +152,7 @@ func Remap(dst []int32, old, cur *Vocab) []int32 {
 		}
 	}
 	for i, tok := range old.tokens {
-		id, ok := cur.ids[tok]
+		id, ok := cur.Lookup(tok)
 		if !ok {
 			id = -1
 		}

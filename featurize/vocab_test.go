@@ -70,7 +70,7 @@ func TestVocabBytesMatchesString(t *testing.T) {
 	}
 	for _, s := range []string{"3", "36", "99", "x"} {
 		a, aok := v.Lookup(s)
-		b, bok := w.lookupBytes([]byte(s))
+		b, bok := w.lookupBytes(hashBytes([]byte(s)), []byte(s))
 		if a != b || aok != bok {
 			t.Errorf("%q: Lookup %d,%v lookupBytes %d,%v", s, a, aok, b, bok)
 		}
