@@ -1,7 +1,6 @@
 package metrics
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
 )
@@ -21,32 +20,36 @@ func AUC[P, L Real](pred []P, label []L) (float64, error) {
 	if pos == 0 || neg == 0 {
 		return 0, fmt.Errorf("auc: %d positives and %d negatives: %w", pos, neg, ErrOneClass)
 	}
-	type scored struct {
-		s   float64
-		pos bool
-	}
-	xs := make([]scored, len(pred))
-	for i := range pred {
-		xs[i] = scored{float64(pred[i]), label[i] == 1}
-	}
-	slices.SortFunc(xs, func(a, b scored) int { return cmp.Compare(a.s, b.s) })
-
-	// Walk groups of equal scores in ascending order. A positive beats every
-	// negative of a lower group and ties half of its own group's negatives.
-	var wins float64 // sum over positives of (negatives below + ties/2)
-	negBelow := 0
-	for i := 0; i < len(xs); {
-		j := i
-		p, n := 0, 0
-		for ; j < len(xs) && xs[j].s == xs[i].s; j++ {
-			if xs[j].pos {
-				p++
-			} else {
-				n++
-			}
+	// Sort the two classes' scores apart (plain float64 sorts, no
+	// comparator), then walk them together: a positive beats every
+	// negative below it and ties half of those equal to it.
+	ps := make([]float64, 0, pos)
+	ns := make([]float64, 0, neg)
+	for i, p := range pred {
+		if label[i] == 1 {
+			ps = append(ps, float64(p))
+		} else {
+			ns = append(ns, float64(p))
 		}
-		wins += float64(p) * (float64(negBelow) + float64(n)/2)
-		negBelow += n
+	}
+	slices.Sort(ps)
+	slices.Sort(ns)
+	var wins float64 // sum over positives of (negatives below + ties/2)
+	below, upTo := 0, 0 // negatives < and <= the current positive score
+	for i := 0; i < len(ps); {
+		s := ps[i]
+		j := i
+		for j < len(ps) && ps[j] == s {
+			j++
+		}
+		for below < len(ns) && ns[below] < s {
+			below++
+		}
+		upTo = max(upTo, below)
+		for upTo < len(ns) && ns[upTo] == s {
+			upTo++
+		}
+		wins += float64(j-i) * (float64(below) + float64(upTo-below)/2)
 		i = j
 	}
 	return wins / (float64(pos) * float64(neg)), nil
