@@ -19,12 +19,13 @@ type rowReader struct {
 	closer io.Closer // the opened file, when the reader opened it
 	lay    *fileLayout
 
-	group  int // next row group to open
-	rows   parquet.Rows
-	buf    []parquet.Row
-	bufN   int
-	bufPos int
-	row    int64 // index in the file of the next row
+	group    int // next row group to open
+	rows     parquet.Rows
+	rowsDone bool // rows returned io.EOF; close it once buf is consumed
+	buf      []parquet.Row
+	bufN     int
+	bufPos   int
+	row      int64 // index in the file of the next row
 
 	intern map[string]string
 	strs   []string
@@ -61,9 +62,18 @@ func newRowReader(ra io.ReaderAt, size int64, name string, kind recordKind) (*ro
 	return &rowReader{name: name, kind: kind, file: pf, lay: lay, buf: make([]parquet.Row, 64)}, nil
 }
 
-// next returns the next row's values, or io.EOF after the last row.
+// next returns the next row's values, or io.EOF after the last row. The
+// values point into the row group reader's buffers, so a row group is
+// closed only once its last buffered row has been consumed.
 func (r *rowReader) next() (parquet.Row, error) {
 	for r.bufPos == r.bufN {
+		if r.rows != nil && r.rowsDone {
+			err := r.rows.Close()
+			r.rows, r.rowsDone = nil, false
+			if err != nil {
+				return nil, r.errorf("closing row group: %w", err)
+			}
+		}
 		if r.rows == nil {
 			groups := r.file.RowGroups()
 			if r.group >= len(groups) {
@@ -75,11 +85,7 @@ func (r *rowReader) next() (parquet.Row, error) {
 		n, err := r.rows.ReadRows(r.buf)
 		r.bufN, r.bufPos = n, 0
 		if errors.Is(err, io.EOF) {
-			cerr := r.rows.Close()
-			r.rows = nil
-			if cerr != nil {
-				return nil, r.errorf("closing row group: %w", cerr)
-			}
+			r.rowsDone = true
 		} else if err != nil {
 			return nil, r.errorf("reading rows: %w", err)
 		}

@@ -432,3 +432,34 @@ func readAll(data []byte, examples bool) error {
 		}
 	}
 }
+
+func TestParquetOpenErrors(t *testing.T) {
+	good := writeImpressions(t, testColumns, benchImpressions(10))
+	tests := []struct {
+		name string
+		open func() error
+		want string
+	}{
+		{"missing file", func() error { _, err := OpenImpressions("testdata/no-such.parquet"); return err }, "no-such.parquet"},
+		{"garbage", func() error {
+			_, err := NewImpressionReader(bytes.NewReader([]byte("not parquet at all")), 18, "garbage.parquet")
+			return err
+		}, "garbage.parquet"},
+		{"truncated", func() error {
+			_, err := NewExampleReader(bytes.NewReader(good[:len(good)/2]), int64(len(good)/2), "half.parquet")
+			return err
+		}, "half.parquet"},
+		{"impressions as examples", func() error {
+			_, err := NewExampleReader(bytes.NewReader(good), int64(len(good)), "imps.parquet")
+			return err
+		}, `imps.parquet: field "label": missing column`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.open()
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+}
