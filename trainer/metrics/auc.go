@@ -34,7 +34,7 @@ func AUC[P, L Real](pred []P, label []L) (float64, error) {
 	}
 	slices.Sort(ps)
 	slices.Sort(ns)
-	var wins float64 // sum over positives of (negatives below + ties/2)
+	var wins float64    // sum over positives of (negatives below + ties/2)
 	below, upTo := 0, 0 // negatives < and <= the current positive score
 	for i := 0; i < len(ps); {
 		s := ps[i]
