@@ -22,6 +22,12 @@ type ref struct {
 	ts       int64
 }
 
+// recent is one impression of a user inside the label window.
+type recent struct {
+	app int32
+	at  ref
+}
+
 // labeler realizes labels the way the contract's join does (an install
 // labels the impression it names, or else the latest impression of its
 // user and app; either only within the label window) and summarizes each
@@ -30,7 +36,7 @@ type labeler struct {
 	w       *World
 	window  int64
 	days    [][]rec // nil once closed
-	latest  map[uint64]ref
+	recent  [][]recent // by user: impressions of the last label window, in ts order
 	nextDay int // first day not yet closed
 	rep     Report
 }
@@ -40,19 +46,27 @@ func newLabeler(w *World) *labeler {
 		w:      w,
 		window: w.cfg.LabelWindow.Milliseconds(),
 		days:   make([][]rec, w.cfg.Days),
-		latest: make(map[uint64]ref, w.cfg.ImpressionsPerDay/8),
+		recent: make([][]recent, len(w.users)),
 		rep:    Report{Days: make([]DayReport, w.cfg.Days)},
 	}
 }
-
-func userApp(user, app int32) uint64 { return uint64(user)<<32 | uint64(uint32(app)) }
 
 // impression records an impression of day d; it returns its index.
 func (l *labeler) impression(d int, pv pageView, app int32, r rec) int {
 	r.ts = pv.ts
 	l.days[d] = append(l.days[d], r)
 	idx := len(l.days[d]) - 1
-	l.latest[userApp(pv.user, app)] = ref{int32(d), int32(idx), pv.ts}
+	// Keep the user's impressions of the last window only; entries are in
+	// ts order, so the expired ones are a prefix.
+	rs := l.recent[pv.user]
+	k := 0
+	for k < len(rs) && pv.ts-rs[k].at.ts > l.window {
+		k++
+	}
+	if k > 0 {
+		rs = append(rs[:0], rs[k:]...)
+	}
+	l.recent[pv.user] = append(rs, recent{app, ref{int32(d), int32(idx), pv.ts}})
 	l.rep.Impressions++
 	return idx
 }
@@ -73,7 +87,7 @@ func (l *labeler) install(p pending) {
 	at := ref{p.impDay, p.impIdx, p.impTS}
 	if p.impID == "" {
 		var ok bool
-		if at, ok = l.latest[userApp(p.user, p.app)]; !ok {
+		if at, ok = l.latestOf(p.user, p.app); !ok {
 			return
 		}
 	}
@@ -83,6 +97,18 @@ func (l *labeler) install(p pending) {
 	if rs := l.days[at.day]; rs != nil {
 		rs[at.idx].label = true
 	}
+}
+
+// latestOf returns the latest impression of user and app still held (those
+// older than the window may be gone).
+func (l *labeler) latestOf(user, app int32) (ref, bool) {
+	rs := l.recent[user]
+	for i := len(rs) - 1; i >= 0; i-- {
+		if rs[i].app == app {
+			return rs[i].at, true
+		}
+	}
+	return ref{}, false
 }
 
 // advance closes the days whose impressions no install at or after ts can
@@ -95,11 +121,6 @@ func (l *labeler) advance(ts int64) {
 		}
 		l.closeDay(l.nextDay)
 		l.nextDay++
-		for k, at := range l.latest {
-			if at.ts < ts-l.window || int(at.day) < l.nextDay {
-				delete(l.latest, k)
-			}
-		}
 	}
 }
 

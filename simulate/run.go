@@ -53,6 +53,7 @@ type runner struct {
 	choiceW cdf
 	page    []int32
 	nC      int
+	reuse   func() *schemas.Impression // nil: allocate every impression
 }
 
 func newRunner(w *World, rng *rand.Rand) *runner {

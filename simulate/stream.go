@@ -26,8 +26,16 @@ const (
 // delivered; it is complete when err is nil. Run may be called again: each
 // call replays the same stream.
 func (w *World) Run(ctx context.Context, fn func(Event) error) (*Report, error) {
+	return w.run(ctx, fn, nil)
+}
+
+// run is Run with an optional source of reusable impressions (whose
+// Features maps already hold every column, so refilling them allocates
+// nothing); nil allocates each.
+func (w *World) run(ctx context.Context, fn func(Event) error, reuse func() *schemas.Impression) (*Report, error) {
 	r := newRunner(w, newRNG(w.cfg.Seed, streamEvents))
 	r.labels = newLabeler(w)
+	r.reuse = reuse
 	if err := r.run(ctx, fn); err != nil {
 		return r.labels.report(), err
 	}
@@ -163,7 +171,14 @@ func (r *runner) delay() int64 {
 func (r *runner) impression(id string, pv pageView, app int32, pos int, trueP float64) *schemas.Impression {
 	u := &r.w.users[pv.user]
 	a := &r.w.cat.apps[app]
-	f := make(map[string]schemas.Value, 12)
+	var imp *schemas.Impression
+	if r.reuse != nil {
+		imp = r.reuse()
+	}
+	if imp == nil {
+		imp = &schemas.Impression{Features: make(map[string]schemas.Value, 12)}
+	}
+	f := imp.Features
 	f[ColPosition] = schemas.Number(float64(pos))
 	f[ColCountry] = schemas.String(countries[u.country].code)
 	f[ColLanguage] = schemas.String(r.w.langs[u.lang])
@@ -176,5 +191,6 @@ func (r *runner) impression(id string, pv pageView, app int32, pos int, trueP fl
 	f[ColAppSizeMB] = schemas.Number(a.sizeMB)
 	f[ColAppPrice] = schemas.Number(a.price)
 	f[ColTrueP] = schemas.Number(trueP)
-	return &schemas.Impression{ImpressionID: id, TS: pv.ts, UserID: u.id, AppID: a.id, Features: f}
+	imp.ImpressionID, imp.TS, imp.UserID, imp.AppID = id, pv.ts, u.id, a.id
+	return imp
 }
