@@ -35,9 +35,9 @@ type recent struct {
 type labeler struct {
 	w       *World
 	window  int64
-	days    [][]rec // nil once closed
+	days    [][]rec    // nil once closed
 	recent  [][]recent // by user: impressions of the last label window, in ts order
-	nextDay int // first day not yet closed
+	nextDay int        // first day not yet closed
 	rep     Report
 }
 

@@ -279,4 +279,3 @@ func (s *sink) open(kind string, day int) (*dayFile, error) {
 	name := filepath.Join(s.opts.Dir, kind, fmt.Sprintf("day-%03d.%s", day+1, s.opts.Format))
 	return openDayFile(name, day, kind, s.opts, s.impressions)
 }
-
