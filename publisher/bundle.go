@@ -1,0 +1,95 @@
+package publisher
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/wdstream/wdstream/featurize"
+	"github.com/wdstream/wdstream/schemas/spec"
+	"github.com/wdstream/wdstream/trainer"
+)
+
+// Bundle is everything needed to score or continue training a model: the
+// spec, the featurizer state (vocabularies, quantile boundaries) and the
+// weights with their optimizer state.
+type Bundle struct {
+	Spec  *spec.Spec
+	State *featurize.State
+	Model *trainer.Model
+}
+
+// Files serializes the bundle into a version's files.
+func (b *Bundle) Files() (map[string][]byte, error) {
+	sp, err := b.Spec.Marshal()
+	if err != nil {
+		return nil, fmt.Errorf("encoding spec: %w", err)
+	}
+	var st bytes.Buffer
+	if err := b.State.Encode(&st, featurize.EncodeOptions{}); err != nil {
+		return nil, fmt.Errorf("encoding featurizer state: %w", err)
+	}
+	w, err := b.Model.EncodeWeights()
+	if err != nil {
+		return nil, fmt.Errorf("encoding weights: %w", err)
+	}
+	return map[string][]byte{SpecFile: sp, StateFile: st.Bytes(), WeightsFile: w}, nil
+}
+
+// DecodeBundle rebuilds a bundle from a version's files.
+func DecodeBundle(files map[string][]byte) (*Bundle, error) {
+	for _, n := range []string{SpecFile, StateFile, WeightsFile} {
+		if _, ok := files[n]; !ok {
+			return nil, fmt.Errorf("missing file %s", n)
+		}
+	}
+	sp, err := spec.Parse(SpecFile, files[SpecFile])
+	if err != nil {
+		return nil, err
+	}
+	st, err := featurize.DecodeBytes(files[StateFile], sp, featurize.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", StateFile, err)
+	}
+	m, err := trainer.DecodeWeights(files[WeightsFile], sp, st.Layout())
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", WeightsFile, err)
+	}
+	return &Bundle{Spec: sp, State: st, Model: m}, nil
+}
+
+// ParseRef splits "NAME" or "NAME@VERSION"; VERSION may be "latest".
+func ParseRef(ref string) (model, version string, err error) {
+	model, version, _ = strings.Cut(ref, "@")
+	if err := validName("model", model); err != nil {
+		return "", "", fmt.Errorf("model reference %q: %w", ref, err)
+	}
+	if version == "latest" {
+		version = ""
+	}
+	return model, version, nil
+}
+
+// Load is the one loader of published models, used by predict, eval, the
+// gate's dry run and warm start: it resolves version ("" means LATEST),
+// reads every file, checks each against the manifest's checksum and
+// decodes the bundle.
+func Load(ctx context.Context, s *Store, model, version string) (*Bundle, *Manifest, error) {
+	if version == "" {
+		v, err := s.Latest(ctx, model)
+		if err != nil {
+			return nil, nil, err
+		}
+		version = v
+	}
+	m, files, err := s.ReadFiles(ctx, model, version)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := DecodeBundle(files)
+	if err != nil {
+		return nil, nil, fmt.Errorf("loading %s@%s: %w", model, version, err)
+	}
+	return b, m, nil
+}

@@ -1,0 +1,77 @@
+package publisher
+
+import (
+	"time"
+)
+
+// File names inside a version folder.
+const (
+	ManifestFile = "manifest.json"
+	LatestFile   = "LATEST"
+	WeightsFile  = "weights.safetensors"
+	StateFile    = "features.wdfz"
+	SpecFile     = "spec.yaml"
+)
+
+// ManifestFormat is the version of the manifest's JSON layout.
+const ManifestFormat = 1
+
+// Manifest describes one published version; it is written last, so its
+// presence means every file it lists is in place.
+type Manifest struct {
+	Format  int       `json:"format"`
+	Model   string    `json:"model"`
+	Version string    `json:"version"`
+	Created time.Time `json:"created"`
+	// Parent is the version this one was warm-started from ("" for a cold
+	// start).
+	Parent string `json:"parent,omitempty"`
+	// Spec is the spec's name; the spec itself is the file spec.yaml.
+	Spec   string `json:"spec"`
+	Mode   string `json:"mode"`
+	Params int    `json:"params"`
+	// Files lists every other file of the version with its checksum.
+	Files map[string]FileInfo `json:"files"`
+	// Data is what the version was trained on.
+	Data DataInfo `json:"data"`
+	// Metrics are the candidate's metrics on held-out examples.
+	Metrics *Metrics `json:"metrics,omitempty"`
+	// Forced is true when the version was published despite a failed gate;
+	// ForceReason says why.
+	Forced      bool   `json:"forced,omitempty"`
+	ForceReason string `json:"force_reason,omitempty"`
+	// Build describes the trainer binary (BLAS, Go version).
+	Build map[string]string `json:"build,omitempty"`
+}
+
+// DataInfo records the data a version covers.
+type DataInfo struct {
+	// Examples trained on (counting every epoch once).
+	Examples int64 `json:"examples"`
+	// FromTS and ToTS bound the trained examples' event times (Unix ms).
+	FromTS int64 `json:"from_ts"`
+	ToTS   int64 `json:"to_ts"`
+	// Inputs are the files (backfill) or topic partitions (service) read.
+	Inputs []string `json:"inputs,omitempty"`
+	// Offsets maps "topic/partition" to the next offset not trained on.
+	Offsets map[string]int64 `json:"offsets,omitempty"`
+}
+
+// Metrics are evaluation figures of a model on a set of examples.
+type Metrics struct {
+	Examples    int64   `json:"examples"`
+	AUC         float64 `json:"auc"`
+	LogLoss     float64 `json:"logloss"`
+	Calibration float64 `json:"calibration"` // mean prediction / mean label
+	MeanLabel   float64 `json:"mean_label"`
+	FromTS      int64   `json:"from_ts,omitempty"`
+	ToTS        int64   `json:"to_ts,omitempty"`
+}
+
+// SetFiles records size and checksum of every file.
+func (m *Manifest) SetFiles(files map[string][]byte) {
+	m.Files = make(map[string]FileInfo, len(files))
+	for n, b := range files {
+		m.Files[n] = FileInfo{Size: int64(len(b)), SHA256: checksum(b)}
+	}
+}

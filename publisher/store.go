@@ -1,0 +1,280 @@
+package publisher
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"gocloud.dev/blob"
+	_ "gocloud.dev/blob/fileblob" // file:// store URLs
+	_ "gocloud.dev/blob/s3blob"   // s3:// store URLs
+	"gocloud.dev/gcerrors"
+)
+
+// Store is the object-storage home of models, at a gocloud.dev bucket URL
+// (file:///dir, s3://bucket?region=..., and whatever else gocloud.dev
+// opens). Layout, under the model NAME:
+//
+//	NAME/versions/VERSION/FILE      a version's files (weights, state, spec)
+//	NAME/versions/VERSION/manifest.json  written last: its presence means
+//	                                the version is complete
+//	NAME/LATEST                     the name of the newest validated version
+//
+// VERSION is "v" + UTC time to the millisecond + "-" + 8 random hex digits
+// (v20261127T105755.123Z-9f2c41ab): names sort by time and two publishers
+// never collide.
+type Store struct {
+	bucket *blob.Bucket
+	where  string // the URL without credentials or query, for messages
+}
+
+// ErrNoVersion is returned when a model has no complete version.
+var ErrNoVersion = errors.New("no published version")
+
+// OpenStore opens the store at a bucket URL. A file:// directory is created
+// when missing. Credentials come from the provider's usual chain (for S3:
+// AWS_* environment variables, shared config files, instance roles); they
+// never appear in URLs this package prints.
+func OpenStore(ctx context.Context, rawURL string) (*Store, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("store URL %q: %w", Redact(rawURL), err)
+	}
+	if u.Scheme == "" {
+		return nil, fmt.Errorf("store URL %q: no scheme (want file:///dir, s3://bucket, ...)", Redact(rawURL))
+	}
+	if u.Scheme == "file" {
+		q := u.Query()
+		if !q.Has("create_dir") {
+			q.Set("create_dir", "true")
+		}
+		if !q.Has("metadata") {
+			q.Set("metadata", "skip") // no .attrs sidecar files next to artifacts
+		}
+		u.RawQuery = q.Encode()
+	}
+	b, err := blob.OpenBucket(ctx, u.String())
+	if err != nil {
+		return nil, fmt.Errorf("opening store %s: %w", Redact(rawURL), err)
+	}
+	return &Store{bucket: b, where: Redact(rawURL)}, nil
+}
+
+// Redact returns a store URL without user info and query (where secrets
+// could hide), for logs and errors.
+func Redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "<unparsable URL>"
+	}
+	u.User = nil
+	u.RawQuery = ""
+	return u.String()
+}
+
+// Bucket exposes the underlying bucket (for the archive and tests).
+func (s *Store) Bucket() *blob.Bucket { return s.bucket }
+
+// String names the store without secrets.
+func (s *Store) String() string { return s.where }
+
+// Close releases the bucket.
+func (s *Store) Close() error { return s.bucket.Close() }
+
+// FileInfo is a file's entry in a manifest.
+type FileInfo struct {
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+func checksum(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// NewVersionName returns a fresh version name for time t.
+func NewVersionName(t time.Time) string {
+	var r [4]byte
+	_, _ = rand.Read(r[:])
+	return "v" + t.UTC().Format("20060102T150405.000Z") + "-" + hex.EncodeToString(r[:])
+}
+
+func validName(kind, s string) error {
+	if s == "" || strings.ContainsAny(s, "/\\@") || s == "." || s == ".." {
+		return fmt.Errorf("invalid %s name %q (no '/', '\\', '@'; not empty)", kind, s)
+	}
+	return nil
+}
+
+func versionPrefix(model, version string) string {
+	return path.Join(model, "versions", version) + "/"
+}
+
+// Put writes a version's files and then its manifest (which must already
+// list the files: see Manifest.SetFiles), without moving LATEST. A version
+// is never overwritten: the manifest is written only if absent. On failure
+// the files already written are deleted (best effort); a version without a
+// manifest is invisible and Clean removes it later.
+func (s *Store) Put(ctx context.Context, m *Manifest, files map[string][]byte) error {
+	if err := validName("model", m.Model); err != nil {
+		return err
+	}
+	if err := validName("version", m.Version); err != nil {
+		return err
+	}
+	prefix := versionPrefix(m.Model, m.Version)
+	if ok, err := s.bucket.Exists(ctx, prefix+ManifestFile); err != nil {
+		return fmt.Errorf("store %s: checking %s: %w", s.where, prefix+ManifestFile, err)
+	} else if ok {
+		return fmt.Errorf("store %s: version %s@%s already exists; versions are never overwritten", s.where, m.Model, m.Version)
+	}
+	names := make([]string, 0, len(files))
+	for n := range files {
+		if err := validName("file", n); err != nil {
+			return err
+		}
+		if n == ManifestFile {
+			return fmt.Errorf("file name %q is reserved for the manifest", n)
+		}
+		if fi, ok := m.Files[n]; !ok || fi.SHA256 != checksum(files[n]) {
+			return fmt.Errorf("manifest of %s@%s does not describe file %s (call SetFiles)", m.Model, m.Version, n)
+		}
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var written []string
+	cleanup := func() {
+		for _, k := range written {
+			_ = s.bucket.Delete(context.WithoutCancel(ctx), k)
+		}
+	}
+	for _, n := range names {
+		if err := s.bucket.WriteAll(ctx, prefix+n, files[n], nil); err != nil {
+			cleanup()
+			return fmt.Errorf("store %s: writing %s: %w", s.where, prefix+n, err)
+		}
+		written = append(written, prefix+n)
+	}
+	mb, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		cleanup()
+		return fmt.Errorf("encoding manifest: %w", err)
+	}
+	if err := s.bucket.WriteAll(ctx, prefix+ManifestFile, append(mb, '\n'), &blob.WriterOptions{ContentType: "application/json"}); err != nil {
+		cleanup()
+		return fmt.Errorf("store %s: writing %s: %w", s.where, prefix+ManifestFile, err)
+	}
+	return nil
+}
+
+// SetLatest points NAME/LATEST at version, which must be complete.
+func (s *Store) SetLatest(ctx context.Context, model, version string) error {
+	if _, err := s.Manifest(ctx, model, version); err != nil {
+		return fmt.Errorf("moving LATEST of %s: %w", model, err)
+	}
+	if err := s.bucket.WriteAll(ctx, path.Join(model, LatestFile), []byte(version+"\n"), nil); err != nil {
+		return fmt.Errorf("store %s: writing %s/%s: %w", s.where, model, LatestFile, err)
+	}
+	return nil
+}
+
+// Latest returns the version NAME/LATEST names, or ErrNoVersion.
+func (s *Store) Latest(ctx context.Context, model string) (string, error) {
+	b, err := s.bucket.ReadAll(ctx, path.Join(model, LatestFile))
+	if gcerrors.Code(err) == gcerrors.NotFound {
+		return "", fmt.Errorf("model %s in %s: %w", model, s.where, ErrNoVersion)
+	}
+	if err != nil {
+		return "", fmt.Errorf("store %s: reading %s/%s: %w", s.where, model, LatestFile, err)
+	}
+	v := strings.TrimSpace(string(b))
+	if err := validName("version", v); err != nil {
+		return "", fmt.Errorf("store %s: %s/%s is corrupt: %w", s.where, model, LatestFile, err)
+	}
+	return v, nil
+}
+
+// Manifest reads and parses a version's manifest.
+func (s *Store) Manifest(ctx context.Context, model, version string) (*Manifest, error) {
+	key := versionPrefix(model, version) + ManifestFile
+	b, err := s.bucket.ReadAll(ctx, key)
+	if gcerrors.Code(err) == gcerrors.NotFound {
+		return nil, fmt.Errorf("version %s@%s in %s: %w (no manifest: missing or incomplete)", model, version, s.where, ErrNoVersion)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store %s: reading %s: %w", s.where, key, err)
+	}
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("store %s: %s is not a valid manifest: %w", s.where, key, err)
+	}
+	if m.Model != model || m.Version != version {
+		return nil, fmt.Errorf("store %s: %s names %s@%s", s.where, key, m.Model, m.Version)
+	}
+	return &m, nil
+}
+
+// ReadFiles reads every file of a complete version and checks its size and
+// SHA-256 against the manifest; a mismatch is an error naming the file.
+func (s *Store) ReadFiles(ctx context.Context, model, version string) (*Manifest, map[string][]byte, error) {
+	m, err := s.Manifest(ctx, model, version)
+	if err != nil {
+		return nil, nil, err
+	}
+	files := map[string][]byte{}
+	for n, fi := range m.Files {
+		key := versionPrefix(model, version) + n
+		b, err := s.bucket.ReadAll(ctx, key)
+		if err != nil {
+			return nil, nil, fmt.Errorf("store %s: reading %s: %w", s.where, key, err)
+		}
+		if int64(len(b)) != fi.Size || checksum(b) != fi.SHA256 {
+			return nil, nil, fmt.Errorf("%w: %s@%s file %s: %d bytes with sha256 %s, the manifest says %d bytes with %s",
+				ErrCorrupt, model, version, n, len(b), checksum(b)[:12], fi.Size, fi.SHA256[:min(12, len(fi.SHA256))])
+		}
+		files[n] = b
+	}
+	return m, files, nil
+}
+
+// ErrCorrupt marks an artifact whose bytes do not match its manifest.
+var ErrCorrupt = errors.New("corrupt artifact")
+
+// Versions lists the complete versions of a model (those with a
+// manifest), oldest first.
+func (s *Store) Versions(ctx context.Context, model string) ([]string, error) {
+	var out []string
+	it := s.bucket.List(&blob.ListOptions{Prefix: path.Join(model, "versions") + "/", Delimiter: "/"})
+	for {
+		obj, err := it.Next(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("store %s: listing versions of %s: %w", s.where, model, err)
+		}
+		if !obj.IsDir {
+			continue
+		}
+		v := path.Base(strings.TrimSuffix(obj.Key, "/"))
+		ok, err := s.bucket.Exists(ctx, versionPrefix(model, v)+ManifestFile)
+		if err != nil {
+			return nil, fmt.Errorf("store %s: %w", s.where, err)
+		}
+		if ok {
+			out = append(out, v)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
