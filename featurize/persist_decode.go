@@ -119,7 +119,7 @@ func decodeVocab(d *dec, c *catFeature, fit bool) error {
 			continue
 		}
 		h := hashString(t)
-		if v.index.find(h, v.tokens, t) >= 0 {
+		if v.index.find(h, t) >= 0 {
 			d.fail(fmt.Errorf("token %q appears twice: %w", t, ErrFormat))
 			return nil
 		}

@@ -73,7 +73,7 @@ func (v *Vocab) Lookup(s string) (int32, bool) { return v.lookupHashed(hashStrin
 
 // lookupHashed is Lookup given h = hashString(s).
 func (v *Vocab) lookupHashed(h uint64, s string) (int32, bool) {
-	if i := v.index.find(h, v.tokens, s); i >= 0 {
+	if i := v.index.find(h, s); i >= 0 {
 		return int32(v.oov + i), true
 	}
 	return oovBucket(h, v.oov), false
@@ -81,24 +81,27 @@ func (v *Vocab) lookupHashed(h uint64, s string) (int32, bool) {
 
 // lookupBytes is Lookup for a string held in a byte slice, given its hash.
 func (v *Vocab) lookupBytes(h uint64, b []byte) (int32, bool) {
-	if i := v.index.findBytes(h, v.tokens, b); i >= 0 {
+	if i := v.index.findBytes(h, b); i >= 0 {
 		return int32(v.oov + i), true
 	}
 	return oovBucket(h, v.oov), false
 }
 
-// full reports whether the vocabulary has reached its maximum size.
-func (v *Vocab) full() bool { return v.maxSize > 0 && len(v.tokens) >= v.maxSize }
+// full reports whether the vocabulary has reached its maximum size (or
+// its index's 4 GiB of token bytes).
+func (v *Vocab) full() bool {
+	return v.maxSize > 0 && len(v.tokens) >= v.maxSize || !v.index.fits(0)
+}
 
 // observe counts one occurrence of s and admits s once it has been seen
 // minCount times, unless the vocabulary is full.
 func (v *Vocab) observe(s string) {
 	v.observed++
 	h := hashString(s)
-	if v.index.find(h, v.tokens, s) >= 0 {
+	if v.index.find(h, s) >= 0 {
 		return
 	}
-	if v.full() {
+	if v.full() || !v.index.fits(len(s)) {
 		v.fullRejects++
 		return
 	}
@@ -112,10 +115,10 @@ func (v *Vocab) observe(s string) {
 func (v *Vocab) observeBytes(b []byte) {
 	v.observed++
 	h := hashBytes(b)
-	if v.index.findBytes(h, v.tokens, b) >= 0 {
+	if v.index.findBytes(h, b) >= 0 {
 		return
 	}
-	if v.full() {
+	if v.full() || !v.index.fits(len(b)) {
 		v.fullRejects++
 		return
 	}
@@ -127,7 +130,7 @@ func (v *Vocab) observeBytes(b []byte) {
 
 // add appends s (absent, with hash h) as the next id.
 func (v *Vocab) add(h uint64, s string) {
-	v.index.insert(h, len(v.tokens))
+	v.index.insert(h, s, len(v.tokens))
 	v.tokens = append(v.tokens, s)
 }
 
