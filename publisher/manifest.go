@@ -2,6 +2,8 @@ package publisher
 
 import (
 	"time"
+
+	"github.com/wdstream/wdstream/trainer"
 )
 
 // File names inside a version folder.
@@ -35,7 +37,7 @@ type Manifest struct {
 	// Data is what the version was trained on.
 	Data DataInfo `json:"data"`
 	// Metrics are the candidate's metrics on held-out examples.
-	Metrics *Metrics `json:"metrics,omitempty"`
+	Metrics *trainer.Metrics `json:"metrics,omitempty"`
 	// Forced is true when the version was published despite a failed gate;
 	// ForceReason says why.
 	Forced      bool   `json:"forced,omitempty"`
@@ -55,17 +57,6 @@ type DataInfo struct {
 	Inputs []string `json:"inputs,omitempty"`
 	// Offsets maps "topic/partition" to the next offset not trained on.
 	Offsets map[string]int64 `json:"offsets,omitempty"`
-}
-
-// Metrics are evaluation figures of a model on a set of examples.
-type Metrics struct {
-	Examples    int64   `json:"examples"`
-	AUC         float64 `json:"auc"`
-	LogLoss     float64 `json:"logloss"`
-	Calibration float64 `json:"calibration"` // mean prediction / mean label
-	MeanLabel   float64 `json:"mean_label"`
-	FromTS      int64   `json:"from_ts,omitempty"`
-	ToTS        int64   `json:"to_ts,omitempty"`
 }
 
 // SetFiles records size and checksum of every file.
