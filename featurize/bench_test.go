@@ -2,6 +2,7 @@ package featurize
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 
 	"github.com/wdstream/wdstream/schemas"
@@ -22,6 +23,7 @@ func benchSetup(b *testing.B) (*State, []schemas.Example) {
 		}
 	}
 	s.RefreshBoundaries()
+	runtime.GC() // finish the setup's garbage collection before timing
 	return s, exs
 }
 
