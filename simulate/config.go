@@ -3,6 +3,7 @@ package simulate
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -166,5 +167,13 @@ func (c *Config) validate() error {
 	scale("taste drift", t.TasteDrift)
 	share("pair sources", t.PairSources)
 	share("pair targets", t.PairTargets)
-	return errors.Join(errs...)
+	if len(errs) == 0 {
+		return nil
+	}
+	// One line: command-line tools print it as their one-line reason.
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Error()
+	}
+	return errors.New(strings.Join(msgs, "; "))
 }

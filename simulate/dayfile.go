@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/wdstream/wdstream/schemas"
 )
@@ -22,14 +23,29 @@ type dayFile struct {
 	line  []byte // JSONL scratch
 }
 
-func openDayFile(name string, day int, kind string, opts WriteOptions, cols []schemas.Column) (*dayFile, error) {
+// The two kinds of files, an index of sink.created.
+const (
+	kindImpressions = iota
+	kindInstalls
+)
+
+func kindDir(kind int) string {
+	if kind == kindImpressions {
+		return "impressions"
+	}
+	return "installs"
+}
+
+// openDayFile starts the file of kind for day (0-based).
+func openDayFile(opts WriteOptions, kind, day int, cols []schemas.Column) (*dayFile, error) {
+	name := filepath.Join(opts.Dir, kindDir(kind), fmt.Sprintf("day-%03d.%s", day+1, opts.Format))
 	f, err := os.Create(name + ".tmp")
 	if err != nil {
 		return nil, fmt.Errorf("creating %s: %w", name, err)
 	}
 	df := &dayFile{name: name, day: day, f: f, buf: bufio.NewWriterSize(f, 1<<20)}
 	if opts.Format == FormatParquet {
-		if kind == "impressions" {
+		if kind == kindImpressions {
 			df.imps, err = schemas.NewImpressionWriter(df.buf, cols, opts.Parquet...)
 		} else {
 			df.insts, err = schemas.NewInstallWriter(df.buf, opts.Parquet...)

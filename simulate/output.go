@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 
 	"github.com/wdstream/wdstream/schemas"
 )
@@ -72,18 +74,23 @@ type WriteOptions struct {
 	Progress func(Progress)
 }
 
-// batchEvents is how many events the generator hands to the writer at
-// once; queueBatches bounds the batches in flight (backpressure).
+// batchEvents is how many events the generator hands to a writer at
+// once; queueBatches bounds the batches in flight per writer
+// (backpressure). Day d is written by lane d%lanes, so that one lane
+// finishes a day's files while the next lane starts the next day's.
 const (
 	batchEvents  = 4096
-	queueBatches = 8
+	queueBatches = 4
+	lanes        = 2
 )
 
-// WriteFiles runs w and writes its events to files, generating on one
-// goroutine while writing on another. The output depends only on w's
-// configuration, never on scheduling. Each file is written under a
-// temporary name and renamed when complete; on error, the files of the
-// day in progress are removed. It returns the run's report.
+// WriteFiles runs w and writes its events to files: the generator runs on
+// the calling goroutine, and each day's files are written by one of two
+// writer goroutines (alternating by day), so that generation and encoding
+// overlap. The files depend only on w's configuration, never on
+// scheduling. Each file is written under a temporary name and renamed when
+// complete; on error, the files in progress are removed. It returns the
+// run's report. Progress is called on the calling goroutine.
 func WriteFiles(ctx context.Context, w *World, opts WriteOptions) (*Report, error) {
 	if opts.Dir == "" {
 		return nil, errors.New("write files: no output directory")
@@ -94,113 +101,167 @@ func WriteFiles(ctx context.Context, w *World, opts WriteOptions) (*Report, erro
 	if _, err := ParseFormat(string(opts.Format)); err != nil {
 		return nil, fmt.Errorf("write files: %w", err)
 	}
-	for _, sub := range []string{"impressions", "installs"} {
-		if err := os.MkdirAll(filepath.Join(opts.Dir, sub), 0o755); err != nil {
+	for kind := range 2 {
+		if err := os.MkdirAll(filepath.Join(opts.Dir, kindDir(kind)), 0o755); err != nil {
 			return nil, fmt.Errorf("write files: %w", err)
 		}
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	batches := make(chan []Event, queueBatches)
+
 	// Written batches come back for reuse: their impressions' maps are
 	// refilled instead of allocated (the writers copy what they keep).
-	free := make(chan []Event, queueBatches+2)
-	sink := newSink(w, opts)
-	done := make(chan error, 1)
-	go func() {
-		err := sink.consume(ctx, batches, free)
-		if err != nil {
-			cancel() // stop the generator; drain what it still sends
-			for range batches {
-			}
-		}
-		done <- err
-	}()
-
-	var spare []*schemas.Impression
-	newBatch := func() []Event {
-		select {
-		case b := <-free:
-			for _, e := range b {
-				if e.Impression != nil {
-					spare = append(spare, e.Impression)
+	free := make(chan []Event, lanes*queueBatches+2)
+	created := make([][2]bool, w.cfg.Days) // [impressions, installs] file of each day
+	var ls [lanes]*sink
+	var wg sync.WaitGroup
+	for i := range ls {
+		ls[i] = &sink{w: w, opts: opts, cols: ImpressionColumns(), in: make(chan []Event, queueBatches), created: created}
+		wg.Add(1)
+		go func(s *sink) {
+			defer wg.Done()
+			if s.err = s.consume(ctx, free); s.err != nil {
+				cancel() // stop the generator; drain what it still sends
+				for range s.in {
 				}
 			}
-			return b[:0]
-		default:
-			return make([]Event, 0, batchEvents)
-		}
+		}(ls[i])
 	}
-	reuse := func() *schemas.Impression {
-		if len(spare) == 0 {
-			return nil
-		}
-		imp := spare[len(spare)-1]
-		spare = spare[:len(spare)-1]
-		return imp
+
+	gen := generator{free: free}
+	var batches [lanes][]Event
+	for i := range batches {
+		batches[i] = gen.newBatch()
 	}
-	batch := newBatch()
+	progress := func(day int) {
+		if opts.Progress == nil {
+			return
+		}
+		p := Progress{Day: day}
+		for _, s := range ls {
+			p.Impressions += s.imps.Load()
+			p.Installs += s.insts.Load()
+		}
+		opts.Progress(p)
+	}
+	send := func(l int) error {
+		select {
+		case ls[l].in <- batches[l]:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		batches[l] = gen.newBatch()
+		return nil
+	}
 	rep, runErr := w.run(ctx, func(e Event) error {
-		batch = append(batch, e)
-		if len(batch) == batchEvents {
-			select {
-			case batches <- batch:
-			case <-ctx.Done():
-				return ctx.Err()
+		d := w.DayOf(eventTime(e))
+		l := d % lanes
+		batches[l] = append(batches[l], e)
+		if len(batches[l]) == batchEvents {
+			if err := send(l); err != nil {
+				return err
 			}
-			batch = newBatch()
+			progress(d)
 		}
 		return nil
-	}, reuse)
-	if runErr == nil && len(batch) > 0 {
-		batches <- batch
-	}
-	close(batches)
-	writeErr := <-done
-	if writeErr == nil && runErr == nil {
-		writeErr = sink.finish()
-	} else {
-		sink.abort()
-	}
-	if writeErr != nil {
-		// The generator's error, if any, is then just the cancel.
-		if errors.Is(writeErr, context.Canceled) || errors.Is(writeErr, context.DeadlineExceeded) {
-			return rep, fmt.Errorf("writing files: %w", writeErr)
+	}, gen.reuse)
+	for l := range batches {
+		if runErr == nil && len(batches[l]) > 0 {
+			runErr = send(l)
 		}
-		return rep, writeErr
+		close(ls[l].in)
+	}
+	wg.Wait()
+
+	var errs []error
+	for _, s := range ls {
+		if s.err == nil && runErr == nil {
+			s.err = s.finish()
+		} else {
+			s.abort()
+		}
+		if s.err != nil {
+			errs = append(errs, s.err)
+		}
+	}
+	if len(errs) == 0 && runErr == nil {
+		errs = append(errs, writeEmpty(w, opts, created))
+	}
+	if err := errors.Join(errs...); err != nil {
+		// The generator's error, if any, is then just the cancel.
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return rep, fmt.Errorf("writing files: %w", err)
+		}
+		return rep, err
 	}
 	if runErr != nil {
 		return rep, fmt.Errorf("generating events: %w", runErr)
 	}
+	progress(w.cfg.Days - 1)
 	return rep, nil
 }
 
-// sink routes events to the file of their day.
+// generator holds the generating goroutine's recycled batches and
+// impressions.
+type generator struct {
+	free  chan []Event
+	spare []*schemas.Impression
+}
+
+func (g *generator) newBatch() []Event {
+	select {
+	case b := <-g.free:
+		for _, e := range b {
+			if e.Impression != nil {
+				g.spare = append(g.spare, e.Impression)
+			}
+		}
+		return b[:0]
+	default:
+		return make([]Event, 0, batchEvents)
+	}
+}
+
+func (g *generator) reuse() *schemas.Impression {
+	if len(g.spare) == 0 {
+		return nil
+	}
+	imp := g.spare[len(g.spare)-1]
+	g.spare = g.spare[:len(g.spare)-1]
+	return imp
+}
+
+// sink is one writer lane: it writes the events of its days to the files
+// of their day.
 type sink struct {
 	w           *World
 	opts        WriteOptions
+	cols        []schemas.Column
+	in          chan []Event
 	imp, inst   *dayFile
-	prog        Progress
-	impressions []schemas.Column
+	imps, insts atomic.Int64
+	created     [][2]bool // shared: each lane sets only its own days
+	err         error
 }
 
-func newSink(w *World, opts WriteOptions) *sink {
-	return &sink{w: w, opts: opts, impressions: ImpressionColumns()}
-}
-
-func (s *sink) consume(ctx context.Context, batches <-chan []Event, free chan<- []Event) error {
-	for b := range batches {
+func (s *sink) consume(ctx context.Context, free chan<- []Event) error {
+	for b := range s.in {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		var ni, nn int64
 		for _, e := range b {
 			if err := s.write(e); err != nil {
 				return err
 			}
+			if e.Impression != nil {
+				ni++
+			} else {
+				nn++
+			}
 		}
-		if s.opts.Progress != nil {
-			s.opts.Progress(s.prog)
-		}
+		s.imps.Add(ni)
+		s.insts.Add(nn)
 		select {
 		case free <- b:
 		default:
@@ -211,71 +272,87 @@ func (s *sink) consume(ctx context.Context, batches <-chan []Event, free chan<- 
 
 func (s *sink) write(e Event) error {
 	if imp := e.Impression; imp != nil {
-		d := s.w.DayOf(imp.TS)
-		if err := s.advance(&s.imp, "impressions", d); err != nil {
-			return err
-		}
-		s.prog.Impressions++
-		s.prog.Day = d
-		return s.imp.writeImpression(imp)
-	}
-	d := s.w.DayOf(e.Install.TS)
-	if err := s.advance(&s.inst, "installs", d); err != nil {
-		return err
-	}
-	s.prog.Installs++
-	return s.inst.writeInstall(e.Install)
-}
-
-// advance makes *f the file of day d, finishing earlier days' files (and
-// writing empty files for days without events).
-func (s *sink) advance(f **dayFile, kind string, d int) error {
-	for *f == nil || (*f).day < d {
-		next := 0
-		if *f != nil {
-			next = (*f).day + 1
-			if err := (*f).close(); err != nil {
-				return err
-			}
-		}
-		nf, err := s.open(kind, next)
+		f, err := s.file(&s.imp, kindImpressions, s.w.DayOf(imp.TS))
 		if err != nil {
 			return err
 		}
-		*f = nf
+		return f.writeImpression(imp)
 	}
-	return nil
+	f, err := s.file(&s.inst, kindInstalls, s.w.DayOf(e.Install.TS))
+	if err != nil {
+		return err
+	}
+	return f.writeInstall(e.Install)
 }
 
-// finish closes the last files and writes empty files for any day left.
+// file returns the open file of kind for day d, finishing the lane's
+// previous file of that kind.
+func (s *sink) file(f **dayFile, kind, d int) (*dayFile, error) {
+	if *f != nil && (*f).day == d {
+		return *f, nil
+	}
+	if *f != nil {
+		err := (*f).close()
+		*f = nil
+		if err != nil {
+			return nil, err
+		}
+	}
+	nf, err := openDayFile(s.opts, kind, d, s.cols)
+	if err != nil {
+		return nil, err
+	}
+	s.created[d][kind] = true
+	*f = nf
+	return nf, nil
+}
+
+// finish closes the lane's open files.
 func (s *sink) finish() error {
-	last := s.w.cfg.Days - 1
-	for _, k := range []struct {
-		f    **dayFile
-		kind string
-	}{{&s.imp, "impressions"}, {&s.inst, "installs"}} {
-		if err := s.advance(k.f, k.kind, last); err != nil {
-			return err
+	var errs []error
+	for _, f := range []**dayFile{&s.imp, &s.inst} {
+		if *f != nil {
+			errs = append(errs, (*f).close())
+			*f = nil
 		}
-		if err := (*k.f).close(); err != nil {
-			return err
+	}
+	return errors.Join(errs...)
+}
+
+// abort removes the lane's files in progress.
+func (s *sink) abort() {
+	for _, f := range []**dayFile{&s.imp, &s.inst} {
+		if *f != nil {
+			(*f).remove()
+			*f = nil
 		}
-		*k.f = nil
+	}
+}
+
+// writeEmpty writes the files of days without events, so that every day
+// has both files.
+func writeEmpty(w *World, opts WriteOptions, created [][2]bool) error {
+	cols := ImpressionColumns()
+	for d := range created {
+		for kind := range created[d] {
+			if created[d][kind] {
+				continue
+			}
+			f, err := openDayFile(opts, kind, d, cols)
+			if err != nil {
+				return err
+			}
+			if err := f.close(); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
 
-// abort removes the files in progress.
-func (s *sink) abort() {
-	for _, f := range []*dayFile{s.imp, s.inst} {
-		if f != nil {
-			f.remove()
-		}
+func eventTime(e Event) int64 {
+	if e.Impression != nil {
+		return e.Impression.TS
 	}
-	s.imp, s.inst = nil, nil
-}
-
-func (s *sink) open(kind string, day int) (*dayFile, error) {
-	name := filepath.Join(s.opts.Dir, kind, fmt.Sprintf("day-%03d.%s", day+1, s.opts.Format))
-	return openDayFile(name, day, kind, s.opts, s.impressions)
+	return e.Install.TS
 }

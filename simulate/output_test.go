@@ -224,6 +224,10 @@ func TestWriteFilesErrors(t *testing.T) {
 		})
 	}
 	// Cancelled: no file of the day in progress is left behind.
+	w, err = NewWorld(Config{Seed: 1, Users: 300, Apps: 50, Days: 3, ImpressionsPerDay: 30_000})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	dir := t.TempDir()
 	_, err = WriteFiles(ctx, w, WriteOptions{Dir: dir, Progress: func(Progress) { cancel() }})

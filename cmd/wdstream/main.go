@@ -31,6 +31,7 @@ func commands() map[string]command {
 	m := map[string]command{}
 	for _, c := range []command{
 		// one line per subcommand, e.g. simulateCommand(),
+		simulateCommand(),
 	} {
 		m[c.name] = c
 	}
