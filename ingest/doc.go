@@ -1,0 +1,103 @@
+// Package ingest runs the Kafka side of wdstream's always-on service: the
+// join stage, which labels the impressions of the `impressions` topic with
+// the installs of the `installs` topic and writes labeled examples to the
+// `examples` topic, and the archive stage, which writes the `examples` topic
+// to Parquet files in object storage. The labeling itself is package
+// ingest/join, shared with the offline backfill; this package only feeds it
+// from Kafka, in a deterministic order, and makes its output durable.
+//
+// # Topics and partitioning
+//
+// Producers key impressions and installs by user_id with the same
+// partitioner, so that a user's events land in the same partition number of
+// both topics. The two topics must have the same partition count (checked at
+// start). One consumer group (JoinConfig.Group) reads both; its balancer,
+// CoPartitionBalancer, gives partition p of both topics to the same member.
+// The examples topic and the dead-letter topic are created with the same
+// partition count when missing; examples of input partition p go to
+// partition p of `examples`.
+//
+// # Encoding of `examples`
+//
+// One message per labeled impression: the value is one JSON object written
+// by schemas.AppendExampleJSON (the impression's columns, then label and
+// install_ts); the key is the user_id; the headers are `impression_id` and
+// `src_offset` (the impression's offset in partition p of `impressions`). The
+// producer compresses batches with zstd (JoinConfig.Compression). Readers
+// decode values with schemas.Decoder.Example.
+//
+// # Dead letters
+//
+// A record that fails to decode or validate (schemas.Decoder) goes to the
+// dead-letter topic (default `examples-dlq`) with its original key and
+// bytes and the headers `source_topic`, `source_partition`, `source_offset`
+// and `reason` (the *schemas.FieldError text); the stage keeps running.
+//
+// # Order and watermark
+//
+// Per partition p the stage merges impressions[p] and installs[p] by event
+// time (ts; the impression first on equal ts; within a topic, offset order)
+// and feeds the merged stream to one join.Joiner, advancing its watermark to
+// the largest ts merged so far minus JoinConfig.AllowedLateness. The merge
+// takes a record only when both inputs have one buffered, so the merged
+// order, hence every label, is a function of the topics' contents. A quiet
+// input does not stall labeling: an input that is caught up (its next offset
+// is its high watermark) and has delivered nothing for IdleAdvance of
+// processing time is treated as empty up to wall clock minus IdleAdvance in
+// event time; the other input's records up to that time are merged, and when
+// both are quiet the watermark moves to wall clock minus IdleAdvance minus
+// the allowed lateness. An input that is behind never counts as quiet, so a
+// slow fetch or a broker restart does not change labels.
+//
+// # Delivery guarantee: effectively exactly once
+//
+// The stage gives each impression of the input exactly one example in the
+// `examples` topic, through crashes, restarts, broker restarts and
+// rebalances, without Kafka transactions:
+//
+//   - Offsets of impressions[p] and installs[p] are committed (with the
+//     group's generation) only after every example and dead letter emitted so
+//     far has been acknowledged by the broker with acks=all. The committed
+//     offsets are join.Joiner.Committed(): the first record whose work is not
+//     finished; replay from them rebuilds the join state and reproduces
+//     every example not yet emitted.
+//   - Replay may re-emit examples of impressions at or after the committed
+//     impression offset that were emitted before the crash. Each commit
+//     carries, in the commit's metadata, an offset of `examples` partition p
+//     below every example emitted after the committed impression was read.
+//     When a member takes partition p (start, crash restart, rebalance, or
+//     after any produce or commit error, which restarts the partition from
+//     its committed offsets), it reads `examples` partition p from that
+//     offset to its end, collects the impression ids there and suppresses
+//     their re-emission.
+//
+// Caveats, all outside the tested setting: a duplicated impression_id
+// across a restart whose first copy's example lies before the recorded
+// offset is emitted twice; installs without impression_id that arrive out
+// of ts order may be attributed differently after a replay; forced closes
+// (MaxPending reached) depend on the state size and may differ after a
+// replay; a member that lost its partition but still has a produce request
+// on the wire can race the new owner's scan. Dead letters are at least once
+// (a bad record may be dead-lettered again after a crash).
+//
+// # Bounded state
+//
+// Pending impressions keep only the raw message bytes and the four key
+// fields. JoinConfig.MaxPending caps them (split evenly over the
+// partitions); when full, the joiner closes the oldest impression early,
+// which counts in JoinStats.Forced and logs a line at most every 10 s.
+//
+// # Archive
+//
+// The archive stage (ArchiveStage) reads `examples` in its own consumer
+// group and writes Parquet files (schemas.ExampleWriter) to
+// PREFIX/date=YYYY-MM-DD/hour=HH/part-PPPPP-OOOOOOOOOOOOOOOOOOOO.parquet,
+// where P is the partition and O the offset of the file's first example, by
+// the example's event time (UTC). One file per partition is open at a time;
+// it is cut when the next example belongs to another hour, when it reaches
+// ArchiveConfig.FileBytes, or after ArchiveConfig.FlushInterval. A file
+// becomes visible only when its upload completes (object storage writes are
+// atomic), and the offset after its last example is committed only then, so
+// a crash re-writes at most the file that was being written, under the same
+// name.
+package ingest

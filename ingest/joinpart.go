@@ -1,0 +1,489 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/wdstream/wdstream/ingest/join"
+	"github.com/wdstream/wdstream/schemas"
+)
+
+// impPayload is what the joiner keeps of a pending impression: the raw
+// message and its offset.
+type impPayload struct {
+	raw []byte
+	off int64
+}
+
+// mark records that every impression at or after offset imp was read after
+// the examples partition ended at ex.
+type mark struct{ imp, ex int64 }
+
+const metaPrefix = "wdstream-join/1 examples="
+
+// joinPart is the join of one partition number p during one generation.
+type joinPart struct {
+	s      *JoinStage
+	gen    *kafka.Generation
+	p      int
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	in     [2]input // impressions, installs
+
+	j       *join.Joiner[impPayload]
+	dec     schemas.Decoder
+	headImp schemas.Impression
+	headKey join.Key
+	headIns join.Install
+	emitImp schemas.Impression
+	emitErr error
+
+	out      []kafka.Record
+	outBytes int
+	outPos   int64
+	dlq      []kafka.Record
+	exEnd    int64
+	marks    []mark
+	seen     map[string]struct{} // impression ids already in examples
+	seenMax  int64               // largest src_offset among them
+	maxTS    int64
+	pushed   [2]int64 // last offset added to the joiner
+	last     join.Stats
+	lastSent [2]committed
+	dirty    bool
+	flushed  time.Time
+}
+
+func (s *JoinStage) newPartition(ctx context.Context, gen *kafka.Generation, p int) (*joinPart, error) {
+	c := &s.cfg
+	per := (c.MaxPending + s.partitions - 1) / s.partitions
+	j, err := join.New[impPayload](join.Config{Window: c.Window, MaxPending: per})
+	if err != nil {
+		return nil, err
+	}
+	jp := &joinPart{s: s, gen: gen, p: p, j: j, maxTS: math.MinInt64, pushed: [2]int64{-1, -1}, seenMax: -1, flushed: time.Now()}
+	offs, err := fetchCommitted(ctx, s.client, c.Group, p, c.Impressions, c.Installs)
+	if err != nil {
+		return nil, err
+	}
+	exFirst, exEnd, err := endOffset(ctx, s.client, c.Examples, p)
+	if err != nil {
+		return nil, err
+	}
+	jp.exEnd = exEnd
+	start := [2]int64{}
+	fresh := false
+	for i, t := range []string{c.Impressions, c.Installs} {
+		if o := offs[t].offset; o >= 0 {
+			start[i] = o
+			continue
+		}
+		fresh = true
+		first, _, err := endOffset(ctx, s.client, t, p)
+		if err != nil {
+			return nil, err
+		}
+		start[i] = first
+	}
+	jp.marks = []mark{{imp: start[0], ex: exEnd}}
+	if fresh {
+		// First run of this group on p: commit the start with the current
+		// end of examples, so that a crash before the first flush finds
+		// where to look for what it emitted.
+		jp.lastSent = [2]committed{{offset: start[0], metadata: metaPrefix + strconv.FormatInt(exEnd, 10)}, {offset: start[1]}}
+		if err := commitOffsets(ctx, s.client, gen, p, map[string]committed{c.Impressions: jp.lastSent[0], c.Installs: jp.lastSent[1]}); err != nil {
+			return nil, err
+		}
+	} else {
+		jp.lastSent = [2]committed{offs[c.Impressions], offs[c.Installs]}
+		meta := offs[c.Impressions].metadata
+		from, err := strconv.ParseInt(strings.TrimPrefix(meta, metaPrefix), 10, 64)
+		if !strings.HasPrefix(meta, metaPrefix) || err != nil {
+			s.logger.Warn("committed offsets carry no examples offset: examples emitted before the last stop may be emitted again", "partition", p, "metadata", meta)
+		} else if err := jp.scanEmitted(ctx, max(from, exFirst), exEnd); err != nil {
+			return nil, err
+		}
+	}
+	s.logger.Info("partition starting", "partition", p, "impressions_offset", start[0], "installs_offset", start[1], "examples_end", exEnd, "already_emitted", len(jp.seen))
+
+	fctx, cancel := context.WithCancel(ctx)
+	jp.cancel = cancel
+	now := time.Now()
+	for i, t := range []string{c.Impressions, c.Installs} {
+		in := &jp.in[i]
+		*in = input{topic: t, ch: make(chan fetched, 4), next: start[i], fetchNext: start[i], hwm: -1, last: now}
+		f := &fetcher{client: s.client, topic: t, partition: p, offset: start[i], maxBytes: c.FetchMaxBytes, maxWait: 500 * time.Millisecond, logger: s.logger}
+		jp.wg.Add(1)
+		go func() {
+			defer jp.wg.Done()
+			f.run(fctx, in.ch)
+		}()
+	}
+	return jp, nil
+}
+
+// scanEmitted collects the impression ids of examples[p] in [from, to).
+func (jp *joinPart) scanEmitted(ctx context.Context, from, to int64) error {
+	jp.seen = map[string]struct{}{}
+	off := from
+	for off < to {
+		res, err := jp.s.client.Fetch(ctx, &kafka.FetchRequest{
+			Topic: jp.s.cfg.Examples, Partition: jp.p, Offset: off, MinBytes: 1, MaxBytes: 8 << 20, MaxWait: 500 * time.Millisecond,
+		})
+		if err == nil && res.Error != nil {
+			err = res.Error
+		}
+		if err != nil {
+			return fmt.Errorf("reading examples %d at %d to suppress re-emission: %w", jp.p, off, err)
+		}
+		n := 0
+		err = readRecords(res.Records, off, func(m msg) {
+			n++
+			off = m.offset + 1
+			for _, h := range m.headers {
+				switch h.Key {
+				case "impression_id":
+					jp.seen[string(h.Value)] = struct{}{}
+				case "src_offset":
+					if o, err := strconv.ParseInt(string(h.Value), 10, 64); err == nil {
+						jp.seenMax = max(jp.seenMax, o)
+					}
+				}
+			}
+		})
+		if err != nil {
+			return fmt.Errorf("reading examples %d at %d: %w", jp.p, off, err)
+		}
+		if n == 0 && res.HighWatermark <= off {
+			break
+		}
+	}
+	return nil
+}
+
+func (jp *joinPart) close() {
+	jp.cancel()
+	jp.wg.Wait()
+	jp.s.stats.pending.Add(-jp.last.Pending)
+}
+
+// run merges and joins until ctx is done, then produces and commits what
+// it has (within DrainTimeout) and returns nil, or returns the first error.
+func (jp *joinPart) run(ctx context.Context) error {
+	cfg := &jp.s.cfg
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		if ctx.Err() != nil {
+			dctx, cancel := context.WithTimeout(context.Background(), cfg.DrainTimeout)
+			defer cancel()
+			return jp.flush(dctx, &jp.s.stats.flushStop)
+		}
+		now := time.Now()
+		if err := jp.pull(now); err != nil {
+			return err
+		}
+		n := 0
+		for ; n < 4096; n++ {
+			ok, err := jp.step(now)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				break
+			}
+			if len(jp.out) >= cfg.FlushRecords || jp.outBytes >= cfg.FlushBytes {
+				break
+			}
+		}
+		var trigger *atomic.Int64
+		switch {
+		case len(jp.out) >= cfg.FlushRecords:
+			trigger = &jp.s.stats.flushRecords
+		case jp.outBytes >= cfg.FlushBytes:
+			trigger = &jp.s.stats.flushBytes
+		case jp.dirty && now.Sub(jp.flushed) >= cfg.FlushInterval:
+			trigger = &jp.s.stats.flushTime
+		case n == 0 && len(jp.out)+len(jp.dlq) > 0:
+			trigger = &jp.s.stats.flushIdle
+		}
+		if trigger != nil {
+			if err := jp.flush(ctx, trigger); err != nil {
+				return err
+			}
+			continue
+		}
+		if n > 0 {
+			continue
+		}
+		// Nothing to merge: wait for a fetch, the idle deadline or the end.
+		var c0, c1 <-chan fetched
+		if jp.in[0].drained() {
+			c0 = jp.in[0].ch
+		}
+		if jp.in[1].drained() {
+			c1 = jp.in[1].ch
+		}
+		timer.Reset(100 * time.Millisecond)
+		select {
+		case b := <-c0:
+			if b.err != nil {
+				return b.err
+			}
+			jp.in[0].set(b, time.Now())
+		case b := <-c1:
+			if b.err != nil {
+				return b.err
+			}
+			jp.in[1].set(b, time.Now())
+		case <-timer.C:
+		case <-ctx.Done():
+		}
+	}
+}
+
+// pull takes a fetched batch for each drained input, without waiting.
+func (jp *joinPart) pull(now time.Time) error {
+	for i := range jp.in {
+		in := &jp.in[i]
+		if !in.drained() {
+			continue
+		}
+		select {
+		case b := <-in.ch:
+			if b.err != nil {
+				return b.err
+			}
+			in.set(b, now)
+		default:
+		}
+	}
+	return nil
+}
+
+// head decodes the head of input i, dead-lettering invalid records, and
+// reports whether a valid head is there.
+func (jp *joinPart) head(i int) bool {
+	in := &jp.in[i]
+	for !in.hasHead {
+		if in.drained() {
+			return false
+		}
+		m := &in.buf[in.pos]
+		var err error
+		if i == 0 {
+			err = jp.dec.Impression(m.value, &jp.headImp)
+			if err == nil {
+				jp.headKey = join.Key{ImpressionID: jp.headImp.ImpressionID, TS: jp.headImp.TS, UserID: jp.headImp.UserID, AppID: jp.headImp.AppID}
+				in.headTS = jp.headImp.TS
+			}
+		} else {
+			var ins schemas.Install
+			err = jp.dec.Install(m.value, &ins)
+			if err == nil {
+				jp.headIns = join.Install{TS: ins.TS, ImpressionID: ins.ImpressionID, UserID: ins.UserID, AppID: ins.AppID}
+				in.headTS = ins.TS
+			}
+		}
+		if err != nil {
+			jp.deadLetter(in.topic, m, err)
+			in.advance()
+			jp.dirty = true
+			continue
+		}
+		in.hasHead = true
+	}
+	return true
+}
+
+func (jp *joinPart) deadLetter(topic string, m *msg, reason error) {
+	jp.dlq = append(jp.dlq, kafka.Record{
+		Time:  time.Now(),
+		Key:   bytesOrNil(m.key),
+		Value: bytesOrNil(m.value),
+		Headers: []kafka.Header{
+			{Key: "source_topic", Value: []byte(topic)},
+			{Key: "source_partition", Value: strconv.AppendInt(nil, int64(jp.p), 10)},
+			{Key: "source_offset", Value: strconv.AppendInt(nil, m.offset, 10)},
+			{Key: "reason", Value: []byte(reason.Error())},
+		},
+	})
+}
+
+func bytesOrNil(b []byte) kafka.Bytes {
+	if b == nil {
+		return nil
+	}
+	return kafka.NewBytes(b)
+}
+
+// step merges one record into the joiner, if the merge order allows one
+// now, and reports whether it did.
+func (jp *joinPart) step(now time.Time) (bool, error) {
+	cfg := &jp.s.cfg
+	h0, h1 := jp.head(0), jp.head(1)
+	take := -1
+	switch {
+	case h0 && h1:
+		take = 0
+		if jp.in[1].headTS < jp.in[0].headTS {
+			take = 1
+		}
+	case h0:
+		if jp.in[1].emptyUntil(now, cfg.IdleAdvance) >= jp.in[0].headTS {
+			take = 0
+		}
+	case h1:
+		if jp.in[0].emptyUntil(now, cfg.IdleAdvance) >= jp.in[1].headTS {
+			take = 1
+		}
+	default:
+		b := min(jp.in[0].emptyUntil(now, cfg.IdleAdvance), jp.in[1].emptyUntil(now, cfg.IdleAdvance))
+		if b > math.MinInt64 && b-cfg.AllowedLateness.Milliseconds() > jp.j.Watermark() {
+			if err := jp.j.Advance(b-cfg.AllowedLateness.Milliseconds(), jp.emit); err != nil {
+				return false, err
+			}
+			jp.dirty = true
+		}
+		return false, nil
+	}
+	if take < 0 {
+		return false, nil
+	}
+	in := &jp.in[take]
+	m := &in.buf[in.pos]
+	if take == 0 {
+		jp.s.stats.impressions.Add(1)
+		p := impPayload{raw: m.value, off: m.offset}
+		if err := jp.j.AddImpression(jp.headKey, p, m.offset, jp.emit); err != nil {
+			return false, err
+		}
+	} else {
+		jp.s.stats.installs.Add(1)
+		jp.j.AddInstall(jp.headIns, m.offset)
+	}
+	jp.pushed[take] = m.offset
+	jp.maxTS = max(jp.maxTS, in.headTS)
+	in.advance()
+	jp.dirty = true
+	if err := jp.j.Advance(jp.maxTS-cfg.AllowedLateness.Milliseconds(), jp.emit); err != nil {
+		return false, err
+	}
+	return true, jp.emitErr
+}
+
+// emit turns a labeled impression into an example record, unless it is
+// already in the examples topic.
+func (jp *joinPart) emit(r join.Result[impPayload]) error {
+	if jp.seen != nil {
+		if _, dup := jp.seen[r.ImpressionID]; dup {
+			delete(jp.seen, r.ImpressionID)
+			jp.s.stats.suppressed.Add(1)
+			return nil
+		}
+	}
+	if err := jp.dec.Impression(r.Payload.raw, &jp.emitImp); err != nil {
+		return fmt.Errorf("re-decoding impression at offset %d: %w", r.Payload.off, err)
+	}
+	ex := schemas.Example{Impression: jp.emitImp, Label: r.Label}
+	if r.Label == 1 {
+		ex.InstallTS, ex.HasInstallTS = r.InstallTS, true
+		jp.outPos++
+	}
+	val := schemas.AppendExampleJSON(make([]byte, 0, len(r.Payload.raw)+48), &ex)
+	jp.out = append(jp.out, kafka.Record{
+		Time:  time.Now(),
+		Key:   kafka.NewBytes([]byte(r.UserID)),
+		Value: kafka.NewBytes(val),
+		Headers: []kafka.Header{
+			{Key: "impression_id", Value: []byte(r.ImpressionID)},
+			{Key: "src_offset", Value: strconv.AppendInt(nil, r.Payload.off, 10)},
+		},
+	})
+	jp.outBytes += len(val)
+	return nil
+}
+
+// flush produces the pending examples and dead letters, then commits the
+// offsets whose work they complete.
+func (jp *joinPart) flush(ctx context.Context, trigger *atomic.Int64) error {
+	s, c := jp.s, &jp.s.cfg
+	if len(jp.out) > 0 {
+		end, err := produce(ctx, s.client, c.Examples, jp.p, c.Compression, jp.out)
+		if err != nil {
+			return err
+		}
+		jp.exEnd = end
+		s.stats.examples.Add(int64(len(jp.out)))
+		s.stats.positives.Add(jp.outPos)
+		clear(jp.out)
+		jp.out, jp.outBytes, jp.outPos = jp.out[:0], 0, 0
+	}
+	if len(jp.dlq) > 0 {
+		if _, err := produce(ctx, s.client, c.DeadLetter, jp.p%s.dlqParts, c.Compression, jp.dlq); err != nil {
+			return err
+		}
+		s.stats.deadLetters.Add(int64(len(jp.dlq)))
+		jp.dlq = jp.dlq[:0]
+	}
+	ci, cs := jp.j.Committed()
+	imp := commitPoint(ci, jp.pushed[0], jp.in[0].next)
+	ins := commitPoint(cs, jp.pushed[1], jp.in[1].next)
+	k := 0
+	for k+1 < len(jp.marks) && jp.marks[k+1].imp <= imp {
+		k++
+	}
+	jp.marks = jp.marks[k:]
+	want := [2]committed{{offset: imp, metadata: metaPrefix + strconv.FormatInt(jp.marks[0].ex, 10)}, {offset: ins}}
+	if want != jp.lastSent {
+		if err := commitOffsets(ctx, s.client, jp.gen, jp.p, map[string]committed{c.Impressions: want[0], c.Installs: want[1]}); err != nil {
+			return err
+		}
+		jp.lastSent = want
+		s.stats.commits.Add(1)
+	}
+	if n := len(jp.marks); jp.marks[n-1].imp != jp.in[0].next || jp.marks[n-1].ex != jp.exEnd {
+		jp.marks = append(jp.marks, mark{imp: jp.in[0].next, ex: jp.exEnd})
+	}
+	if jp.seen != nil && (len(jp.seen) == 0 || ci > jp.seenMax) {
+		jp.seen = nil
+	}
+	jp.noteStats()
+	trigger.Add(1)
+	jp.dirty = false
+	jp.flushed = time.Now()
+	return nil
+}
+
+// commitPoint is the offset to commit for one input: the joiner's first
+// unfinished record, or, when every record it was given is finished, the
+// next record to read (records skipped to the dead-letter topic included).
+func commitPoint(joinerCommitted, pushed, next int64) int64 {
+	if joinerCommitted < 0 || joinerCommitted > pushed {
+		return next
+	}
+	return joinerCommitted
+}
+
+func (jp *joinPart) noteStats() {
+	st, c := jp.j.Stats(), &jp.s.stats
+	d := func(now, before int64) int64 { return now - before }
+	if n := d(st.Forced, jp.last.Forced); n > 0 {
+		jp.s.noteForced(jp.p, n)
+	}
+	c.late.Add(d(st.Late, jp.last.Late))
+	c.orphans.Add(d(st.Orphans, jp.last.Orphans))
+	c.dupInstalls.Add(d(st.Duplicates, jp.last.Duplicates))
+	c.outOfWindow.Add(d(st.OutOfWindow, jp.last.OutOfWindow))
+	c.dupImps.Add(d(st.DupImpressions, jp.last.DupImpressions))
+	c.pending.Add(d(st.Pending, jp.last.Pending))
+	jp.last = st
+}

@@ -1,0 +1,219 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// Default topic and group names.
+const (
+	DefaultImpressionsTopic = "impressions"
+	DefaultInstallsTopic    = "installs"
+	DefaultExamplesTopic    = "examples"
+	DefaultDeadLetterTopic  = "examples-dlq"
+	DefaultJoinGroup        = "wdstream-join"
+	DefaultArchiveGroup     = "wdstream-archive"
+)
+
+// JoinConfig configures a JoinStage. Zero fields take the documented
+// defaults; Brokers and Window are required.
+type JoinConfig struct {
+	Brokers []string
+	// Group is the consumer group id. Default DefaultJoinGroup.
+	Group string
+	// Topics. Defaults: impressions, installs, examples, examples-dlq.
+	Impressions, Installs, Examples, DeadLetter string
+	// Window is the label window (spec join.label_window). Required.
+	Window time.Duration
+	// IdleAdvance (spec join.idle_advance): an input caught up and silent
+	// this long counts as empty up to wall clock minus IdleAdvance. Default 1m.
+	IdleAdvance time.Duration
+	// AllowedLateness is subtracted from the merged event time to form the
+	// watermark. Default 0 (negative: 0).
+	AllowedLateness time.Duration
+	// MaxPending caps pending impressions over all partitions (spec
+	// join.max_pending). Default 2,000,000.
+	MaxPending int
+	// FlushInterval: produce and commit at least this often. Default 1s.
+	FlushInterval time.Duration
+	// FlushRecords, FlushBytes: produce and commit when this many examples
+	// (or bytes of them) wait. Defaults 20,000 and 8 MiB.
+	FlushRecords int
+	FlushBytes   int
+	// Compression of produced batches. Default zstd.
+	Compression kafka.Compression
+	// DrainTimeout bounds the final produce and commit at shutdown. Default 25s.
+	DrainTimeout time.Duration
+	// FetchMaxBytes per fetch request. Default 4 MiB.
+	FetchMaxBytes int64
+	// Logger; nil: no logging.
+	Logger *slog.Logger
+}
+
+func (c *JoinConfig) validate() error {
+	if len(c.Brokers) == 0 {
+		return errors.New("join stage: no brokers")
+	}
+	if c.Window <= 0 {
+		return fmt.Errorf("join stage: label window must be > 0, got %v", c.Window)
+	}
+	def := func(s *string, d string) {
+		if *s == "" {
+			*s = d
+		}
+	}
+	def(&c.Group, DefaultJoinGroup)
+	def(&c.Impressions, DefaultImpressionsTopic)
+	def(&c.Installs, DefaultInstallsTopic)
+	def(&c.Examples, DefaultExamplesTopic)
+	def(&c.DeadLetter, DefaultDeadLetterTopic)
+	if c.IdleAdvance <= 0 {
+		c.IdleAdvance = time.Minute
+	}
+	c.AllowedLateness = max(c.AllowedLateness, 0)
+	if c.MaxPending <= 0 {
+		c.MaxPending = 2_000_000
+	}
+	if c.FlushInterval <= 0 {
+		c.FlushInterval = time.Second
+	}
+	if c.FlushRecords <= 0 {
+		c.FlushRecords = 20_000
+	}
+	if c.FlushBytes <= 0 {
+		c.FlushBytes = 8 << 20
+	}
+	if c.Compression == 0 {
+		c.Compression = kafka.Zstd
+	}
+	if c.DrainTimeout <= 0 {
+		c.DrainTimeout = 25 * time.Second
+	}
+	if c.FetchMaxBytes <= 0 {
+		c.FetchMaxBytes = 4 << 20
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	topics := map[string]bool{}
+	for _, t := range []string{c.Impressions, c.Installs, c.Examples, c.DeadLetter} {
+		if topics[t] {
+			return fmt.Errorf("join stage: topic %q used twice", t)
+		}
+		topics[t] = true
+	}
+	return nil
+}
+
+// JoinStage is the streaming join: it reads impressions and installs in a
+// consumer group and writes examples (see the package doc).
+type JoinStage struct {
+	cfg        JoinConfig
+	client     *kafka.Client
+	logger     *slog.Logger
+	stats      joinCounters
+	partitions int // of the input topics
+	dlqParts   int
+
+	forcedMu  sync.Mutex
+	forcedLog time.Time
+}
+
+// NewJoinStage checks cfg.
+func NewJoinStage(cfg JoinConfig) (*JoinStage, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &JoinStage{cfg: cfg, client: newClient(cfg.Brokers), logger: cfg.Logger.With("component", "join")}, nil
+}
+
+// Stats returns the counters so far.
+func (s *JoinStage) Stats() JoinStats { return s.stats.snapshot() }
+
+// ErrPartitionMismatch is returned by Run when the input topics do not have
+// the same partition count.
+var ErrPartitionMismatch = errors.New("impressions and installs topics must have the same partition count")
+
+// Run checks the topics (creating examples and the dead-letter topic when
+// missing) and runs the stage until ctx is done; it then stops intake,
+// produces and commits what it has, and returns nil.
+func (s *JoinStage) Run(ctx context.Context) error {
+	c := &s.cfg
+	counts, err := partitionCounts(ctx, s.client, c.Impressions, c.Installs)
+	if err != nil {
+		return err
+	}
+	ni, okI := counts[c.Impressions]
+	ns, okS := counts[c.Installs]
+	switch {
+	case !okI || !okS:
+		return fmt.Errorf("join stage: topic %s or %s does not exist (create both with the same partition count, e.g. with wdstream simulate --brokers)", c.Impressions, c.Installs)
+	case ni != ns:
+		return fmt.Errorf("join stage: %w: %s has %d, %s has %d; a user's impressions and installs must meet in the same partition number", ErrPartitionMismatch, c.Impressions, ni, c.Installs, ns)
+	}
+	s.partitions = ni
+	if _, err := ensureTopic(ctx, s.client, c.Examples, ni, ni); err != nil {
+		return fmt.Errorf("join stage: %w", err)
+	}
+	if s.dlqParts, err = ensureTopic(ctx, s.client, c.DeadLetter, ni, 0); err != nil {
+		return fmt.Errorf("join stage: %w", err)
+	}
+	s.logger.Info("join stage starting", "group", c.Group, "partitions", ni, "window", c.Window, "idle_advance", c.IdleAdvance, "allowed_lateness", c.AllowedLateness, "max_pending", c.MaxPending)
+	g := &groupRunner{
+		brokers: c.Brokers, group: c.Group, topics: []string{c.Impressions, c.Installs},
+		logger: s.logger, work: s.runPartition,
+	}
+	return g.run(ctx)
+}
+
+// runPartition runs partition p until ctx is done, restarting it from its
+// committed offsets after any error (a produce or commit that failed, a
+// broker that went away): the restart path is the crash-recovery path.
+func (s *JoinStage) runPartition(ctx context.Context, gen *kafka.Generation, p int) error {
+	backoff := 500 * time.Millisecond
+	for {
+		jp, err := s.newPartition(ctx, gen, p)
+		if err == nil {
+			err = jp.run(ctx)
+			jp.close()
+		}
+		if err == nil || ctx.Err() != nil {
+			if err != nil && !errors.Is(err, context.Canceled) {
+				s.logger.Warn("partition stopped with an error", "partition", p, "err", err)
+			}
+			return nil
+		}
+		if isFatalGroupErr(err) {
+			return err
+		}
+		s.stats.restarts.Add(1)
+		s.logger.Warn("partition failed, restarting from its committed offsets", "partition", p, "err", err, "backoff", backoff)
+		sleep(ctx, backoff)
+		backoff = min(2*backoff, 10*time.Second)
+	}
+}
+
+// isFatalGroupErr reports errors after which the generation is over.
+func isFatalGroupErr(err error) bool {
+	return errors.Is(err, kafka.IllegalGeneration) || errors.Is(err, kafka.UnknownMemberId) ||
+		errors.Is(err, kafka.RebalanceInProgress) || errors.Is(err, kafka.FencedInstanceID)
+}
+
+// noteForced logs the forced closes at most every 10 s.
+func (s *JoinStage) noteForced(p int, n int64) {
+	total := s.stats.forced.Add(n)
+	s.forcedMu.Lock()
+	defer s.forcedMu.Unlock()
+	if time.Since(s.forcedLog) < 10*time.Second {
+		return
+	}
+	s.forcedLog = time.Now()
+	s.logger.Warn("join state full: closing the oldest pending impressions before their window ends (labels may be 0 too early); raise join.max_pending or check the watermark",
+		"partition", p, "forced_total", total, "max_pending", s.cfg.MaxPending)
+}

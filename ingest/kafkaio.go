@@ -1,0 +1,332 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// msg is one record read from a topic partition.
+type msg struct {
+	offset  int64
+	key     []byte
+	value   []byte
+	headers []kafka.Header
+}
+
+// fetched is one fetch response: its records (at or after the requested
+// offset) and the partition's high watermark, or a fatal error.
+type fetched struct {
+	msgs []msg
+	next int64 // offset after the last record (the next to fetch)
+	hwm  int64
+	err  error
+}
+
+// fetcher reads one topic partition from offset into out until ctx is done.
+// Transient errors (a broker restarting) are retried with backoff; an
+// offset out of range is sent as a fatal error.
+type fetcher struct {
+	client    *kafka.Client
+	topic     string
+	partition int
+	offset    int64
+	maxBytes  int64
+	maxWait   time.Duration
+	logger    *slog.Logger
+}
+
+func (f *fetcher) run(ctx context.Context, out chan<- fetched) {
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		res, err := f.client.Fetch(ctx, &kafka.FetchRequest{
+			Topic: f.topic, Partition: f.partition, Offset: f.offset,
+			MinBytes: 1, MaxBytes: f.maxBytes, MaxWait: f.maxWait,
+		})
+		if err == nil && res.Error != nil {
+			err = res.Error
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			if errors.Is(err, kafka.OffsetOutOfRange) {
+				send(ctx, out, fetched{err: fmt.Errorf("fetching %s/%d at offset %d: %w", f.topic, f.partition, f.offset, err)})
+				return
+			}
+			f.logger.Warn("fetch failed, retrying", "topic", f.topic, "partition", f.partition, "offset", f.offset, "err", err, "backoff", backoff)
+			sleep(ctx, backoff)
+			backoff = min(2*backoff, 5*time.Second)
+			continue
+		}
+		backoff = 100 * time.Millisecond
+		b := fetched{hwm: res.HighWatermark, next: f.offset}
+		err = readRecords(res.Records, f.offset, func(m msg) { b.msgs = append(b.msgs, m) })
+		if err != nil {
+			f.logger.Warn("reading fetched records failed, retrying", "topic", f.topic, "partition", f.partition, "err", err)
+			sleep(ctx, backoff)
+			continue
+		}
+		if n := len(b.msgs); n > 0 {
+			b.next = b.msgs[n-1].offset + 1
+		}
+		f.offset = b.next
+		if !send(ctx, out, b) {
+			return
+		}
+	}
+}
+
+// readRecords calls fn with every record at or after from.
+func readRecords(rr kafka.RecordReader, from int64, fn func(msg)) error {
+	if rr == nil {
+		return nil
+	}
+	for {
+		r, err := rr.ReadRecord()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		if r.Offset < from {
+			continue
+		}
+		m := msg{offset: r.Offset, headers: r.Headers}
+		if r.Key != nil {
+			if m.key, err = kafka.ReadAll(r.Key); err != nil {
+				return err
+			}
+		}
+		if r.Value != nil {
+			if m.value, err = kafka.ReadAll(r.Value); err != nil {
+				return err
+			}
+		}
+		fn(m)
+	}
+}
+
+func send[T any](ctx context.Context, ch chan<- T, v T) bool {
+	select {
+	case ch <- v:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// maxProduceBytes bounds one produce request's uncompressed record bytes,
+// below Kafka's default message.max.bytes (1 MiB) for the compressed batch.
+const maxProduceBytes = 900 << 10
+
+// produce writes recs to topic/partition with acks=all, in requests of at
+// most maxProduceBytes, and returns the offset after the last record. It
+// does not retry: a failed request may still have been appended, and the
+// caller recovers through its restart path.
+func produce(ctx context.Context, c *kafka.Client, topic string, partition int, codec kafka.Compression, recs []kafka.Record) (end int64, err error) {
+	end = -1
+	for len(recs) > 0 {
+		n, size := 0, 0
+		for n < len(recs) && (n == 0 || size < maxProduceBytes) {
+			size += recordSize(&recs[n])
+			n++
+		}
+		res, err := c.Produce(ctx, &kafka.ProduceRequest{
+			Topic: topic, Partition: partition, RequiredAcks: kafka.RequireAll,
+			Compression: codec, Records: kafka.NewRecordReader(recs[:n]...),
+		})
+		if err == nil && res.Error != nil {
+			err = res.Error
+		}
+		if err == nil && len(res.RecordErrors) > 0 {
+			for i, e := range res.RecordErrors {
+				err = fmt.Errorf("record %d: %w", i, e)
+				break
+			}
+		}
+		if err != nil {
+			return -1, fmt.Errorf("producing %d records to %s/%d: %w", n, topic, partition, err)
+		}
+		end = res.BaseOffset + int64(n)
+		recs = recs[n:]
+	}
+	return end, nil
+}
+
+func recordSize(r *kafka.Record) int {
+	n := 32
+	if r.Key != nil {
+		n += r.Key.Len()
+	}
+	if r.Value != nil {
+		n += r.Value.Len()
+	}
+	for _, h := range r.Headers {
+		n += len(h.Key) + len(h.Value)
+	}
+	return n
+}
+
+// partitionCounts returns the partition count of each topic that exists.
+func partitionCounts(ctx context.Context, c *kafka.Client, topics ...string) (map[string]int, error) {
+	res, err := c.Metadata(ctx, &kafka.MetadataRequest{Topics: topics})
+	if err != nil {
+		return nil, fmt.Errorf("reading metadata of %s: %w", strings.Join(topics, ", "), err)
+	}
+	out := map[string]int{}
+	for _, t := range res.Topics {
+		if t.Error != nil {
+			if errors.Is(t.Error, kafka.UnknownTopicOrPartition) {
+				continue
+			}
+			return nil, fmt.Errorf("metadata of topic %s: %w", t.Name, t.Error)
+		}
+		out[t.Name] = len(t.Partitions)
+	}
+	return out, nil
+}
+
+// ensureTopic creates topic with the given partition count when it does
+// not exist, and checks the count when it does (want 0: any count).
+func ensureTopic(ctx context.Context, c *kafka.Client, topic string, partitions, want int) (int, error) {
+	counts, err := partitionCounts(ctx, c, topic)
+	if err != nil {
+		return 0, err
+	}
+	if n, ok := counts[topic]; ok {
+		if want > 0 && n != want {
+			return n, fmt.Errorf("topic %s has %d partitions, want %d (the input topics' count)", topic, n, want)
+		}
+		return n, nil
+	}
+	res, err := c.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{
+		Topic: topic, NumPartitions: partitions, ReplicationFactor: -1,
+	}}})
+	if err == nil {
+		err = res.Errors[topic]
+		if errors.Is(err, kafka.TopicAlreadyExists) {
+			err = nil
+		}
+	}
+	if err != nil {
+		return 0, fmt.Errorf("creating topic %s with %d partitions: %w", topic, partitions, err)
+	}
+	// Wait until the metadata shows the partitions.
+	for i := 0; i < 100; i++ {
+		counts, err := partitionCounts(ctx, c, topic)
+		if err == nil && counts[topic] == partitions {
+			return partitions, nil
+		}
+		sleep(ctx, 100*time.Millisecond)
+	}
+	return partitions, nil
+}
+
+// EnsureTopics creates each topic with the given partition count when it
+// does not exist. The simulator and tests use it.
+func EnsureTopics(ctx context.Context, brokers []string, partitions int, topics ...string) error {
+	c := newClient(brokers)
+	for _, t := range topics {
+		if _, err := ensureTopic(ctx, c, t, partitions, 0); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func newClient(brokers []string) *kafka.Client {
+	return &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 30 * time.Second}
+}
+
+// endOffset returns the high watermark of topic/partition.
+func endOffset(ctx context.Context, c *kafka.Client, topic string, partition int) (first, end int64, err error) {
+	res, err := c.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{
+		topic: {kafka.FirstOffsetOf(partition), kafka.LastOffsetOf(partition)},
+	}})
+	if err != nil {
+		return 0, 0, fmt.Errorf("listing offsets of %s/%d: %w", topic, partition, err)
+	}
+	for _, p := range res.Topics[topic] {
+		if p.Partition == partition {
+			if p.Error != nil {
+				return 0, 0, fmt.Errorf("listing offsets of %s/%d: %w", topic, partition, p.Error)
+			}
+			return p.FirstOffset, p.LastOffset, nil
+		}
+	}
+	return 0, 0, fmt.Errorf("listing offsets of %s/%d: partition missing from the answer", topic, partition)
+}
+
+// committed is one partition's committed offset and metadata; offset -1
+// when none.
+type committed struct {
+	offset   int64
+	metadata string
+}
+
+func fetchCommitted(ctx context.Context, c *kafka.Client, group string, partition int, topics ...string) (map[string]committed, error) {
+	req := &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{}}
+	for _, t := range topics {
+		req.Topics[t] = []int{partition}
+	}
+	res, err := c.OffsetFetch(ctx, req)
+	if err == nil && res.Error != nil {
+		err = res.Error
+	}
+	if err != nil {
+		return nil, fmt.Errorf("fetching committed offsets of group %s: %w", group, err)
+	}
+	out := map[string]committed{}
+	for _, t := range topics {
+		out[t] = committed{offset: -1}
+		for _, p := range res.Topics[t] {
+			if p.Partition != partition {
+				continue
+			}
+			if p.Error != nil {
+				return nil, fmt.Errorf("committed offset of %s/%d in group %s: %w", t, partition, group, p.Error)
+			}
+			out[t] = committed{offset: p.CommittedOffset, metadata: p.Metadata}
+		}
+	}
+	return out, nil
+}
+
+func commitOffsets(ctx context.Context, c *kafka.Client, gen *kafka.Generation, partition int, offs map[string]committed) error {
+	req := &kafka.OffsetCommitRequest{
+		GroupID: gen.GroupID, GenerationID: int(gen.ID), MemberID: gen.MemberID,
+		Topics: map[string][]kafka.OffsetCommit{},
+	}
+	for t, o := range offs {
+		req.Topics[t] = []kafka.OffsetCommit{{Partition: partition, Offset: o.offset, Metadata: o.metadata}}
+	}
+	res, err := c.OffsetCommit(ctx, req)
+	if err != nil {
+		return fmt.Errorf("committing offsets of partition %d: %w", partition, err)
+	}
+	for t, ps := range res.Topics {
+		for _, p := range ps {
+			if p.Error != nil {
+				return fmt.Errorf("committing offset of %s/%d: %w", t, p.Partition, p.Error)
+			}
+		}
+	}
+	return nil
+}

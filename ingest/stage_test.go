@@ -1,0 +1,55 @@
+package ingest
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/wdstream/wdstream/internal/testenv"
+)
+
+func testLogger(t testing.TB) *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	return nil
+}
+
+// TestJoinStageMatchesOffline runs the stage on a simulated stream and
+// compares its examples with one offline joiner over the same events.
+func TestJoinStageMatchesOffline(t *testing.T) {
+	brokers := testenv.Brokers(t)
+	evs := simEvents(t, 4000)
+	imps, ins := testenv.UniqueName(t, "imp"), testenv.UniqueName(t, "ins")
+	produceEvents(t, brokers, imps, ins, 3, evs)
+	want := offlineLabels(t, evs, 30*time.Minute)
+
+	cfg := JoinConfig{
+		Brokers: brokers, Group: testenv.UniqueName(t, "g"),
+		Impressions: imps, Installs: ins,
+		Examples: testenv.UniqueName(t, "ex"), DeadLetter: testenv.UniqueName(t, "dlq"),
+		Window: 30 * time.Minute, IdleAdvance: time.Second, FlushRecords: 500,
+		Logger: testLogger(t),
+	}
+	s, err := NewJoinStage(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	waitExamples(t, brokers, cfg.Examples, len(want), time.Minute)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	got := readExamples(t, brokers, cfg.Examples)
+	if len(got.dups) > 0 {
+		t.Fatalf("%d duplicate examples, e.g. %v", len(got.dups), head(got.dups))
+	}
+	compareLabels(t, got.labels, want)
+	st := s.Stats()
+	t.Logf("%d examples, %d positive; stats %+v", got.n, positives(got.labels), st)
+}

@@ -1,0 +1,76 @@
+package ingest
+
+import "sync/atomic"
+
+// JoinStats counts what the join stage did since it started, over all its
+// partitions. The service exports them as metrics.
+type JoinStats struct {
+	Impressions  int64 // impression records read and valid
+	Installs     int64 // install records read and valid
+	DeadLetters  int64 // records sent to the dead-letter topic
+	Examples     int64 // examples produced
+	Positives    int64 // of which label 1
+	Suppressed   int64 // re-emissions suppressed after a restart
+	Forced       int64 // impressions closed early because the state was full
+	LateInstalls int64 // installs whose impression was already emitted
+	Orphans      int64 // installs that matched no impression
+	DupInstalls  int64 // second installs of an impression already matched
+	OutOfWindow  int64 // installs outside their impression's window
+	DupImps      int64 // impressions whose id was already pending
+	Pending      int64 // impressions waiting now (gauge)
+	Commits      int64
+	Restarts     int64 // partition restarts from committed offsets after an error
+	// Flushes by the trigger that fired: records, bytes, time, idle, stop.
+	FlushRecords, FlushBytes, FlushTime, FlushIdle, FlushStop int64
+}
+
+type joinCounters struct {
+	impressions, installs, deadLetters, examples, positives, suppressed atomic.Int64
+	forced, late, orphans, dupInstalls, outOfWindow, dupImps, pending   atomic.Int64
+	commits, restarts                                                   atomic.Int64
+	flushRecords, flushBytes, flushTime, flushIdle, flushStop           atomic.Int64
+}
+
+func (c *joinCounters) snapshot() JoinStats {
+	return JoinStats{
+		Impressions: c.impressions.Load(), Installs: c.installs.Load(),
+		DeadLetters: c.deadLetters.Load(), Examples: c.examples.Load(),
+		Positives: c.positives.Load(), Suppressed: c.suppressed.Load(),
+		Forced: c.forced.Load(), LateInstalls: c.late.Load(), Orphans: c.orphans.Load(),
+		DupInstalls: c.dupInstalls.Load(), OutOfWindow: c.outOfWindow.Load(),
+		DupImps: c.dupImps.Load(), Pending: c.pending.Load(),
+		Commits: c.commits.Load(), Restarts: c.restarts.Load(),
+		FlushRecords: c.flushRecords.Load(), FlushBytes: c.flushBytes.Load(),
+		FlushTime: c.flushTime.Load(), FlushIdle: c.flushIdle.Load(), FlushStop: c.flushStop.Load(),
+	}
+}
+
+// ArchiveStats counts what the archive stage did since it started.
+type ArchiveStats struct {
+	Examples   int64 // examples written to uploaded files
+	Bad        int64 // messages of the examples topic that did not decode (skipped)
+	Dropped    int64 // feature values whose kind differed from the file's column
+	Undeclared int64 // examples with a column the file did not declare
+	Files      int64 // files uploaded
+	Bytes      int64 // bytes uploaded
+	Commits    int64
+	Restarts   int64
+	CutHour    int64 // files cut because the hour changed
+	CutBytes   int64 // ... because they reached FileBytes
+	CutTime    int64 // ... because FlushInterval passed
+	CutStop    int64 // ... at shutdown
+}
+
+type archiveCounters struct {
+	examples, bad, dropped, undeclared, files, bytes, commits, restarts atomic.Int64
+	cutHour, cutBytes, cutTime, cutStop                                 atomic.Int64
+}
+
+func (c *archiveCounters) snapshot() ArchiveStats {
+	return ArchiveStats{
+		Examples: c.examples.Load(), Bad: c.bad.Load(), Dropped: c.dropped.Load(),
+		Undeclared: c.undeclared.Load(), Files: c.files.Load(), Bytes: c.bytes.Load(),
+		Commits: c.commits.Load(), Restarts: c.restarts.Load(), CutHour: c.cutHour.Load(),
+		CutBytes: c.cutBytes.Load(), CutTime: c.cutTime.Load(), CutStop: c.cutStop.Load(),
+	}
+}
