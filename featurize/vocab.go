@@ -67,6 +67,10 @@ func (v *Vocab) Token(id int32) (string, bool) {
 	return v.tokens[i], true
 }
 
+// Tokens returns a copy of the admitted strings in id order: the i-th has
+// id OOVBuckets()+i (TF Transform's vocabulary file, in memory).
+func (v *Vocab) Tokens() []string { return append([]string(nil), v.tokens...) }
+
 // Lookup returns the id of s: its admitted id and true, or its OOV bucket
 // and false. It counts nothing.
 func (v *Vocab) Lookup(s string) (int32, bool) { return v.lookupHashed(hashString(s), s) }

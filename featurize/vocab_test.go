@@ -31,8 +31,8 @@ func TestVocabAdmission(t *testing.T) {
 			for _, s := range tc.stream {
 				v.observe(s)
 			}
-			if !slices.Equal(v.tokens, tc.want) {
-				t.Fatalf("admitted %q, want %q", v.tokens, tc.want)
+			if got := v.Tokens(); !slices.Equal(got, tc.want) {
+				t.Fatalf("admitted %q, want %q", got, tc.want)
 			}
 			if v.fullRejects != tc.rejects {
 				t.Errorf("fullRejects = %d, want %d", v.fullRejects, tc.rejects)
