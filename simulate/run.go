@@ -34,26 +34,25 @@ type pageView struct {
 
 // runner is the state of one Run.
 type runner struct {
-	w       *World
-	rng     *rand.Rand
-	day     int
-	pop     *popularity
-	cats    []vec // category vectors of the current day
-	cats0   []vec // category vectors of day 0 (the stale-taste diagnostic)
-	users   []userState
-	taste   []float32 // users x categories, current day
-	taste0  []float32 // users x categories, day-0 vectors
-	active  cdf       // users by activity
-	queue   installQueue
-	labels  *labeler
-	seq     uint64
-	nImp    uint64
-	idPre   string
-	choice  []float64
-	choiceW cdf
-	page    []int32
-	nC      int
-	reuse   func() *schemas.Impression // nil: allocate every impression
+	w      *World
+	rng    *rand.Rand
+	day    int
+	pop    *popularity
+	cats   []vec // category vectors of the current day
+	cats0  []vec // category vectors of day 0 (the stale-taste diagnostic)
+	users  []userState
+	taste  []float32 // users x categories, current day
+	taste0 []float32 // users x categories, day-0 vectors
+	choose []float64 // users x categories: running sums of exp(T*taste), the taste slot's category sampler
+	active cdf       // users by activity
+	queue  installQueue
+	labels *labeler
+	seq    uint64
+	nImp   uint64
+	idPre  string
+	page   []int32
+	nC     int
+	reuse  func() *schemas.Impression // nil: allocate every impression
 }
 
 func newRunner(w *World, rng *rand.Rand) *runner {
@@ -63,7 +62,7 @@ func newRunner(w *World, rng *rand.Rand) *runner {
 		users:  make([]userState, len(w.users)),
 		taste:  make([]float32, len(w.users)*nC),
 		taste0: make([]float32, len(w.users)*nC),
-		choice: make([]float64, nC),
+		choose: make([]float64, len(w.users)*nC),
 		idPre:  "i" + strconv.FormatUint(w.cfg.Seed, 10) + "-",
 	}
 	r.cats0 = w.taste.categoryVecs(nil, 0)
@@ -99,6 +98,11 @@ func (r *runner) refreshTaste(i int) {
 	row := i * r.nC
 	r.w.taste.row(r.taste[row:row+r.nC], &s.vec, r.cats)
 	r.w.taste.row(r.taste0[row:row+r.nC], &s.vec, r.cats0)
+	var sum float64
+	for c, t := range r.taste[row : row+r.nC] {
+		sum += math.Exp(tasteChoiceT * float64(t))
+		r.choose[row+c] = sum
+	}
 }
 
 // planDay draws day d's page views (exactly ImpressionsPerDay slots in
@@ -135,11 +139,7 @@ func (r *runner) planDay(d int, dst []pageView) []pageView {
 func (r *runner) pickApps(pv pageView) {
 	t := &r.w.truth
 	s := &r.users[pv.user]
-	row := r.taste[int(pv.user)*r.nC : int(pv.user+1)*r.nC]
-	for c := range r.choice {
-		r.choice[c] = math.Exp(tasteChoiceT * float64(row[c]))
-	}
-	r.choiceW = newCDF(r.choiceW, r.choice)
+	choose := cdf(r.choose[int(pv.user)*r.nC : int(pv.user+1)*r.nC])
 	r.page = r.page[:0]
 	for range pv.size {
 		var a int32 = -1
@@ -149,7 +149,7 @@ func (r *runner) pickApps(pv pageView) {
 			case x < t.RelatedShare:
 				a = r.related(s)
 			case x < t.RelatedShare+t.TasteShare:
-				a = r.pop.sampleCat(r.rng, r.choiceW.sample(r.rng))
+				a = r.pop.sampleCat(r.rng, choose.sample(r.rng))
 			default:
 				a = r.pop.sampleAll(r.rng)
 			}
