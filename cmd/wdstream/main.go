@@ -32,6 +32,7 @@ func commands() map[string]command {
 	for _, c := range []command{
 		// one line per subcommand, e.g. simulateCommand(),
 		simulateCommand(),
+		runCommand(),
 	} {
 		m[c.name] = c
 	}

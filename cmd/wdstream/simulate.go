@@ -33,11 +33,12 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	pageSize := fs.Int("page-size", def.PageSize, "slots per page view (positions 1..N)")
 	window := fs.Duration("label-window", def.LabelWindow, "label window of the realized labels in the report")
 	report := fs.Bool("report", false, "print the per-day report and the last day's ablation AUCs")
+	kf := addKafkaSimFlags(fs) // --brokers: stream into Kafka instead (simulate_kafka.go)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *out == "" {
-		return usageError(fs, "--out is required")
+	if *out == "" && !kf.enabled() {
+		return usageError(fs, "--out or --brokers is required")
 	}
 	f, err := simulate.ParseFormat(*format)
 	if err != nil {
@@ -72,6 +73,9 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	cfg = w.Config()
+	if kf.enabled() {
+		return kf.run(ctx, w, stdout, stderr)
+	}
 	fmt.Fprintf(stderr, "simulate: seed %d, %d users, %d apps (+%d a day), %d days of %d impressions, %s into %s\n",
 		cfg.Seed, cfg.Users, cfg.Apps, cfg.NewAppsPerDay, cfg.Days, cfg.ImpressionsPerDay, f, *out)
 	start := time.Now()
