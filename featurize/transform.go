@@ -3,6 +3,7 @@ package featurize
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/wdstream/wdstream/schemas"
 )
@@ -100,6 +101,9 @@ func (s *State) transformOne(dst *Batch, i int, ex *schemas.Example) error {
 				}
 			}
 			if deep != nil {
+				if len(deep.IDs) > math.MaxInt32 {
+					return fmt.Errorf("featurize: example %d (impression %q): field %q exceeds 2^31 ids in one batch: use smaller batches", i, ex.ImpressionID, c.name)
+				}
 				deep.Offsets = append(deep.Offsets, int32(len(deep.IDs)))
 			}
 		} else {
@@ -159,6 +163,9 @@ func (s *State) transformOne(dst *Batch, i int, ex *schemas.Example) error {
 	dst.scratch = scratch
 	for _, cr := range s.crosses {
 		dst.emitCross(cr, 0, crossSeed)
+	}
+	if len(dst.WideIDs) > math.MaxInt32 || len(scratch) > math.MaxInt32 {
+		return fmt.Errorf("featurize: example %d (impression %q): batch exceeds 2^31 wide entries: use smaller batches", i, ex.ImpressionID)
 	}
 	dst.WideOffsets = append(dst.WideOffsets, int32(len(dst.WideIDs)))
 	return nil

@@ -1,6 +1,7 @@
 package featurize
 
 import (
+	"math"
 	"strings"
 	"sync/atomic"
 )
@@ -92,9 +93,9 @@ func (v *Vocab) lookupBytes(h uint64, b []byte) (int32, bool) {
 }
 
 // full reports whether the vocabulary has reached its maximum size (or
-// its index's 4 GiB of token bytes).
+// the int32 id space, or its index's 4 GiB of token bytes).
 func (v *Vocab) full() bool {
-	return v.maxSize > 0 && len(v.tokens) >= v.maxSize || !v.index.fits(0)
+	return v.maxSize > 0 && len(v.tokens) >= v.maxSize || v.oov+len(v.tokens) >= math.MaxInt32 || !v.index.fits(0)
 }
 
 // observe counts one occurrence of s and admits s once it has been seen
