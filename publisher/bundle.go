@@ -27,7 +27,7 @@ func (b *Bundle) Files() (map[string][]byte, error) {
 		return nil, fmt.Errorf("encoding spec: %w", err)
 	}
 	var st bytes.Buffer
-	if err := b.State.Encode(&st, featurize.EncodeOptions{}); err != nil {
+	if err := b.State.Encode(&st, featurize.EncodeOptions{FitState: true}); err != nil {
 		return nil, fmt.Errorf("encoding featurizer state: %w", err)
 	}
 	w, err := b.Model.EncodeWeights()

@@ -33,6 +33,9 @@ func commands() map[string]command {
 		// one line per subcommand, e.g. simulateCommand(),
 		simulateCommand(),
 		runCommand(),
+		backfillCommand(),
+		evalCommand(),
+		predictCommand(),
 	} {
 		m[c.name] = c
 	}
@@ -100,6 +103,13 @@ func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 		fs.PrintDefaults()
 	}
 	return fs
+}
+
+// flagError prints a one-line usage error for the command of fs and
+// returns errUsage.
+func flagError(fs *flag.FlagSet, msg string) error {
+	fmt.Fprintf(fs.Output(), "%s: %s (see %s --help)\n", fs.Name(), msg, fs.Name())
+	return errUsage
 }
 
 // parseFlags parses args into fs and maps flag errors to errUsage.

@@ -1,0 +1,286 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/wdstream/wdstream/featurize"
+	"github.com/wdstream/wdstream/ingest"
+	"github.com/wdstream/wdstream/ingest/join"
+	"github.com/wdstream/wdstream/internal/progress"
+	"github.com/wdstream/wdstream/publisher"
+	"github.com/wdstream/wdstream/schemas"
+	"github.com/wdstream/wdstream/schemas/spec"
+	"github.com/wdstream/wdstream/trainer"
+)
+
+func backfillCommand() command {
+	return command{
+		name:    "backfill",
+		summary: "train a model from Parquet (examples, or impressions and installs) and publish it",
+		run:     runBackfill,
+	}
+}
+
+type backfillFlags struct {
+	spec, store, model              string
+	examples, impressions, installs string
+	warm, mode, order, reinit       string
+	epochs, workers                 int
+	holdout                         float64
+	jsonOut                         bool
+}
+
+func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("backfill", "--spec FILE --store URL --model NAME (--examples GLOB | --impressions GLOB --installs GLOB) [flags]", stderr)
+	var f backfillFlags
+	fs.StringVar(&f.spec, "spec", "", "feature spec YAML (required)")
+	fs.StringVar(&f.store, "store", "", "model store URL: file:///dir, s3://bucket?region=... (required)")
+	fs.StringVar(&f.model, "model", "", "model name in the store (required)")
+	fs.StringVar(&f.examples, "examples", "", "labeled examples: a glob of Parquet or JSONL files, local or in a bucket URL")
+	fs.StringVar(&f.impressions, "impressions", "", "raw impressions to join with --installs (glob)")
+	fs.StringVar(&f.installs, "installs", "", "raw installs to join with --impressions (glob)")
+	fs.StringVar(&f.warm, "warm-start", "latest", "latest (cold start when the model has no version yet), none, or a VERSION")
+	fs.StringVar(&f.reinit, "reinit", "", "comma-separated tensors a changed spec may re-initialize on warm start (e.g. tower/0/w), or *")
+	fs.IntVar(&f.epochs, "epochs", 0, "passes over the training data (0: the spec's model.epochs)")
+	fs.Float64Var(&f.holdout, "holdout", 0.1, "the last fraction of the examples by time, held out for evaluation (0 to 0.9)")
+	fs.StringVar(&f.mode, "mode", "", "override the spec's model.mode: wide, deep or wide_deep")
+	fs.StringVar(&f.order, "order", string(trainer.OrderTime), "example order within an epoch: time or shuffle")
+	fs.IntVar(&f.workers, "workers", runtime.GOMAXPROCS(0), "training threads (data-parallel shards of each batch)")
+	fs.BoolVar(&f.jsonOut, "json", false, "print the published manifest as JSON")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case f.spec == "" || f.store == "" || f.model == "":
+		return flagError(fs, "--spec, --store and --model are required")
+	case (f.examples == "") == (f.impressions == "" && f.installs == ""):
+		return flagError(fs, "give either --examples or both --impressions and --installs")
+	case f.examples == "" && (f.impressions == "" || f.installs == ""):
+		return flagError(fs, "--impressions and --installs go together")
+	case f.holdout < 0 || f.holdout > 0.9:
+		return flagError(fs, fmt.Sprintf("--holdout %g: must be in [0, 0.9]", f.holdout))
+	case f.order != string(trainer.OrderTime) && f.order != string(trainer.OrderShuffle):
+		return flagError(fs, fmt.Sprintf("--order %q: want time or shuffle", f.order))
+	case f.workers < 1:
+		return flagError(fs, fmt.Sprintf("--workers %d: must be >= 1", f.workers))
+	}
+	trainer.UseBestBLAS()
+
+	sp, err := loadSpec(f.spec, f.mode)
+	if err != nil {
+		return err
+	}
+	exs, inputs, err := readTrainingData(ctx, sp, &f, stderr)
+	if err != nil {
+		return err
+	}
+	slices.SortStableFunc(exs, func(a, b schemas.Example) int { return cmpInt64(a.TS, b.TS) })
+	nHold := int(float64(len(exs)) * f.holdout)
+	train, hold := exs[:len(exs)-nHold], exs[len(exs)-nHold:]
+	if len(train) == 0 {
+		return fmt.Errorf("no training examples left after holding out %d of %d", nHold, len(exs))
+	}
+
+	store, err := publisher.OpenStore(ctx, f.store)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	st, model, parent, err := startingPoint(ctx, store, sp, &f, train, stderr)
+	if err != nil {
+		return err
+	}
+
+	epochs := f.epochs
+	if epochs == 0 {
+		epochs = sp.Model.Epochs
+	}
+	tr := trainer.NewTrainer(model, f.workers)
+	bar := progress.New(stderr, "backfill", "examples", int64(len(train))*int64(epochs))
+	start := time.Now()
+	ts, err := tr.Train(ctx, st, train, trainer.TrainOptions{
+		Epochs: epochs, BatchSize: sp.Model.BatchSize, Order: trainer.Order(f.order),
+		Seed: uint64(sp.Model.Seed), Progress: func(done, _ int64) { bar.Update(done) },
+	})
+	bar.Finish()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "backfill: trained %d examples in %s (%.0f examples/s, %d workers, %s), final epoch log loss %.4f\n",
+		ts.Examples, time.Since(start).Round(time.Millisecond), float64(ts.Examples)/time.Since(start).Seconds(), f.workers, trainer.BLAS(), ts.MeanLoss)
+
+	man := &publisher.Manifest{
+		Model: f.model, Parent: parent,
+		Data:  publisher.DataInfo{Examples: ts.Examples, FromTS: train[0].TS, ToTS: train[len(train)-1].TS, Inputs: inputs},
+		Build: map[string]string{"blas": trainer.BLAS(), "go": runtime.Version()},
+	}
+	if len(hold) > 0 {
+		m, _, err := tr.Evaluate(st, hold)
+		if err != nil {
+			return fmt.Errorf("evaluating on the %d held-out examples: %w", len(hold), err)
+		}
+		man.Metrics = &m
+	}
+	if err := publisher.Publish(ctx, store, &publisher.Bundle{Spec: sp, State: st, Model: model}, man); err != nil {
+		return err
+	}
+	if f.jsonOut {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(man)
+	}
+	fmt.Fprintf(stdout, "published %s@%s to %s\n", man.Model, man.Version, store)
+	if man.Metrics != nil {
+		printMetrics(stdout, "holdout", man.Metrics)
+	}
+	return nil
+}
+
+// loadSpec reads the spec file and applies a --mode override.
+func loadSpec(path, mode string) (*spec.Spec, error) {
+	sp, err := spec.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if mode != "" {
+		m := spec.Mode(mode)
+		if m != spec.ModeWide && m != spec.ModeDeep && m != spec.ModeWideDeep {
+			return nil, fmt.Errorf("--mode %q: want wide, deep or wide_deep", mode)
+		}
+		sp.Model.Mode = m
+	}
+	return sp, nil
+}
+
+// readTrainingData reads labeled examples, or joins raw events with the
+// spec's label window through the same join as the streaming stage.
+func readTrainingData(ctx context.Context, sp *spec.Spec, f *backfillFlags, stderr io.Writer) ([]schemas.Example, []string, error) {
+	if f.examples != "" {
+		files, err := ingest.Glob(ctx, f.examples)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer files.Close()
+		exs, err := ingest.ReadExamples(ctx, files)
+		if err != nil {
+			return nil, nil, err
+		}
+		fmt.Fprintf(stderr, "backfill: read %d examples from %d files\n", len(exs), len(files.Names()))
+		return exs, files.Names(), nil
+	}
+	impFiles, err := ingest.Glob(ctx, f.impressions)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer impFiles.Close()
+	insFiles, err := ingest.Glob(ctx, f.installs)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer insFiles.Close()
+	imps, err := ingest.ReadImpressions(ctx, impFiles)
+	if err != nil {
+		return nil, nil, err
+	}
+	ins, err := ingest.ReadInstalls(ctx, insFiles)
+	if err != nil {
+		return nil, nil, err
+	}
+	exs, js, err := join.Offline(imps, ins, sp.Join.LabelWindow.D())
+	if err != nil {
+		return nil, nil, err
+	}
+	fmt.Fprintf(stderr, "backfill: joined %d impressions and %d installs: %d examples, %d positives (%d matched, %d duplicate, %d late, %d orphan, %d outside the window)\n",
+		len(imps), len(ins), js.Emitted, js.Positives, js.Matched, js.Duplicates, js.Late, js.Orphans, js.OutOfWindow)
+	return exs, append(impFiles.Names(), insFiles.Names()...), nil
+}
+
+// startingPoint returns the featurizer state and model to train: a
+// previous version's (warm start) or fresh ones, fitted on train.
+func startingPoint(ctx context.Context, store *publisher.Store, sp *spec.Spec, f *backfillFlags, train []schemas.Example, stderr io.Writer) (*featurize.State, *trainer.Model, string, error) {
+	var prev *publisher.Bundle
+	var parent string
+	if f.warm != "none" {
+		version := f.warm
+		if version == "latest" {
+			version = ""
+		}
+		b, man, err := publisher.Load(ctx, store, f.model, version)
+		switch {
+		case err == nil:
+			prev, parent = b, man.Version
+		case errors.Is(err, publisher.ErrNoVersion) && f.warm == "latest":
+			fmt.Fprintf(stderr, "backfill: %s has no published version yet: cold start\n", f.model)
+		default:
+			return nil, nil, "", fmt.Errorf("warm start from %s: %w", f.model, err)
+		}
+	}
+	sameSpec := prev != nil && specsEqual(prev.Spec, sp)
+	var st *featurize.State
+	if sameSpec {
+		// Continue the previous featurizer: vocabularies grow append-only
+		// and the quantile boundaries stay those the model was trained with.
+		st = prev.State
+		if err := st.Fit(train); err != nil {
+			return nil, nil, "", err
+		}
+	} else {
+		var err error
+		if st, err = featurize.New(sp, featurize.Options{}); err != nil {
+			return nil, nil, "", err
+		}
+		if err := st.Fit(train); err != nil {
+			return nil, nil, "", err
+		}
+		st.RefreshBoundaries()
+	}
+	if sameSpec {
+		fmt.Fprintf(stderr, "backfill: warm start from %s@%s (same spec: continuing its vocabularies and optimizer state)\n", f.model, parent)
+		return st, prev.Model, parent, nil
+	}
+	model, err := trainer.NewModel(sp, st.Layout())
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if prev != nil {
+		var reinit []string
+		if f.reinit != "" {
+			reinit = strings.Split(f.reinit, ",")
+		}
+		rep, err := trainer.WarmStart(model, st, prev.Model, prev.State, trainer.WarmStartOptions{Reinit: reinit})
+		if err != nil {
+			return nil, nil, "", fmt.Errorf("warm start from %s@%s: %w", f.model, parent, err)
+		}
+		fmt.Fprintf(stderr, "backfill: warm start from %s@%s with a changed spec: %s\n", f.model, parent, rep)
+	}
+	return st, model, parent, nil
+}
+
+func specsEqual(a, b *spec.Spec) bool {
+	x, err1 := a.Marshal()
+	y, err2 := b.Marshal()
+	return err1 == nil && err2 == nil && string(x) == string(y)
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func printMetrics(w io.Writer, label string, m *trainer.Metrics) {
+	fmt.Fprintf(w, "%s: examples %d, AUC %.4f, log loss %.4f, calibration %.3f (mean prediction %.4f, mean label %.4f)\n",
+		label, m.Count, m.AUC, m.LogLoss, m.Calibration, m.MeanPred, m.MeanLabel)
+}

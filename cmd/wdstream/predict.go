@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/wdstream/wdstream/ingest"
+	"github.com/wdstream/wdstream/schemas"
+)
+
+func predictCommand() command {
+	return command{
+		name:    "predict",
+		summary: "score examples or impressions with a published model, to CSV or Parquet",
+		run:     runPredict,
+	}
+}
+
+func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("predict", "--store URL --model NAME[@VERSION] --input GLOB --output FILE", stderr)
+	storeURL := fs.String("store", "", "model store URL (required)")
+	ref := fs.String("model", "", "NAME or NAME@VERSION (default: the version LATEST names) (required)")
+	input := fs.String("input", "", "examples or impressions: glob of Parquet or JSONL files (required); labels are not needed")
+	output := fs.String("output", "", "output file: CSV with header impression_id,score, or Parquet when it ends in .parquet (required; - for stdout CSV)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *storeURL == "" || *ref == "" || *input == "" || *output == "" {
+		return flagError(fs, "--store, --model, --input and --output are required")
+	}
+	lm, err := loadForScoring(ctx, *storeURL, *ref)
+	if err != nil {
+		return err
+	}
+	exs, err := readScoringInput(ctx, *input)
+	if err != nil {
+		return err
+	}
+	scores, err := lm.trainer.Score(lm.bundle.State, exs, 0)
+	if err != nil {
+		return err
+	}
+	if err := writeScores(*output, stdout, exs, scores); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "predict: scored %d examples with %s@%s into %s\n", len(exs), lm.manifest.Model, lm.manifest.Version, *output)
+	return nil
+}
+
+// writeScores writes impression_id,score rows, as CSV or Parquet, to a
+// temporary file renamed into place when complete.
+func writeScores(path string, stdout io.Writer, exs []schemas.Example, scores []float32) error {
+	if path == "-" {
+		w := bufio.NewWriter(stdout)
+		writeCSV(w, exs, scores)
+		return w.Flush()
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".predict-*")
+	if err != nil {
+		return fmt.Errorf("output %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if strings.HasSuffix(path, ".parquet") {
+		err = writeScoresParquet(tmp, exs, scores)
+	} else {
+		w := bufio.NewWriter(tmp)
+		writeCSV(w, exs, scores)
+		err = w.Flush()
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("output %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("output %s: %w", path, err)
+	}
+	return nil
+}
+
+func writeCSV(w *bufio.Writer, exs []schemas.Example, scores []float32) {
+	w.WriteString("impression_id,score\n")
+	var buf []byte
+	for i := range exs {
+		id := exs[i].ImpressionID
+		if strings.ContainsAny(id, ",\"\n\r") {
+			id = `"` + strings.ReplaceAll(id, `"`, `""`) + `"`
+		}
+		w.WriteString(id)
+		w.WriteByte(',')
+		buf = strconv.AppendFloat(buf[:0], float64(scores[i]), 'g', -1, 32)
+		w.Write(buf)
+		w.WriteByte('\n')
+	}
+}
+
+type scoreRow struct {
+	ImpressionID string  `parquet:"impression_id"`
+	Score        float32 `parquet:"score"`
+}
+
+func writeScoresParquet(w io.Writer, exs []schemas.Example, scores []float32) error {
+	pw := parquet.NewGenericWriter[scoreRow](w, parquet.Compression(&parquet.Zstd))
+	rows := make([]scoreRow, 0, 4096)
+	for i := range exs {
+		rows = append(rows, scoreRow{exs[i].ImpressionID, scores[i]})
+		if len(rows) == cap(rows) || i == len(exs)-1 {
+			if _, err := pw.Write(rows); err != nil {
+				return err
+			}
+			rows = rows[:0]
+		}
+	}
+	return pw.Close()
+}
+
+// readScoringInput reads labeled examples, or impressions when the files
+// have no label column.
+func readScoringInput(ctx context.Context, pattern string) ([]schemas.Example, error) {
+	exs, err := readExamples(ctx, pattern)
+	var fe *schemas.FieldError
+	if err == nil || !errors.As(err, &fe) || fe.Field != schemas.ColLabel {
+		return exs, err
+	}
+	files, err := ingest.Glob(ctx, pattern)
+	if err != nil {
+		return nil, err
+	}
+	defer files.Close()
+	imps, err := ingest.ReadImpressions(ctx, files)
+	if err != nil {
+		return nil, err
+	}
+	exs = make([]schemas.Example, len(imps))
+	for i := range imps {
+		exs[i].Impression = imps[i]
+	}
+	return exs, nil
+}
