@@ -25,7 +25,11 @@
 // (counted in bounded memory by a TinyLFU-style doorkeeper plus count-min
 // sketch with aging; see Options.SketchBytes and the admission type for the
 // structure and its error), unless the vocabulary holds max_size strings;
-// then it goes to OOV and Stats counts it in FullRejects. A single-valued
+// then it goes to OOV and Stats counts it in FullRejects. max_size keeps
+// the first strings admitted (ids never move, so nothing is evicted),
+// unlike TF Transform's top_k, which ranks a whole pass by frequency.
+// Lookups are exact: the index compares the token's bytes, not only its
+// hash. A single-valued
 // categorical column reads a string as is, a bool as "true"/"false", a
 // number as its shortest decimal text ("3", "2.5"), and absent or null as
 // the empty string (a token like any other). An absent or null list is an
