@@ -1,6 +1,7 @@
 package schemas
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -21,7 +22,8 @@ type rowReader struct {
 
 	group    int // next row group to open
 	rows     parquet.Rows
-	rowsDone bool // rows returned io.EOF; close it once buf is consumed
+	rowsDone bool  // rows returned io.EOF; close it once buf is consumed
+	err      error // sticky: a read error ends the file
 	buf      []parquet.Row
 	bufN     int
 	bufPos   int
@@ -50,22 +52,83 @@ func openRowReader(path string, kind recordKind) (*rowReader, error) {
 	return r, nil
 }
 
-func newRowReader(ra io.ReaderAt, size int64, name string, kind recordKind) (*rowReader, error) {
-	pf, err := parquet.OpenFile(ra, size, parquet.SkipBloomFilters(true), parquet.SkipPageIndex(true))
-	if err != nil {
+func newRowReader(ra io.ReaderAt, size int64, name string, kind recordKind) (r *rowReader, err error) {
+	if err := checkFooter(ra, size); err != nil {
 		return nil, fmt.Errorf("parquet %s file %s: %w", kind, name, err)
 	}
-	lay, err := layoutOf(kind, pf.Schema())
+	var pf *parquet.File
+	var lay *fileLayout
+	err = recovered(func() error {
+		var err error
+		pf, err = parquet.OpenFile(ra, size, parquet.SkipBloomFilters(true), parquet.SkipPageIndex(true))
+		if err != nil {
+			return err
+		}
+		if err := checkChunks(pf, size); err != nil {
+			return err
+		}
+		lay, err = layoutOf(kind, pf.Schema())
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("parquet %s file %s: %w", kind, name, err)
 	}
 	return &rowReader{name: name, kind: kind, file: pf, lay: lay, buf: make([]parquet.Row, 64)}, nil
 }
 
+// recovered runs f and turns a panic into an error: parquet-go panics on
+// some corrupt files (found by FuzzReadParquet), and a bad file must not
+// stop the service.
+func recovered(f func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("corrupt file: parquet-go panicked: %v", p)
+		}
+	}()
+	return f()
+}
+
+// checkFooter checks the footer length before parquet-go allocates a
+// buffer of that size: a corrupt length would otherwise allocate gigabytes.
+func checkFooter(ra io.ReaderAt, size int64) error {
+	if size < 12 {
+		return fmt.Errorf("corrupt file: %d bytes, too short for parquet", size)
+	}
+	var tail [8]byte
+	if _, err := ra.ReadAt(tail[:], size-8); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("reading footer: %w", err)
+	}
+	if n := int64(binary.LittleEndian.Uint32(tail[:4])); n > size-12 {
+		return fmt.Errorf("corrupt file: footer of %d bytes in a file of %d", n, size)
+	}
+	return nil
+}
+
+// checkChunks checks that every column chunk lies inside the file, so that
+// page reads cannot be sized by a corrupt offset or length.
+func checkChunks(f *parquet.File, size int64) error {
+	for i, rg := range f.Metadata().RowGroups {
+		for j, cc := range rg.Columns {
+			md := cc.MetaData
+			start := md.DataPageOffset
+			if md.DictionaryPageOffset > 0 && md.DictionaryPageOffset < start {
+				start = md.DictionaryPageOffset
+			}
+			if start < 4 || md.TotalCompressedSize < 0 || start+md.TotalCompressedSize > size || md.NumValues < 0 {
+				return fmt.Errorf("corrupt file: row group %d column %d lies outside the file", i, j)
+			}
+		}
+	}
+	return nil
+}
+
 // next returns the next row's values, or io.EOF after the last row. The
 // values point into the row group reader's buffers, so a row group is
 // closed only once its last buffered row has been consumed.
 func (r *rowReader) next() (parquet.Row, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
 	for r.bufPos == r.bufN {
 		if r.rows != nil && r.rowsDone {
 			err := r.rows.Close()
@@ -82,12 +145,18 @@ func (r *rowReader) next() (parquet.Row, error) {
 			r.rows = groups[r.group].Rows()
 			r.group++
 		}
-		n, err := r.rows.ReadRows(r.buf)
+		var n int
+		err := recovered(func() error {
+			var err error
+			n, err = r.rows.ReadRows(r.buf)
+			return err
+		})
 		r.bufN, r.bufPos = n, 0
 		if errors.Is(err, io.EOF) {
 			r.rowsDone = true
 		} else if err != nil {
-			return nil, r.errorf("reading rows: %w", err)
+			r.err = r.errorf("reading rows: %w", err)
+			return nil, r.err
 		}
 	}
 	row := r.buf[r.bufPos]
