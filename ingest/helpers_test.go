@@ -192,6 +192,24 @@ func hdr(m msg, key string) string {
 	return ""
 }
 
+// countRecords returns the records in topic (0 when it does not exist).
+func countRecords(t testing.TB, brokers []string, topic string) int64 {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c := newClient(brokers)
+	counts, err := partitionCounts(ctx, c, topic)
+	if err != nil {
+		return 0
+	}
+	total := int64(0)
+	for p := range counts[topic] {
+		if first, end, err := endOffset(ctx, c, topic, p); err == nil {
+			total += end - first
+		}
+	}
+	return total
+}
+
 // waitExamples waits until topic holds at least n examples.
 func waitExamples(t testing.TB, brokers []string, topic string, n int, timeout time.Duration) {
 	t.Helper()

@@ -176,6 +176,8 @@ func (s *JoinStage) Run(ctx context.Context) error {
 // committed offsets after any error (a produce or commit that failed, a
 // broker that went away): the restart path is the crash-recovery path.
 func (s *JoinStage) runPartition(ctx context.Context, gen *kafka.Generation, p int) error {
+	s.stats.assigned.Add(1)
+	defer s.stats.assigned.Add(-1)
 	backoff := 500 * time.Millisecond
 	for {
 		jp, err := s.newPartition(ctx, gen, p)

@@ -18,6 +18,7 @@ type JoinStats struct {
 	OutOfWindow  int64 // installs outside their impression's window
 	DupImps      int64 // impressions whose id was already pending
 	Pending      int64 // impressions waiting now (gauge)
+	Assigned     int64 // partitions this member runs now (gauge)
 	Commits      int64
 	Restarts     int64 // partition restarts from committed offsets after an error
 	// Flushes by the trigger that fired: records, bytes, time, idle, stop.
@@ -27,7 +28,7 @@ type JoinStats struct {
 type joinCounters struct {
 	impressions, installs, deadLetters, examples, positives, suppressed atomic.Int64
 	forced, late, orphans, dupInstalls, outOfWindow, dupImps, pending   atomic.Int64
-	commits, restarts                                                   atomic.Int64
+	commits, restarts, assigned                                         atomic.Int64
 	flushRecords, flushBytes, flushTime, flushIdle, flushStop           atomic.Int64
 }
 
@@ -39,7 +40,7 @@ func (c *joinCounters) snapshot() JoinStats {
 		Forced: c.forced.Load(), LateInstalls: c.late.Load(), Orphans: c.orphans.Load(),
 		DupInstalls: c.dupInstalls.Load(), OutOfWindow: c.outOfWindow.Load(),
 		DupImps: c.dupImps.Load(), Pending: c.pending.Load(),
-		Commits: c.commits.Load(), Restarts: c.restarts.Load(),
+		Commits: c.commits.Load(), Restarts: c.restarts.Load(), Assigned: c.assigned.Load(),
 		FlushRecords: c.flushRecords.Load(), FlushBytes: c.flushBytes.Load(),
 		FlushTime: c.flushTime.Load(), FlushIdle: c.flushIdle.Load(), FlushStop: c.flushStop.Load(),
 	}

@@ -1,0 +1,280 @@
+package ingest
+
+import (
+	"context"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/wdstream/wdstream/ingest/join"
+	"github.com/wdstream/wdstream/internal/testenv"
+	"github.com/wdstream/wdstream/simulate"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// wdstreamBinary builds cmd/wdstream once per test process.
+func wdstreamBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "wdstream-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "wdstream")
+		out, err := exec.Command("go", "build", "-o", binPath, "github.com/wdstream/wdstream/cmd/wdstream").CombinedOutput()
+		if err != nil {
+			buildErr = err
+			binPath = string(out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("building wdstream: %v\n%s", buildErr, binPath)
+	}
+	return binPath
+}
+
+// fastSpec writes the playstore spec with idle_advance 2s.
+func fastSpec(t *testing.T) string {
+	t.Helper()
+	data, err := os.ReadFile("../configs/playstore.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(data), "idle_advance: 1m", "idle_advance: 2s", 1)
+	if s == string(data) {
+		t.Fatal("configs/playstore.yaml has no idle_advance: 1m line to shorten")
+	}
+	p := filepath.Join(t.TempDir(), "spec.yaml")
+	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+type topics struct{ imps, ins, ex, dlq, group string }
+
+func newTopics(t *testing.T, tag string) topics {
+	return topics{
+		imps: testenv.UniqueName(t, "imp"+tag), ins: testenv.UniqueName(t, "ins"+tag),
+		ex: testenv.UniqueName(t, "ex"+tag), dlq: testenv.UniqueName(t, "dlq"+tag), group: testenv.UniqueName(t, "g"+tag),
+	}
+}
+
+func (tp topics) runArgs(brokers []string, spec string) []string {
+	return []string{"run", "--spec", spec, "--brokers", strings.Join(brokers, ","), "--stages", "join",
+		"--group", tp.group, "--topic-impressions", tp.imps, "--topic-installs", tp.ins,
+		"--topic-examples", tp.ex, "--topic-dlq", tp.dlq, "--log-level", "warn"}
+}
+
+func startRun(t *testing.T, bin string, args []string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	if testing.Verbose() {
+		cmd.Stderr = os.Stderr
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd
+}
+
+// stopRun sends SIGTERM and waits: the service must exit within 30 s.
+func stopRun(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("wdstream run after SIGTERM: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("wdstream run did not exit within 30s of SIGTERM")
+	}
+}
+
+// TestKafkaCrashExactness kills the join with SIGKILL at random moments,
+// restarts it, and compares the examples with a run without crashes and
+// with the backfill's offline join of the same events.
+func TestKafkaCrashExactness(t *testing.T) {
+	brokers := testenv.RealKafka(t)
+	bin := wdstreamBinary(t)
+	spec := fastSpec(t)
+	evs := simEvents(t, 60000)
+	want := offlineLabels(t, evs, 30*time.Minute)
+
+	clean, crash := newTopics(t, "c"), newTopics(t, "k")
+	crash.imps, crash.ins = clean.imps, clean.ins // same input, other group and output
+	produceEvents(t, brokers, clean.imps, clean.ins, 4, evs)
+
+	// Run without crashes.
+	cmd := startRun(t, bin, clean.runArgs(brokers, spec))
+	waitExamples(t, brokers, clean.ex, len(want), 2*time.Minute)
+	stopRun(t, cmd)
+	ref := readExamples(t, brokers, clean.ex)
+	if len(ref.dups) > 0 {
+		t.Fatalf("crash-free run: %d duplicates %v", len(ref.dups), head(ref.dups))
+	}
+	compareLabels(t, ref.labels, want)
+
+	// Run with crashes.
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+	for i := range 6 {
+		cmd := startRun(t, bin, crash.runArgs(brokers, spec))
+		d := time.Duration(800+rng.IntN(2500)) * time.Millisecond
+		time.Sleep(d)
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Logf("crash %d: SIGKILL after %v, %d examples in the topic", i+1, d, countRecords(t, brokers, crash.ex))
+	}
+	cmd = startRun(t, bin, crash.runArgs(brokers, spec))
+	waitExamples(t, brokers, crash.ex, len(want), 2*time.Minute)
+	time.Sleep(3 * time.Second) // any duplicate would arrive now
+	stopRun(t, cmd)
+	got := readExamples(t, brokers, crash.ex)
+	if len(got.dups) > 0 {
+		t.Fatalf("after crashes: %d duplicate examples, e.g. %v", len(got.dups), head(got.dups))
+	}
+	compareLabels(t, got.labels, ref.labels)
+	t.Logf("%d examples, %d positive, equal with and without 6 SIGKILLs", got.n, positives(got.labels))
+}
+
+// TestKafkaStreamEqualsBackfill writes one world to Parquet files and to
+// Kafka, and compares the stream's examples with the backfill's join of the
+// files (ingest.ReadImpressions, ReadInstalls and join.Offline, the path of
+// `wdstream backfill --impressions --installs`).
+func TestKafkaStreamEqualsBackfill(t *testing.T) {
+	brokers := testenv.RealKafka(t)
+	cfg := simulate.Config{Seed: 11, Users: 2000, Apps: 300, Days: 1, ImpressionsPerDay: 20000}
+	w, err := simulate.NewWorld(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if _, err := simulate.WriteFiles(context.Background(), w, simulate.WriteOptions{Dir: dir, Format: simulate.FormatParquet}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	impFiles, err := Glob(ctx, filepath.Join(dir, "impressions", "*.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer impFiles.Close()
+	insFiles, err := Glob(ctx, filepath.Join(dir, "installs", "*.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer insFiles.Close()
+	imps, err := ReadImpressions(ctx, impFiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ins, err := ReadInstalls(ctx, insFiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exs, _, err := join.Offline(imps, ins, 30*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int32{}
+	for _, e := range exs {
+		want[e.ImpressionID] = e.Label
+	}
+
+	var evs []simulate.Event
+	if _, err := w.Run(ctx, func(e simulate.Event) error { evs = append(evs, e); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	tp := newTopics(t, "b")
+	produceEvents(t, brokers, tp.imps, tp.ins, 3, evs)
+	s, err := NewJoinStage(JoinConfig{Brokers: brokers, Group: tp.group, Impressions: tp.imps, Installs: tp.ins,
+		Examples: tp.ex, DeadLetter: tp.dlq, Window: 30 * time.Minute, IdleAdvance: 2 * time.Second, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- s.Run(rctx) }()
+	waitExamples(t, brokers, tp.ex, len(want), time.Minute)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	got := readExamples(t, brokers, tp.ex)
+	if len(got.dups) > 0 {
+		t.Fatalf("%d duplicates", len(got.dups))
+	}
+	compareLabels(t, got.labels, want)
+	t.Logf("stream and backfill agree on %d examples (%d positive)", got.n, positives(got.labels))
+}
+
+// TestKafkaTwoInstances runs two stages in one group: each takes its share
+// of the partitions, and together they produce what one instance produces
+// (the offline join's labels, which TestKafkaCrashExactness ties to one
+// instance's output).
+func TestKafkaTwoInstances(t *testing.T) {
+	brokers := testenv.RealKafka(t)
+	evs := simEvents(t, 30000)
+	want := offlineLabels(t, evs, 30*time.Minute)
+	tp := newTopics(t, "2")
+	if err := EnsureTopics(context.Background(), brokers, 4, tp.imps, tp.ins); err != nil {
+		t.Fatal(err)
+	}
+	var stages [2]*JoinStage
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i := range stages {
+		s, err := NewJoinStage(JoinConfig{Brokers: brokers, Group: tp.group, Impressions: tp.imps, Installs: tp.ins,
+			Examples: tp.ex, DeadLetter: tp.dlq, Window: 30 * time.Minute, IdleAdvance: 2 * time.Second, Logger: testLogger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stages[i] = s
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = s.Run(ctx) }()
+	}
+	// Produce once both members hold two partitions each.
+	deadline := time.Now().Add(time.Minute)
+	for stages[0].Stats().Assigned != 2 || stages[1].Stats().Assigned != 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("assignment did not settle to 2+2 partitions: %d and %d", stages[0].Stats().Assigned, stages[1].Stats().Assigned)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	produceEvents(t, brokers, tp.imps, tp.ins, 4, evs)
+	waitExamples(t, brokers, tp.ex, len(want), 2*time.Minute)
+	time.Sleep(2 * time.Second)
+	cancel()
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := readExamples(t, brokers, tp.ex)
+	if len(got.dups) > 0 {
+		t.Fatalf("%d duplicates", len(got.dups))
+	}
+	compareLabels(t, got.labels, want)
+	a, b := stages[0].Stats(), stages[1].Stats()
+	if a.Impressions == 0 || b.Impressions == 0 || a.Impressions+b.Impressions != int64(len(want)) {
+		t.Fatalf("instances joined %d and %d impressions, want shares summing to %d", a.Impressions, b.Impressions, len(want))
+	}
+	t.Logf("instance shares: %d and %d impressions; %d examples", a.Impressions, b.Impressions, got.n)
+}
