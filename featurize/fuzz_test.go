@@ -41,7 +41,7 @@ func frame(body []byte, flags uint16) []byte {
 	out = binary.LittleEndian.AppendUint16(out, flags)
 	out = binary.LittleEndian.AppendUint64(out, uint64(len(body)))
 	out = append(out, body...)
-	return binary.LittleEndian.AppendUint32(out, crc32.Checksum(out, castagnoli))
+	return binary.LittleEndian.AppendUint32(out, crc32.Checksum(out, castagnoli()))
 }
 
 func checkDecode(t *testing.T, b []byte) {

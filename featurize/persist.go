@@ -31,7 +31,8 @@ const (
 // unknown version, truncated, checksum mismatch or a malformed body.
 var ErrFormat = errors.New("invalid featurize state")
 
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+// castagnoli returns the CRC-32C table (crc32 builds it once and caches it).
+func castagnoli() *crc32.Table { return crc32.MakeTable(crc32.Castagnoli) }
 
 // EncodeOptions select what Encode writes.
 type EncodeOptions struct {
@@ -67,7 +68,7 @@ func (s *State) AppendEncoded(dst []byte, opts EncodeOptions) []byte {
 	s.encodeBody(&e, opts.FitState)
 	dst = e.b
 	binary.LittleEndian.PutUint64(dst[start+8:], uint64(len(dst)-start-headerSize))
-	return binary.LittleEndian.AppendUint32(dst, crc32.Checksum(dst[start:], castagnoli))
+	return binary.LittleEndian.AppendUint32(dst, crc32.Checksum(dst[start:], castagnoli()))
 }
 
 func (s *State) encodeBody(e *enc, fit bool) {
@@ -196,7 +197,7 @@ func decodeBytes(b []byte, sp *spec.Spec, opts Options) (*State, error) {
 		return nil, fmt.Errorf("featurize: state has %d bytes after its body of %d: %w", want-n, n, ErrFormat)
 	}
 	end := len(b) - trailerSize
-	if got, want := crc32.Checksum(b[:end], castagnoli), binary.LittleEndian.Uint32(b[end:]); got != want {
+	if got, want := crc32.Checksum(b[:end], castagnoli()), binary.LittleEndian.Uint32(b[end:]); got != want {
 		return nil, fmt.Errorf("featurize: state checksum %08x, stored %08x: corrupted: %w", got, want, ErrFormat)
 	}
 	s, err := New(sp, opts)
