@@ -12,8 +12,10 @@
 //
 // # JSON (Kafka messages)
 //
-// One JSON object per message (RFC 8259), decoded by a Decoder, which rejects
-// with a *FieldError naming the field:
+// One JSON object per message (RFC 8259), decoded by a Decoder (one per
+// goroutine: it keeps scratch buffers and a bounded table of interned short
+// strings such as column names and categorical values), which rejects with
+// a *FieldError naming the field:
 //   - a message over Decoder.MaxBytes (1 MiB by default), an empty message,
 //     a top level that is not an object, trailing data after it, and any
 //     syntax error (single quotes, trailing commas, leading zeros, NaN,
@@ -76,7 +78,10 @@
 // mapping, so a null list, an empty list and the elements of a non-empty
 // one cannot be confused or silently dropped; a null list element is an
 // error. A missing required column or a column of the wrong type is an
-// error naming the file and the column.
+// error naming the file and the column. Corrupt files give errors, not
+// panics or huge allocations: the footer length and column chunk bounds are
+// checked before parquet-go trusts them, and parquet-go's own panics are
+// recovered into errors (FuzzReadParquet, TestParquetCorruptFiles).
 //
 // # Arrow
 //

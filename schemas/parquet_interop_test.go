@@ -98,3 +98,38 @@ func TestParquetRowGroups(t *testing.T) {
 		}
 	}
 }
+
+// legacyLists is what parquet-go writes for a []string field without the
+// ",list" tag: a repeated leaf (the two-level encoding a reader whose struct
+// says ",list" silently reads as empty lists).
+type legacyLists struct {
+	ImpressionID string   `parquet:"impression_id"`
+	TS           int64    `parquet:"ts"`
+	UserID       string   `parquet:"user_id"`
+	AppID        string   `parquet:"app_id"`
+	Apps         []string `parquet:"apps"`
+}
+
+func TestParquetLegacyLists(t *testing.T) {
+	rows := []legacyLists{
+		{"i0", 1, "u", "a", []string{"x", "y", "z"}},
+		{"i1", 2, "u", "a", nil},
+		{"i2", 3, "u", "a", []string{"w"}},
+	}
+	data := writeStructs(t, rows)
+	got, cols := readImpressions(t, data)
+	if !columnsEqual(cols, []Column{{"apps", KindStrings}}) {
+		t.Fatalf("columns %v", cols)
+	}
+	for i, row := range rows {
+		v := got[i].Features["apps"]
+		if v.Kind != KindStrings || len(v.Strs) != len(row.Apps) {
+			t.Fatalf("row %d: got %+v, want %d elements", i, v, len(row.Apps))
+		}
+		for j := range row.Apps {
+			if v.Strs[j] != row.Apps[j] {
+				t.Fatalf("row %d element %d: got %q, want %q", i, j, v.Strs[j], row.Apps[j])
+			}
+		}
+	}
+}
