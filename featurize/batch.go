@@ -1,6 +1,9 @@
 package featurize
 
-import "github.com/wdstream/wdstream/schemas/spec"
+import (
+	"github.com/wdstream/wdstream/schemas"
+	"github.com/wdstream/wdstream/schemas/spec"
+)
 
 // SlotKind is what a wide slot's ids mean.
 type SlotKind uint8
@@ -93,9 +96,10 @@ type Batch struct {
 	Dense    []float32
 	DenseDim int
 
-	oovCounts []uint64 // per categorical feature, flushed to the Vocab after Transform
-	scratch   []uint64 // cross hashes
-	crossOff  []int    // per cross column: start in scratch
+	vals      []schemas.Value // one example's feature values
+	oovCounts []uint64        // per categorical feature, flushed to the Vocab after Transform
+	scratch   []uint64        // cross hashes
+	crossOff  []int           // per cross column: start in scratch
 	numBuf    [32]byte
 }
 

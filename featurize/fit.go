@@ -87,13 +87,3 @@ func (s *State) RefreshBoundaries() {
 		n.fixed = true
 	}
 }
-
-// FitTransform fits exs then transforms them into dst: the streaming
-// trainer's step, where the batch sees the strings admitted by its own
-// examples.
-func (s *State) FitTransform(dst *Batch, exs []schemas.Example) error {
-	if err := s.Fit(exs); err != nil {
-		return err
-	}
-	return s.Transform(dst, exs)
-}

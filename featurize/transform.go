@@ -13,6 +13,59 @@ import (
 // none decoded).
 var ErrNoBoundaries = errors.New("quantile boundaries not fixed: call RefreshBoundaries after Fit")
 
+// Transform turns exs into dst (which it resets first). It counts nothing
+// towards admission and reads boundaries as fixed; it updates only the OOV
+// counters, atomically, so Transform calls may run concurrently, each with
+// its own Batch. A bad example stops it with an *ExampleError; dst's
+// contents are then unspecified.
+func (s *State) Transform(dst *Batch, exs []schemas.Example) error {
+	return s.run(dst, exs, false)
+}
+
+// FitTransform fits and transforms exs in one pass, the streaming trainer's
+// step: each example is counted, then turned into model inputs with the
+// vocabularies as they stand after counting it, so an example sees the
+// strings admitted by itself and every example before it, whatever the
+// batch boundaries. Numeric values go into the sketches; the boundaries stay
+// fixed. A bad example stops it with an *ExampleError before the example is
+// counted; the examples before it have been counted.
+func (s *State) FitTransform(dst *Batch, exs []schemas.Example) error {
+	return s.run(dst, exs, true)
+}
+
+func (s *State) run(dst *Batch, exs []schemas.Example, fit bool) error {
+	for _, n := range s.nums {
+		if !n.fixed && (n.wideSlot >= 0 || n.denseCol >= 0) {
+			return fmt.Errorf("featurize: numeric feature %q: %w", n.name, ErrNoBoundaries)
+		}
+	}
+	s.shape(dst)
+	dst.Reset()
+	var err error
+	for i := range exs {
+		if err = s.transformOne(dst, i, &exs[i], fit); err != nil {
+			break
+		}
+	}
+	clear(dst.vals) // drop references to the examples' values
+	for i, c := range s.cats {
+		if n := dst.oovCounts[i]; n > 0 {
+			c.vocab.oovHits.Add(n)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	// Sizes after the batch: with fit, the batch's own admissions count.
+	for _, w := range s.wide {
+		dst.WideSizes = append(dst.WideSizes, int32(w.Size()))
+	}
+	for i, d := range s.deep {
+		dst.Deep[i].Size = int32(d.Size())
+	}
+	return nil
+}
+
 // shape prepares dst for this State's layout.
 func (s *State) shape(dst *Batch) {
 	if len(dst.Deep) != len(s.deep) {
@@ -35,58 +88,47 @@ func (s *State) shape(dst *Batch) {
 	dst.DenseDim = len(s.dense)
 }
 
-// Transform turns exs into dst (which it resets first). It counts nothing
-// towards admission and reads boundaries as fixed; it updates only the OOV
-// counters, atomically, so Transform calls may run concurrently, each with
-// its own Batch. A bad example stops it with an *ExampleError; dst's
-// contents are then unspecified.
-func (s *State) Transform(dst *Batch, exs []schemas.Example) error {
+// gather reads the values of ex's feature columns into dst.vals, s.cats
+// then s.nums, and checks their kinds.
+func (s *State) gather(dst *Batch, i int, ex *schemas.Example) ([]schemas.Value, error) {
+	vals := dst.vals[:0]
+	for _, c := range s.cats {
+		vals = append(vals, c.col.value(ex))
+	}
 	for _, n := range s.nums {
-		if !n.fixed && (n.wideSlot >= 0 || n.denseCol >= 0) {
-			return fmt.Errorf("featurize: numeric feature %q: %w", n.name, ErrNoBoundaries)
-		}
+		vals = append(vals, n.col.value(ex))
 	}
-	s.shape(dst)
-	dst.Reset()
-	for _, w := range s.wide {
-		dst.WideSizes = append(dst.WideSizes, int32(w.Size()))
-	}
-	for i, d := range s.deep {
-		dst.Deep[i].Size = int32(d.Size())
-	}
-	for i := range exs {
-		if err := s.transformOne(dst, i, &exs[i]); err != nil {
-			return err
-		}
-	}
-	for i, c := range s.cats {
-		if n := dst.oovCounts[i]; n > 0 {
-			c.vocab.oovHits.Add(n)
-		}
-	}
-	return nil
+	dst.vals = vals
+	return vals, s.check(i, ex, vals)
 }
 
-func (s *State) transformOne(dst *Batch, i int, ex *schemas.Example) error {
+func (s *State) transformOne(dst *Batch, i int, ex *schemas.Example, fit bool) error {
+	vals, err := s.gather(dst, i, ex)
+	if err != nil {
+		return err
+	}
 	dst.N++
 	dst.Labels = append(dst.Labels, float32(ex.Label))
 	dst.ImpressionIDs = append(dst.ImpressionIDs, ex.ImpressionID)
 	dst.TS = append(dst.TS, ex.TS)
 	scratch := dst.scratch[:0]
 	for ci, c := range s.cats {
-		v := c.col.value(ex)
+		v := &vals[ci]
 		start := len(scratch)
 		if c.list {
-			if v.Kind != schemas.KindStrings && v.Kind != schemas.KindNull {
-				return kindError(i, ex, c.name, "list<string> or null", v.Kind)
-			}
 			var deep *DeepField
 			if c.deepField >= 0 {
 				deep = &dst.Deep[c.deepField]
 			}
 			for _, str := range v.Strs {
 				h := hashString(str)
-				id, ok := c.vocab.lookupHashed(h, str)
+				var id int32
+				var ok bool
+				if fit {
+					id, ok = c.vocab.observeHashed(h, str)
+				} else {
+					id, ok = c.vocab.lookupHashed(h, str)
+				}
 				if !ok {
 					dst.oovCounts[ci]++
 				}
@@ -96,7 +138,7 @@ func (s *State) transformOne(dst *Batch, i int, ex *schemas.Example) error {
 				if deep != nil {
 					deep.IDs = append(deep.IDs, id)
 				}
-				if c.crossed() {
+				if c.inCross {
 					scratch = append(scratch, h)
 				}
 			}
@@ -107,17 +149,24 @@ func (s *State) transformOne(dst *Batch, i int, ex *schemas.Example) error {
 				deep.Offsets = append(deep.Offsets, int32(len(deep.IDs)))
 			}
 		} else {
-			str, b, isBytes, ok := categoricalText(&v, dst.numBuf[:])
-			if !ok {
-				return kindError(i, ex, c.name, "string, number, bool or null", v.Kind)
+			if fit && v.Kind == schemas.KindNull {
+				c.missing++
 			}
+			str, b, isBytes, _ := categoricalText(v, dst.numBuf[:])
 			var id int32
 			var known bool
 			var h uint64
-			if isBytes {
+			switch {
+			case isBytes && fit:
+				h = hashBytes(b)
+				id, known = c.vocab.observeBytesHashed(h, b)
+			case isBytes:
 				h = hashBytes(b)
 				id, known = c.vocab.lookupBytes(h, b)
-			} else {
+			case fit:
+				h = hashString(str)
+				id, known = c.vocab.observeHashed(h, str)
+			default:
 				h = hashString(str)
 				id, known = c.vocab.lookupHashed(h, str)
 			}
@@ -131,17 +180,20 @@ func (s *State) transformOne(dst *Batch, i int, ex *schemas.Example) error {
 				d := &dst.Deep[c.deepField]
 				d.IDs = append(d.IDs, id)
 			}
-			if c.crossed() {
+			if c.inCross {
 				scratch = append(scratch, h)
 			}
 		}
 		dst.crossOff[2*ci], dst.crossOff[2*ci+1] = start, len(scratch)
 	}
-	for _, n := range s.nums {
-		v := n.col.value(ex)
-		x, present, ok := numericValue(&v)
-		if !ok {
-			return kindError(i, ex, n.name, "number, bool or null", v.Kind)
+	for k, n := range s.nums {
+		x, present, _ := numericValue(&vals[len(s.cats)+k])
+		if fit {
+			if present {
+				n.sketch.add(x)
+			} else {
+				n.absent++
+			}
 		}
 		norm := n.missing
 		wideID := int32(0)
@@ -164,15 +216,12 @@ func (s *State) transformOne(dst *Batch, i int, ex *schemas.Example) error {
 	for _, cr := range s.crosses {
 		dst.emitCross(cr, 0, crossSeed)
 	}
-	if len(dst.WideIDs) > math.MaxInt32 || len(scratch) > math.MaxInt32 {
+	if len(dst.WideIDs) > math.MaxInt32 {
 		return fmt.Errorf("featurize: example %d (impression %q): batch exceeds 2^31 wide entries: use smaller batches", i, ex.ImpressionID)
 	}
 	dst.WideOffsets = append(dst.WideOffsets, int32(len(dst.WideIDs)))
 	return nil
 }
-
-// crossed reports whether a cross reads this feature (its hashes are kept).
-func (c *catFeature) crossed() bool { return c.inCross }
 
 func (b *Batch) appendWide(slot int, id int32) {
 	b.WideSlots = append(b.WideSlots, int32(slot))

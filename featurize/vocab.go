@@ -100,43 +100,49 @@ func (v *Vocab) full() bool {
 
 // observe counts one occurrence of s and admits s once it has been seen
 // minCount times, unless the vocabulary is full.
-func (v *Vocab) observe(s string) {
+func (v *Vocab) observe(s string) { v.observeHashed(hashString(s), s) }
+
+// observeHashed is observe given h = hashString(s); it returns the id of s
+// after counting it, as Lookup.
+func (v *Vocab) observeHashed(h uint64, s string) (int32, bool) {
 	v.observed++
-	h := hashString(s)
-	if v.index.find(h, s) >= 0 {
-		return
+	if i := v.index.find(h, s); i >= 0 {
+		return int32(v.oov + i), true
 	}
 	if v.full() || !v.index.fits(len(s)) {
 		v.fullRejects++
-		return
+		return oovBucket(h, v.oov), false
 	}
 	if v.admit != nil && v.admit.observe(h) < v.minCount {
-		return
+		return oovBucket(h, v.oov), false
 	}
-	v.add(h, strings.Clone(s))
+	return v.add(h, strings.Clone(s)), true
 }
 
 // observeBytes is observe for a string held in a byte slice.
-func (v *Vocab) observeBytes(b []byte) {
+func (v *Vocab) observeBytes(b []byte) { v.observeBytesHashed(hashBytes(b), b) }
+
+// observeBytesHashed is observeHashed for a string held in a byte slice.
+func (v *Vocab) observeBytesHashed(h uint64, b []byte) (int32, bool) {
 	v.observed++
-	h := hashBytes(b)
-	if v.index.findBytes(h, b) >= 0 {
-		return
+	if i := v.index.findBytes(h, b); i >= 0 {
+		return int32(v.oov + i), true
 	}
 	if v.full() || !v.index.fits(len(b)) {
 		v.fullRejects++
-		return
+		return oovBucket(h, v.oov), false
 	}
 	if v.admit != nil && v.admit.observe(h) < v.minCount {
-		return
+		return oovBucket(h, v.oov), false
 	}
-	v.add(h, string(b))
+	return v.add(h, string(b)), true
 }
 
-// add appends s (absent, with hash h) as the next id.
-func (v *Vocab) add(h uint64, s string) {
+// add appends s (absent, with hash h) as the next id and returns the id.
+func (v *Vocab) add(h uint64, s string) int32 {
 	v.index.insert(h, s, len(v.tokens))
 	v.tokens = append(v.tokens, s)
+	return int32(v.oov + len(v.tokens) - 1)
 }
 
 // Remap writes to dst, for every id of old (0..old.Size()-1), the id that
