@@ -84,7 +84,7 @@ type Batch struct {
 	WideSlots   []int32 // index into Layout.Wide
 	WideIDs     []int32 // id within the slot's own id space
 	WideValues  []float32
-	// WideSizes[k] is Layout.Wide[k].Size() when the batch was made: every
+	// WideSizes[k] is Layout.Wide[k].Size() at the end of the batch: every
 	// id of slot k in this batch is below it.
 	WideSizes []int32
 
@@ -110,7 +110,7 @@ type Batch struct {
 type DeepField struct {
 	Offsets []int32
 	IDs     []int32
-	// Size is the field's vocabulary size when the batch was made: every id
+	// Size is the field's vocabulary size at the end of the batch: every id
 	// in IDs is below it.
 	Size int32
 }

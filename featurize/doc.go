@@ -9,8 +9,10 @@
 //
 // A State is built from a spec by New (empty) or Decode (persisted). Fit
 // counts categorical strings and sketches numeric values; Transform turns
-// examples into a Batch; FitTransform does both, the streaming trainer's
-// step. Both phases are incremental: call them on each mini-batch of a
+// examples into a Batch; FitTransform does both in one pass, the streaming
+// trainer's step: each example is counted, then transformed with the
+// vocabularies as they stand after counting it, so its ids do not depend on
+// the batch boundaries. Both phases are incremental: call them on each mini-batch of a
 // stream. Fit, RefreshBoundaries and Decode need exclusive access;
 // Transform calls may run concurrently with each other, each with its own
 // Batch.
@@ -76,12 +78,12 @@
 //     vocabulary ids, one entry per value, so a list gives one per element;
 //     a numeric feature: 0 for missing, 1+b for bucket b, size 1+quantiles),
 //     then each cross (ids in [0, hash_buckets)). WideSizes[k] is slot k's
-//     id-space size when the batch was made.
+//     id-space size at the end of the batch: every id is below it.
 //   - Deep part: Deep[j] for the j-th categorical feature marked deep, in
 //     spec order. Single-valued: IDs has one id per example, Offsets is nil.
 //     Multi-valued: example i's ids are IDs[Offsets[i]:Offsets[i+1]]; an
 //     empty range (empty or missing list) pools to the zero vector whatever
-//     the combiner. Size is the vocabulary size when the batch was made.
+//     the combiner. Size is the vocabulary size at the end of the batch.
 //   - Dense: N x DenseDim float32, row-major, the normalized numeric
 //     features marked deep, in spec order, each in [0,1].
 //
