@@ -76,11 +76,13 @@ type WriteOptions struct {
 
 // batchEvents is how many events the generator hands to a writer at
 // once; queueBatches bounds the batches in flight per writer
-// (backpressure). Day d is written by lane d%lanes, so that one lane
-// finishes a day's files while the next lane starts the next day's.
+// (backpressure). Day d is written by lane d%lanes. Encoding costs more
+// than generating, so a lane's queue holds about a default day (256Ki
+// events): while one lane still encodes day d, the generator fills day
+// d+1 for the other, and both cores encode.
 const (
 	batchEvents  = 4096
-	queueBatches = 4
+	queueBatches = 64
 	lanes        = 2
 )
 
