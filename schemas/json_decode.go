@@ -62,8 +62,10 @@ func (d *Decoder) begin(data []byte) (*scanner, error) {
 }
 
 // Impression decodes one impression message into dst. dst's Features map
-// is cleared and reused (a new one is made when it is nil); on error dst
-// holds unspecified content. Errors are *FieldError.
+// is cleared and reused (a new one is made when it is nil), so a caller that
+// keeps a decoded impression decodes the next one into a fresh Impression
+// (or sets Features to nil first). On error dst holds unspecified content.
+// Errors are *FieldError.
 func (d *Decoder) Impression(data []byte, dst *Impression) error {
 	return d.impression(data, dst, nil)
 }
