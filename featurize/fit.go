@@ -12,13 +12,7 @@ func (s *State) Fit(exs []schemas.Example) error {
 	vals := s.fitVals[:0]
 	for i := range exs {
 		ex := &exs[i]
-		vals = vals[:0]
-		for _, c := range s.cats {
-			vals = append(vals, c.col.value(ex))
-		}
-		for _, n := range s.nums {
-			vals = append(vals, n.col.value(ex))
-		}
+		vals = s.values(vals[:0], ex)
 		if err := s.check(i, ex, vals); err != nil {
 			return err
 		}
@@ -52,6 +46,18 @@ func (s *State) Fit(exs []schemas.Example) error {
 	clear(vals) // drop references to the examples' strings
 	s.fitVals = vals
 	return nil
+}
+
+// values appends to dst the values of ex's feature columns, s.cats then
+// s.nums, and returns it.
+func (s *State) values(dst []schemas.Value, ex *schemas.Example) []schemas.Value {
+	for _, c := range s.cats {
+		dst = append(dst, c.col.value(ex))
+	}
+	for _, n := range s.nums {
+		dst = append(dst, n.col.value(ex))
+	}
+	return dst
 }
 
 // check reports the first column of ex whose kind its feature cannot read;

@@ -150,7 +150,9 @@ func (s *State) encodeBody(e *enc, fit bool) {
 // feature that sp no longer declares is dropped; a feature new in sp starts
 // empty. A feature whose ids would change meaning is an error naming it: a
 // different type, number of OOV buckets, number of quantiles, or a cross's
-// hash_buckets. Every format error wraps ErrFormat.
+// hash_buckets. Persisted sketches keep their own sizes whatever opts say;
+// a persisted admission sketch is dropped when the spec's min_count is now
+// 1. Every format error wraps ErrFormat.
 func Decode(r io.Reader, sp *spec.Spec, opts Options) (*State, error) {
 	var hdr [headerSize]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {

@@ -91,13 +91,7 @@ func (s *State) shape(dst *Batch) {
 // gather reads the values of ex's feature columns into dst.vals, s.cats
 // then s.nums, and checks their kinds.
 func (s *State) gather(dst *Batch, i int, ex *schemas.Example) ([]schemas.Value, error) {
-	vals := dst.vals[:0]
-	for _, c := range s.cats {
-		vals = append(vals, c.col.value(ex))
-	}
-	for _, n := range s.nums {
-		vals = append(vals, n.col.value(ex))
-	}
+	vals := s.values(dst.vals[:0], ex)
 	dst.vals = vals
 	return vals, s.check(i, ex, vals)
 }
