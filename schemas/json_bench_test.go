@@ -20,12 +20,13 @@ func BenchmarkDecodeImpression(b *testing.B) {
 	b.ReportAllocs()
 	var d Decoder
 	var imp Impression
-	b.ResetTimer()
+	cpu0 := processCPU()
 	for i := 0; b.Loop(); i++ {
 		if err := d.Impression(msgs[i%len(msgs)], &imp); err != nil {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 }
 
 func BenchmarkEncodeImpression(b *testing.B) {
