@@ -13,9 +13,9 @@
 // trainer's step: each example is counted, then transformed with the
 // vocabularies as they stand after counting it, so its ids do not depend on
 // the batch boundaries. Both phases are incremental: call them on each mini-batch of a
-// stream. Fit, RefreshBoundaries and Decode need exclusive access;
-// Transform calls may run concurrently with each other, each with its own
-// Batch.
+// stream. Fit, FitTransform, RefreshBoundaries and Stats need exclusive
+// access; Transform calls may run concurrently with each other, each with
+// its own Batch.
 //
 // # Vocabularies
 //
@@ -23,16 +23,16 @@
 // hashed out-of-vocabulary ids (oov = max(oov_buckets, 1)); admitted strings
 // get oov, oov+1, ... in order of admission. Ids are append-only, so tables
 // indexed by them grow by appending rows and a model trained yesterday reads
-// today's vocabulary. A string is admitted by Fit once seen min_count times
-// (counted in bounded memory by a TinyLFU-style doorkeeper plus count-min
-// sketch with aging; see Options.SketchBytes and the admission type for the
-// structure and its error), unless the vocabulary holds max_size strings;
-// then it goes to OOV and Stats counts it in FullRejects. max_size keeps
-// the first strings admitted (ids never move, so nothing is evicted),
-// unlike TF Transform's top_k, which ranks a whole pass by frequency.
-// Lookups are exact: the index compares the token's bytes, not only its
-// hash. A single-valued
-// categorical column reads a string as is, a bool as "true"/"false", a
+// today's vocabulary. A string is admitted by Fit once seen min_count times,
+// unless the vocabulary holds max_size strings; then it goes to OOV and
+// Stats counts it in FullRejects. Counting uses bounded memory: a
+// TinyLFU-style doorkeeper plus a count-min sketch with aging (admit.go
+// states the structure and its error), so min_count is counted over a
+// decaying window of about SketchBytes/12 not-yet-admitted occurrences.
+// max_size keeps the first strings admitted (ids never move, so nothing is
+// evicted), unlike TF Transform's top_k, which ranks a whole pass by
+// frequency. Lookups are exact: the index compares the token's bytes, not
+// only its hash. A single-valued categorical column reads a string as is, a bool as "true"/"false", a
 // number as its shortest decimal text ("3", "2.5"), and absent or null as
 // the empty string (a token like any other). An absent or null list is an
 // empty list. Remap maps the ids of one vocabulary version onto another by

@@ -6,7 +6,7 @@ import (
 )
 
 // State bundles the spec, the vocabularies and the quantile boundaries: all
-// that turns examples into batches. Fit, RefreshBoundaries and decoding need
+// that turns examples into batches. Fit, FitTransform and RefreshBoundaries need
 // exclusive access; Transform calls may run concurrently with each other.
 type State struct {
 	spec    *spec.Spec
