@@ -13,9 +13,9 @@
 // trainer's step: each example is counted, then transformed with the
 // vocabularies as they stand after counting it, so its ids do not depend on
 // the batch boundaries. Both phases are incremental: call them on each mini-batch of a
-// stream. Fit, FitTransform, RefreshBoundaries and Stats need exclusive
-// access; Transform calls may run concurrently with each other, each with
-// its own Batch.
+// stream. Fit, FitTransform and RefreshBoundaries need exclusive access;
+// Transform (each call with its own Batch) and Stats may run concurrently
+// with each other.
 //
 // # Vocabularies
 //
