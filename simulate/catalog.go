@@ -16,6 +16,7 @@ type category struct {
 	paidShare float64 // share of paid apps
 }
 
+// categories is a read-only table: the category index of an app indexes it.
 var categories = []category{
 	{"GAME_ACTION", 3, 180, 0.10}, {"GAME_PUZZLE", 4, 80, 0.10}, {"GAME_CASUAL", 4, 90, 0.05},
 	{"GAME_STRATEGY", 2, 200, 0.15}, {"GAME_RACING", 2, 250, 0.05}, {"GAME_SPORTS", 2, 220, 0.05},
@@ -30,6 +31,7 @@ var categories = []category{
 	{"AUTO_AND_VEHICLES", 1, 30, 0.05}, {"MEDICAL", 1, 30, 0.20},
 }
 
+// prices of paid apps (read-only).
 var prices = []float64{0.99, 1.99, 2.99, 4.99, 9.99}
 
 // app is one catalog entry. Its observable traits are the impression's

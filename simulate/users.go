@@ -14,7 +14,7 @@ type country struct {
 	lang    string  // primary language
 	langP   float64 // share of users with the primary language; the rest use "en"
 	wealth  float64 // 0..1
-	tzShift int     // hours added to UTC for the daily rhythm (not used for ts)
+	tzShift int     // hours from UTC: page views follow the rhythm in local time
 }
 
 var countries = []country{
@@ -24,6 +24,7 @@ var countries = []country{
 	{"RU", 5, "ru", 0.9, 0.4, 3}, {"KR", 4, "ko", 0.93, 0.85, 9}, {"TR", 4, "tr", 0.88, 0.35, 3},
 }
 
+// Read-only tables of the user columns' values.
 var devices = []string{"phone_low", "phone_mid", "phone_high", "tablet"}
 
 var ageBuckets = []string{"13-17", "18-24", "25-34", "35-44", "45-54", "55+"}
