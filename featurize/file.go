@@ -67,9 +67,9 @@ func ReadFile(path string, sp *spec.Spec, opts Options) (*State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("featurize: reading state: %w", err)
 	}
-	s, err := DecodeBytes(b, sp, opts)
+	s, err := decodeBytes(b, sp, opts)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("featurize: reading state %s: %w", path, err)
 	}
 	return s, nil
 }

@@ -154,61 +154,77 @@ func (s *State) encodeBody(e *enc, fit bool) {
 // a persisted admission sketch is dropped when the spec's min_count is now
 // 1. Every format error wraps ErrFormat.
 func Decode(r io.Reader, sp *spec.Spec, opts Options) (*State, error) {
+	b, err := readState(r)
+	if err == nil {
+		var s *State
+		if s, err = decodeBytes(b, sp, opts); err == nil {
+			return s, nil
+		}
+	}
+	return nil, fmt.Errorf("featurize: decoding state: %w", err)
+}
+
+// readState reads one encoded state from r: the header, then at most the
+// length it states plus the trailer, so that a corrupted length cannot
+// allocate more than the input holds.
+func readState(r io.Reader) ([]byte, error) {
 	var hdr [headerSize]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return nil, fmt.Errorf("featurize: reading state header: %w: %w", ErrFormat, err)
+		return nil, fmt.Errorf("reading header: %w: %w", ErrFormat, err)
 	}
 	if string(hdr[:4]) != formatMagic {
-		return nil, fmt.Errorf("featurize: state magic %q, want %q: %w", hdr[:4], formatMagic, ErrFormat)
+		return nil, fmt.Errorf("magic %q, want %q: %w", hdr[:4], formatMagic, ErrFormat)
 	}
-	// The body is read through a limit so that a corrupted length cannot
-	// allocate more than the input holds.
 	n := binary.LittleEndian.Uint64(hdr[8:])
 	var buf bytes.Buffer
 	buf.Write(hdr[:])
 	if _, err := io.Copy(&buf, io.LimitReader(r, int64(min(n, math.MaxInt64-trailerSize))+trailerSize)); err != nil {
-		return nil, fmt.Errorf("featurize: reading state body: %w", err)
+		return nil, fmt.Errorf("reading body: %w", err)
 	}
-	return decodeBytes(buf.Bytes(), sp, opts)
+	return buf.Bytes(), nil
 }
 
 // DecodeBytes is Decode from a byte slice.
 func DecodeBytes(b []byte, sp *spec.Spec, opts Options) (*State, error) {
-	return decodeBytes(b, sp, opts)
+	s, err := decodeBytes(b, sp, opts)
+	if err != nil {
+		return nil, fmt.Errorf("featurize: decoding state: %w", err)
+	}
+	return s, nil
 }
 
 func decodeBytes(b []byte, sp *spec.Spec, opts Options) (*State, error) {
 	if len(b) < headerSize+trailerSize {
-		return nil, fmt.Errorf("featurize: state of %d bytes is truncated: %w", len(b), ErrFormat)
+		return nil, fmt.Errorf("%d bytes, truncated: %w", len(b), ErrFormat)
 	}
 	if string(b[:4]) != formatMagic {
-		return nil, fmt.Errorf("featurize: state magic %q, want %q: %w", b[:4], formatMagic, ErrFormat)
+		return nil, fmt.Errorf("magic %q, want %q: %w", b[:4], formatMagic, ErrFormat)
 	}
 	if v := binary.LittleEndian.Uint16(b[4:]); v != formatVersion {
-		return nil, fmt.Errorf("featurize: state format version %d, this build reads %d: %w", v, formatVersion, ErrFormat)
+		return nil, fmt.Errorf("format version %d, this build reads %d: %w", v, formatVersion, ErrFormat)
 	}
 	flags := binary.LittleEndian.Uint16(b[6:])
 	if flags&^flagFitState != 0 {
-		return nil, fmt.Errorf("featurize: state flags %#x hold unknown bits: %w", flags, ErrFormat)
+		return nil, fmt.Errorf("flags %#x hold unknown bits: %w", flags, ErrFormat)
 	}
 	n := binary.LittleEndian.Uint64(b[8:])
 	if want := uint64(len(b) - headerSize - trailerSize); n != want {
 		if n > want {
-			return nil, fmt.Errorf("featurize: state truncated: body of %d bytes, header says %d: %w", want, n, ErrFormat)
+			return nil, fmt.Errorf("truncated: body of %d bytes, header says %d: %w", want, n, ErrFormat)
 		}
-		return nil, fmt.Errorf("featurize: state has %d bytes after its body of %d: %w", want-n, n, ErrFormat)
+		return nil, fmt.Errorf("%d bytes after its body of %d: %w", want-n, n, ErrFormat)
 	}
 	end := len(b) - trailerSize
 	if got, want := crc32.Checksum(b[:end], castagnoli()), binary.LittleEndian.Uint32(b[end:]); got != want {
-		return nil, fmt.Errorf("featurize: state checksum %08x, stored %08x: corrupted: %w", got, want, ErrFormat)
+		return nil, fmt.Errorf("checksum %08x, stored %08x: corrupted: %w", got, want, ErrFormat)
 	}
-	s, err := New(sp, opts)
+	s, err := newState(sp, opts)
 	if err != nil {
 		return nil, err
 	}
 	d := &dec{b: b[headerSize:end]}
 	if err := s.decodeBody(d, flags&flagFitState != 0); err != nil {
-		return nil, fmt.Errorf("featurize: decoding state: %w", err)
+		return nil, err
 	}
 	return s, nil
 }
