@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/wdstream/wdstream/ingest/join"
 	"github.com/wdstream/wdstream/internal/testenv"
+	"github.com/wdstream/wdstream/schemas"
 	"github.com/wdstream/wdstream/simulate"
 )
 
@@ -230,8 +232,36 @@ func TestKafkaStreamEqualsBackfill(t *testing.T) {
 func TestKafkaTwoInstances(t *testing.T) {
 	brokers := testenv.RealKafka(t)
 	evs := simEvents(t, 30000)
+	// The events reach live members: move them to the near future in event
+	// time (the labels do not change), so that the installs input, caught
+	// up and silent before production starts, does not count as empty up
+	// to their ts (idle advance); and end each partition with a sentinel
+	// impression and install a day later, which closes every real one.
+	shift := time.Now().Add(time.Minute).UnixMilli() - evs[0].Impression.TS
+	maxTS := int64(0)
+	for _, e := range evs {
+		if e.Impression != nil {
+			e.Impression.TS += shift
+			maxTS = max(maxTS, e.Impression.TS)
+		} else {
+			e.Install.TS += shift
+		}
+	}
 	want := offlineLabels(t, evs, 30*time.Minute)
 	tp := newTopics(t, "2")
+	ep, err := NewEventProducer(context.Background(), brokers, tp.imps, tp.ins, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, i := 0, 0; p < 4; i++ {
+		u := "sentinel-" + strconv.Itoa(i)
+		if ep.PartitionOf(u) == p {
+			ts := maxTS + 24*3600_000
+			evs = append(evs, simulate.Event{Impression: &schemas.Impression{ImpressionID: u, TS: ts, UserID: u, AppID: "none"}},
+				simulate.Event{Install: &schemas.Install{TS: ts + 1, UserID: u, AppID: "none"}})
+			p++
+		}
+	}
 	if err := EnsureTopics(context.Background(), brokers, 4, tp.imps, tp.ins); err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +303,7 @@ func TestKafkaTwoInstances(t *testing.T) {
 	}
 	compareLabels(t, got.labels, want)
 	a, b := stages[0].Stats(), stages[1].Stats()
-	if a.Impressions == 0 || b.Impressions == 0 || a.Impressions+b.Impressions != int64(len(want)) {
+	if a.Impressions == 0 || b.Impressions == 0 || a.Impressions+b.Impressions != int64(len(want)+4) {
 		t.Fatalf("instances joined %d and %d impressions, want shares summing to %d", a.Impressions, b.Impressions, len(want))
 	}
 	t.Logf("instance shares: %d and %d impressions; %d examples", a.Impressions, b.Impressions, got.n)

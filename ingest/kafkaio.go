@@ -134,7 +134,7 @@ func sleep(ctx context.Context, d time.Duration) {
 
 // maxProduceBytes bounds one produce request's uncompressed record bytes,
 // below Kafka's default message.max.bytes (1 MiB) for the compressed batch.
-const maxProduceBytes = 900 << 10
+const maxProduceBytes = 4 << 20
 
 // produce writes recs to topic/partition with acks=all, in requests of at
 // most maxProduceBytes, and returns the offset after the last record. It
