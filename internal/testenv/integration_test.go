@@ -10,8 +10,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"os/exec"
 	"reflect"
@@ -27,33 +29,34 @@ import (
 
 	"github.com/wdstream/wdstream/internal/testenv"
 	"github.com/wdstream/wdstream/schemas"
+	"github.com/wdstream/wdstream/simulate"
 )
 
-// testImpressions returns n impressions with every kind of feature column,
-// from a fixed seed.
-func testImpressions(n int) []schemas.Impression {
-	rng := rand.New(rand.NewPCG(1, 2))
-	countries := []string{"us", "de", "jp", "br", "in"}
-	out := make([]schemas.Impression, n)
-	for i := range out {
-		installed := make([]string, 1+rng.IntN(4))
-		for j := range installed {
-			installed[j] = fmt.Sprintf("app-%d", rng.IntN(50))
+// testImpressions returns the first n impressions of a small simulated
+// world, each with an extra column whose string needs JSON escaping.
+func testImpressions(t *testing.T, n int) []schemas.Impression {
+	t.Helper()
+	w, err := simulate.NewWorld(simulate.Config{Seed: 7, Users: 300, Apps: 60, Days: 1, ImpressionsPerDay: 2 * n})
+	if err != nil {
+		t.Fatalf("simulated world: %v", err)
+	}
+	out := make([]schemas.Impression, 0, n)
+	errEnough := errors.New("enough impressions")
+	_, err = w.Run(t.Context(), func(e simulate.Event) error {
+		if e.Impression == nil {
+			return nil
 		}
-		out[i] = schemas.Impression{
-			ImpressionID: fmt.Sprintf("imp-%05d", i),
-			TS:           1_700_000_000_000 + int64(i)*1000,
-			UserID:       fmt.Sprintf("user-%d", rng.IntN(40)),
-			AppID:        fmt.Sprintf("app-%d", rng.IntN(50)),
-			Features: map[string]schemas.Value{
-				"country":        schemas.String(countries[rng.IntN(len(countries))]),
-				"hour":           schemas.Number(float64(rng.IntN(24))),
-				"price":          schemas.Number(float64(rng.IntN(1000)) / 100),
-				"is_weekend":     schemas.Bool(rng.IntN(2) == 1),
-				"installed_apps": schemas.Strings(installed),
-				"device":         schemas.String("Pixel \"8\" ünïcode/☃"),
-			},
+		imp := *e.Impression
+		imp.Features = maps.Clone(imp.Features)
+		imp.Features["note"] = schemas.String(fmt.Sprintf("quote \" back\\slash ünïcode ☃ tab\t #%d", len(out)))
+		out = append(out, imp)
+		if len(out) == n {
+			return errEnough
 		}
+		return nil
+	})
+	if !errors.Is(err, errEnough) {
+		t.Fatalf("simulated world gave %d impressions, want %d: %v", len(out), n, err)
 	}
 	return out
 }
@@ -67,14 +70,14 @@ type kcatRecord struct {
 	Payload   *string `json:"payload"`
 }
 
-// TestIntegrationKafkaToKcat produces JSON impressions to the real broker
-// with kafka-go and reads them back with kcat, a client we did not write.
+// TestIntegrationKafkaToKcat produces simulated impressions, as JSON, to the
+// real broker with kafka-go and reads them back with kcat, a client we did not write.
 func TestIntegrationKafkaToKcat(t *testing.T) {
 	brokers := testenv.RealKafka(t)
 	kcat := testenv.Kcat(t)
 	const n, partitions = 300, 3
 	topic := testenv.Topic(t, brokers, partitions)
-	imps := testImpressions(n)
+	imps := testImpressions(t, n)
 
 	msgs := make([]kafka.Message, n)
 	for i := range imps {
