@@ -2,7 +2,6 @@ package publisher
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"strings"
 
@@ -69,27 +68,4 @@ func ParseRef(ref string) (model, version string, err error) {
 		version = ""
 	}
 	return model, version, nil
-}
-
-// Load is the one loader of published models, used by predict, eval, the
-// gate's dry run and warm start: it resolves version ("" means LATEST),
-// reads every file, checks each against the manifest's checksum and
-// decodes the bundle.
-func Load(ctx context.Context, s *Store, model, version string) (*Bundle, *Manifest, error) {
-	if version == "" {
-		v, err := s.Latest(ctx, model)
-		if err != nil {
-			return nil, nil, err
-		}
-		version = v
-	}
-	m, files, err := s.ReadFiles(ctx, model, version)
-	if err != nil {
-		return nil, nil, err
-	}
-	b, err := DecodeBundle(files)
-	if err != nil {
-		return nil, nil, fmt.Errorf("loading %s@%s: %w", model, version, err)
-	}
-	return b, m, nil
 }

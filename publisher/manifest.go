@@ -38,6 +38,9 @@ type Manifest struct {
 	Data DataInfo `json:"data"`
 	// Metrics are the candidate's metrics on held-out examples.
 	Metrics *trainer.Metrics `json:"metrics,omitempty"`
+	// Verdict is the gate's report on the version (nil when it was
+	// published without the gate, by Publish).
+	Verdict *Report `json:"verdict,omitempty"`
 	// Forced is true when the version was published despite a failed gate;
 	// ForceReason says why.
 	Forced      bool   `json:"forced,omitempty"`

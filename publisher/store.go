@@ -159,7 +159,14 @@ func (s *Store) Put(ctx context.Context, m *Manifest, files map[string][]byte) e
 		}
 	}
 	for _, n := range names {
-		if err := s.bucket.WriteAll(ctx, prefix+n, files[n], nil); err != nil {
+		// Files are conditional too, so that a writer that picked a taken
+		// version name fails before it replaces anybody's bytes.
+		err := s.bucket.WriteAll(ctx, prefix+n, files[n], &blob.WriterOptions{IfNotExist: true})
+		if gcerrors.Code(err) == gcerrors.FailedPrecondition {
+			cleanup()
+			return fmt.Errorf("store %s: version %s@%s already has a file %s; versions are never overwritten", s.where, m.Model, m.Version, n)
+		}
+		if err != nil {
 			cleanup()
 			return fmt.Errorf("store %s: writing %s: %w", s.where, prefix+n, err)
 		}
@@ -170,7 +177,14 @@ func (s *Store) Put(ctx context.Context, m *Manifest, files map[string][]byte) e
 		cleanup()
 		return fmt.Errorf("encoding manifest: %w", err)
 	}
-	if err := s.bucket.WriteAll(ctx, prefix+ManifestFile, append(mb, '\n'), &blob.WriterOptions{ContentType: "application/json"}); err != nil {
+	// IfNotExist makes the manifest write conditional (If-None-Match on
+	// S3, O_EXCL-like on file://): of two writers of one version, exactly
+	// one completes it.
+	err = s.bucket.WriteAll(ctx, prefix+ManifestFile, append(mb, '\n'), &blob.WriterOptions{ContentType: "application/json", IfNotExist: true})
+	if gcerrors.Code(err) == gcerrors.FailedPrecondition {
+		return fmt.Errorf("store %s: version %s@%s already exists; versions are never overwritten", s.where, m.Model, m.Version)
+	}
+	if err != nil {
 		cleanup()
 		return fmt.Errorf("store %s: writing %s: %w", s.where, prefix+ManifestFile, err)
 	}

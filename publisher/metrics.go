@@ -1,0 +1,60 @@
+package publisher
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Metrics are the publisher's Prometheus collectors, registered on the
+// Registerer given to New (nil: built but not registered).
+type Metrics struct {
+	// Published counts versions written, by forced="true"|"false".
+	Published *prometheus.CounterVec
+	// Rejected counts candidates the gate rejected (and not forced).
+	Rejected prometheus.Counter
+	// Checks counts gate checks by name and status (pass, fail, skip).
+	Checks *prometheus.CounterVec
+	// DryRunP99 is the dry run's p99 latency of a batch of 200, in
+	// seconds, at the last evaluation.
+	DryRunP99 prometheus.Gauge
+	// HookAttempts counts hook attempts by kind (webhook, command, kafka)
+	// and result (ok, error).
+	HookAttempts *prometheus.CounterVec
+	// HookFailures counts hook deliveries that failed after every retry,
+	// by kind.
+	HookFailures *prometheus.CounterVec
+	// HookDropped counts deliveries never completed because the queue was
+	// full or the publisher closed before they ran, by kind.
+	HookDropped *prometheus.CounterVec
+	// Cleaned counts incomplete version folders removed; Expired counts
+	// versions deleted by retention.
+	Cleaned prometheus.Counter
+	Expired prometheus.Counter
+}
+
+// NewMetrics builds the collectors and registers them on reg when it is
+// not nil.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	const ns, sub = "wdstream", "publisher"
+	m := &Metrics{
+		Published: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "published_total", Help: "Model versions published, by whether the gate was forced."}, []string{"forced"}),
+		Rejected: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "rejected_total", Help: "Candidates rejected by the gate."}),
+		Checks: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "gate_checks_total", Help: "Gate checks by name and status."}, []string{"check", "status"}),
+		DryRunP99: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
+			Name: "dry_run_p99_seconds", Help: "p99 latency of scoring a batch of 200 in the last dry run."}),
+		HookAttempts: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "hook_attempts_total", Help: "Hook attempts by kind and result."}, []string{"kind", "result"}),
+		HookFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "hook_failures_total", Help: "Hook deliveries that failed after every retry, by kind."}, []string{"kind"}),
+		HookDropped: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "hook_dropped_total", Help: "Hook deliveries dropped (queue full, or not run before Close's deadline), by kind."}, []string{"kind"}),
+		Cleaned: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "incomplete_versions_removed_total", Help: "Version folders without a manifest removed by Clean."}),
+		Expired: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "versions_expired_total", Help: "Versions deleted by retention."}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.Published, m.Rejected, m.Checks, m.DryRunP99, m.HookAttempts, m.HookFailures, m.HookDropped, m.Cleaned, m.Expired)
+	}
+	return m
+}

@@ -1,0 +1,295 @@
+package publisher
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"gocloud.dev/blob"
+	"gocloud.dev/gcerrors"
+)
+
+// Layout of the store's bookkeeping next to the versions, under NAME:
+//
+//	NAME/pins/VERSION               a pinned version (empty marker object)
+//	NAME/rejected/VERSION.json      the gate's report of a rejected candidate
+//	NAME/history.jsonl              every move of LATEST, one JSON line each
+//	NAME/LOCK                       held while LATEST and history change
+const (
+	pinsDir     = "pins"
+	rejectedDir = "rejected"
+	HistoryFile = "history.jsonl"
+	lockFile    = "LOCK"
+)
+
+// versionTime reads the creation time out of a version name, or reports
+// false for a name that NewVersionName did not make.
+func versionTime(v string) (time.Time, bool) {
+	ts, _, ok := strings.Cut(strings.TrimPrefix(v, "v"), "-")
+	if !ok || !strings.HasPrefix(v, "v") {
+		return time.Time{}, false
+	}
+	t, err := time.Parse("20060102T150405.000Z", ts)
+	return t, err == nil
+}
+
+// listDirs lists the "folders" right under prefix (which ends in "/").
+func (s *Store) listDirs(ctx context.Context, prefix string) ([]string, error) {
+	var out []string
+	it := s.bucket.List(&blob.ListOptions{Prefix: prefix, Delimiter: "/"})
+	for {
+		obj, err := it.Next(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("store %s: listing %s: %w", s.where, prefix, err)
+		}
+		if obj.IsDir {
+			out = append(out, path.Base(strings.TrimSuffix(obj.Key, "/")))
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// deletePrefix deletes every object under prefix, the manifest first when
+// there is one, so that a version disappears at once: after the manifest
+// goes, what is left is an incomplete version that nobody loads.
+func (s *Store) deletePrefix(ctx context.Context, prefix string) error {
+	if err := s.bucket.Delete(ctx, prefix+ManifestFile); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+		return fmt.Errorf("store %s: deleting %s: %w", s.where, prefix+ManifestFile, err)
+	}
+	it := s.bucket.List(&blob.ListOptions{Prefix: prefix})
+	var errs []error
+	for {
+		obj, err := it.Next(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("store %s: listing %s: %w", s.where, prefix, err)
+		}
+		if obj.IsDir {
+			continue
+		}
+		if err := s.bucket.Delete(ctx, obj.Key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+			errs = append(errs, fmt.Errorf("store %s: deleting %s: %w", s.where, obj.Key, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Clean removes the leftovers of failed uploads: version folders without a
+// manifest whose name is older than grace (a younger one may be an upload
+// in progress). A folder whose name carries no time is left alone. It
+// returns the versions removed.
+func (s *Store) Clean(ctx context.Context, model string, grace time.Duration, now time.Time) ([]string, error) {
+	if err := validName("model", model); err != nil {
+		return nil, err
+	}
+	dirs, err := s.listDirs(ctx, path.Join(model, "versions")+"/")
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	var errs []error
+	for _, v := range dirs {
+		t, ok := versionTime(v)
+		if !ok || now.Sub(t) < grace {
+			continue
+		}
+		complete, err := s.bucket.Exists(ctx, versionPrefix(model, v)+ManifestFile)
+		if err != nil {
+			return removed, fmt.Errorf("store %s: %w", s.where, err)
+		}
+		if complete {
+			continue
+		}
+		if err := s.deletePrefix(ctx, versionPrefix(model, v)); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		removed = append(removed, v)
+	}
+	return removed, errors.Join(errs...)
+}
+
+// ErrLatest is returned when an operation would remove the version that
+// LATEST names.
+var ErrLatest = errors.New("the version LATEST names")
+
+// Delete removes a complete version (manifest first). It refuses the
+// version LATEST names.
+func (s *Store) Delete(ctx context.Context, model, version string) error {
+	if err := validName("version", version); err != nil {
+		return err
+	}
+	cur, err := s.Latest(ctx, model)
+	if err != nil && !errors.Is(err, ErrNoVersion) {
+		return err
+	}
+	if cur == version {
+		return fmt.Errorf("deleting %s@%s: %w", model, version, ErrLatest)
+	}
+	return s.deletePrefix(ctx, versionPrefix(model, version))
+}
+
+// Retain deletes the complete versions of a model beyond the newest keep,
+// except pinned ones and the one LATEST names (read again right before
+// each deletion). It returns the versions deleted.
+//
+// A rollback that moves LATEST to an old version in the instant between
+// that read and the deletion could still lose the race: the rollback then
+// names a version without a manifest, which Load refuses and
+// LoadNewestIntact steps over.
+func (s *Store) Retain(ctx context.Context, model string, keep int) ([]string, error) {
+	if keep < 1 {
+		return nil, fmt.Errorf("retain %d: must keep at least 1 version", keep)
+	}
+	vs, err := s.Versions(ctx, model)
+	if err != nil {
+		return nil, err
+	}
+	if len(vs) <= keep {
+		return nil, nil
+	}
+	pins, err := s.Pins(ctx, model)
+	if err != nil {
+		return nil, err
+	}
+	var deleted []string
+	for _, v := range vs[:len(vs)-keep] {
+		if slices.Contains(pins, v) {
+			continue
+		}
+		if err := s.Delete(ctx, model, v); errors.Is(err, ErrLatest) {
+			continue
+		} else if err != nil {
+			return deleted, fmt.Errorf("retention of %s: %w", model, err)
+		}
+		deleted = append(deleted, v)
+	}
+	return deleted, nil
+}
+
+// Pin protects a complete version from retention.
+func (s *Store) Pin(ctx context.Context, model, version string) error {
+	if _, err := s.Manifest(ctx, model, version); err != nil {
+		return fmt.Errorf("pinning: %w", err)
+	}
+	key := path.Join(model, pinsDir, version)
+	if err := s.bucket.WriteAll(ctx, key, nil, nil); err != nil {
+		return fmt.Errorf("store %s: writing %s: %w", s.where, key, err)
+	}
+	return nil
+}
+
+// Unpin removes a pin; unpinning a version that is not pinned is not an
+// error.
+func (s *Store) Unpin(ctx context.Context, model, version string) error {
+	if err := validName("version", version); err != nil {
+		return err
+	}
+	key := path.Join(model, pinsDir, version)
+	if err := s.bucket.Delete(ctx, key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+		return fmt.Errorf("store %s: deleting %s: %w", s.where, key, err)
+	}
+	return nil
+}
+
+// Pins lists the pinned versions of a model, sorted.
+func (s *Store) Pins(ctx context.Context, model string) ([]string, error) {
+	if err := validName("model", model); err != nil {
+		return nil, err
+	}
+	var out []string
+	prefix := path.Join(model, pinsDir) + "/"
+	it := s.bucket.List(&blob.ListOptions{Prefix: prefix})
+	for {
+		obj, err := it.Next(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("store %s: listing %s: %w", s.where, prefix, err)
+		}
+		if !obj.IsDir {
+			out = append(out, strings.TrimPrefix(obj.Key, prefix))
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// PutRejected stores the gate's report of a rejected candidate as
+// NAME/rejected/VERSION.json.
+func (s *Store) PutRejected(ctx context.Context, r *Report) error {
+	if err := validName("model", r.Model); err != nil {
+		return err
+	}
+	if err := validName("version", r.Version); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding the report of %s@%s: %w", r.Model, r.Version, err)
+	}
+	key := path.Join(r.Model, rejectedDir, r.Version+".json")
+	if err := s.bucket.WriteAll(ctx, key, append(b, '\n'), &blob.WriterOptions{ContentType: "application/json"}); err != nil {
+		return fmt.Errorf("store %s: writing %s: %w", s.where, key, err)
+	}
+	return nil
+}
+
+// Rejected lists the candidates of a model that the gate rejected, oldest
+// first.
+func (s *Store) Rejected(ctx context.Context, model string) ([]string, error) {
+	if err := validName("model", model); err != nil {
+		return nil, err
+	}
+	var out []string
+	prefix := path.Join(model, rejectedDir) + "/"
+	it := s.bucket.List(&blob.ListOptions{Prefix: prefix})
+	for {
+		obj, err := it.Next(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("store %s: listing %s: %w", s.where, prefix, err)
+		}
+		if v, ok := strings.CutSuffix(strings.TrimPrefix(obj.Key, prefix), ".json"); ok && !obj.IsDir {
+			out = append(out, v)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// RejectedReport reads the report of a rejected candidate.
+func (s *Store) RejectedReport(ctx context.Context, model, version string) (*Report, error) {
+	if err := validName("version", version); err != nil {
+		return nil, err
+	}
+	key := path.Join(model, rejectedDir, version+".json")
+	b, err := s.bucket.ReadAll(ctx, key)
+	if gcerrors.Code(err) == gcerrors.NotFound {
+		return nil, fmt.Errorf("no rejected candidate %s@%s in %s: %w", model, version, s.where, ErrNoVersion)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store %s: reading %s: %w", s.where, key, err)
+	}
+	var r Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("store %s: %s is not a valid report: %w", s.where, key, err)
+	}
+	return &r, nil
+}
