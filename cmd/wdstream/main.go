@@ -94,7 +94,8 @@ func usage(w io.Writer) {
 }
 
 // newFlagSet returns a flag set for a subcommand that reports errors instead
-// of exiting, and prints its usage to stderr.
+// of exiting. Its full usage is printed for --help only: a bad flag gets the
+// flag package's one-line error and a pointer to --help (parseFlags).
 func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("wdstream "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -114,16 +115,24 @@ func flagError(fs *flag.FlagSet, msg string) error {
 
 // parseFlags parses args into fs and maps flag errors to errUsage.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
+	for _, a := range args {
+		if a == "--" {
+			break
 		}
+		if a == "-h" || a == "-help" || a == "--help" || a == "--h" {
+			fs.Usage()
+			return flag.ErrHelp
+		}
+	}
+	full := fs.Usage
+	fs.Usage = func() {} // a bad flag: the flag package's one line, then ours
+	defer func() { fs.Usage = full }()
+	if err := fs.Parse(args); err != nil {
+		fmt.Fprintf(fs.Output(), "see %s --help\n", fs.Name())
 		return errUsage
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(fs.Output(), "wdstream: unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
-		return errUsage
+		return flagError(fs, fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
 	}
 	return nil
 }

@@ -38,22 +38,22 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	if *out == "" && !kf.enabled() {
-		return usageError(fs, "--out or --brokers is required")
+		return flagError(fs, "--out or --brokers is required")
 	}
 	f, err := simulate.ParseFormat(*format)
 	if err != nil {
-		return usageError(fs, "--"+err.Error())
+		return flagError(fs, "--"+err.Error())
 	}
 	for _, c := range []struct {
 		name string
 		v    int
 	}{{"users", *users}, {"apps", *apps}, {"days", *days}, {"impressions-per-day", *perDay}, {"page-size", *pageSize}} {
 		if c.v <= 0 {
-			return usageError(fs, fmt.Sprintf("--%s %d: must be positive", c.name, c.v))
+			return flagError(fs, fmt.Sprintf("--%s %d: must be positive", c.name, c.v))
 		}
 	}
 	if *window <= 0 {
-		return usageError(fs, fmt.Sprintf("--label-window %v: must be positive", *window))
+		return flagError(fs, fmt.Sprintf("--label-window %v: must be positive", *window))
 	}
 	cfg := simulate.Config{
 		Seed: *seed, Users: *users, Apps: *apps, Days: *days, ImpressionsPerDay: *perDay,
@@ -65,7 +65,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	case *newApps > 0:
 		cfg.NewAppsPerDay = *newApps
 	case *newApps < -1:
-		return usageError(fs, fmt.Sprintf("--new-apps-per-day %d: must be -1 or more", *newApps))
+		return flagError(fs, fmt.Sprintf("--new-apps-per-day %d: must be -1 or more", *newApps))
 	}
 
 	w, err := simulate.NewWorld(cfg)
@@ -107,11 +107,4 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 	}
 	return nil
-}
-
-// usageError prints a one-line complaint about the flags and returns
-// errUsage.
-func usageError(fs interface{ Output() io.Writer }, msg string) error {
-	fmt.Fprintf(fs.Output(), "wdstream simulate: %s (see wdstream simulate --help)\n", msg)
-	return errUsage
 }
