@@ -37,7 +37,7 @@ func TestSimulateCommandErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{"no out", []string{"simulate"}, 2, "--out is required"},
+		{"no out", []string{"simulate"}, 2, "--out or --brokers is required"},
 		{"bad format", []string{"simulate", "--out", "x", "--format", "csv"}, 2, `--format "csv": want parquet or jsonl`},
 		{"zero users", []string{"simulate", "--out", "x", "--users", "0"}, 2, "--users 0: must be positive"},
 		{"bad window", []string{"simulate", "--out", "x", "--label-window", "-1m"}, 2, "--label-window -1m0s: must be positive"},
