@@ -176,21 +176,11 @@ func readTrainingData(ctx context.Context, sp *spec.Spec, f *backfillFlags, stde
 		fmt.Fprintf(stderr, "backfill: read %d examples from %d files\n", len(exs), len(files.Names()))
 		return exs, files.Names(), nil
 	}
-	impFiles, err := ingest.Glob(ctx, f.impressions)
+	imps, err := readGlob(ctx, f.impressions, ingest.ReadImpressions)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer impFiles.Close()
-	insFiles, err := ingest.Glob(ctx, f.installs)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer insFiles.Close()
-	imps, err := ingest.ReadImpressions(ctx, impFiles)
-	if err != nil {
-		return nil, nil, err
-	}
-	ins, err := ingest.ReadInstalls(ctx, insFiles)
+	ins, err := readGlob(ctx, f.installs, ingest.ReadInstalls)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -200,7 +190,7 @@ func readTrainingData(ctx context.Context, sp *spec.Spec, f *backfillFlags, stde
 	}
 	fmt.Fprintf(stderr, "backfill: joined %d impressions and %d installs: %d examples, %d positives (%d matched, %d duplicate, %d late, %d orphan, %d outside the window)\n",
 		len(imps), len(ins), js.Emitted, js.Positives, js.Matched, js.Duplicates, js.Late, js.Orphans, js.OutOfWindow)
-	return exs, append(impFiles.Names(), insFiles.Names()...), nil
+	return exs, []string{f.impressions, f.installs}, nil
 }
 
 // startingPoint returns the featurizer state and model to train: a

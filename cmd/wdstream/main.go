@@ -36,6 +36,7 @@ func commands() map[string]command {
 		backfillCommand(),
 		evalCommand(),
 		predictCommand(),
+		joinCommand(),
 	} {
 		m[c.name] = c
 	}
