@@ -119,10 +119,17 @@ func (r *Report) Summary() string {
 // WriteText writes the verdict and one line per check.
 func (r *Report) WriteText(w io.Writer) error {
 	base := "no baseline"
-	if r.Baseline != "" {
+	switch {
+	case r.Baseline != "":
 		base = "baseline " + r.Model + "@" + r.Baseline
+	case r.BaselineMetrics != nil:
+		base = "against a baseline"
 	}
-	if _, err := fmt.Fprintf(w, "gate %s@%s: %s (%d fresh examples, %s)\n", r.Model, r.Version, r.Summary(), r.Examples, base); err != nil {
+	name := "candidate"
+	if r.Model != "" {
+		name = r.Model + "@" + r.Version
+	}
+	if _, err := fmt.Fprintf(w, "gate %s: %s (%d fresh examples, %s)\n", name, r.Summary(), r.Examples, base); err != nil {
 		return err
 	}
 	for _, c := range r.Checks {
