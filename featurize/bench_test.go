@@ -6,14 +6,14 @@ import (
 	"testing"
 
 	"github.com/wdstream/wdstream/schemas"
+	"github.com/wdstream/wdstream/schemas/spec"
 )
 
-// benchSetup returns a State on the playstore-like spec fitted on a pool of
-// n seeded examples (three passes, so every string that will be admitted
-// is), and the pool.
-func benchSetup(b *testing.B, n int) (*State, []schemas.Example) {
+// benchSetup returns a State on sp fitted on a pool of n seeded examples
+// (three passes, so every string that will be admitted is), and the pool.
+func benchSetup(b *testing.B, sp *spec.Spec, n int) (*State, []schemas.Example) {
 	b.Helper()
-	s, err := New(playstoreSpec(), Options{})
+	s, err := New(sp, Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -41,22 +41,33 @@ var benchCases = []struct{ pool, batch int }{
 // CPU, less inflated on a loaded machine) and allocs/op (per batch, so 0
 // means 0 per example).
 func BenchmarkTransform(b *testing.B) {
-	benchTransform(b, (*State).Transform)
+	benchTransform(b, playstoreSpec(), benchCases, (*State).Transform)
+}
+
+// BenchmarkTransformConfigs is BenchmarkTransform/pool=16384/batch=256 on
+// the repository's configs/playstore.yaml (12 features, no user_id, one
+// cross into 2^20 buckets).
+func BenchmarkTransformConfigs(b *testing.B) {
+	sp, err := spec.Load("../configs/playstore.yaml")
+	if err != nil {
+		b.Skipf("configs/playstore.yaml: %v", err)
+	}
+	benchTransform(b, sp, benchCases[1:2], (*State).Transform)
 }
 
 // BenchmarkFitTransform measures the streaming trainer's step, Fit then
 // Transform, in steady state (the pool's strings already counted).
 func BenchmarkFitTransform(b *testing.B) {
-	benchTransform(b, (*State).FitTransform)
+	benchTransform(b, playstoreSpec(), benchCases, (*State).FitTransform)
 }
 
-func benchTransform(b *testing.B, step func(*State, *Batch, []schemas.Example) error) {
+func benchTransform(b *testing.B, sp *spec.Spec, cases []struct{ pool, batch int }, step func(*State, *Batch, []schemas.Example) error) {
 	pools := map[int][]schemas.Example{}
 	states := map[int]*State{}
-	for _, bc := range benchCases {
+	for _, bc := range cases {
 		b.Run(fmt.Sprintf("pool=%d/batch=%d", bc.pool, bc.batch), func(b *testing.B) {
 			if states[bc.pool] == nil {
-				states[bc.pool], pools[bc.pool] = benchSetup(b, bc.pool)
+				states[bc.pool], pools[bc.pool] = benchSetup(b, sp, bc.pool)
 			}
 			s, exs := states[bc.pool], pools[bc.pool]
 			var batch Batch
