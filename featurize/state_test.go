@@ -219,3 +219,30 @@ func TestTransformDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestCrossThreeColumns covers the general cross path: one entry per
+// combination, each the pinned hash of its values in column order.
+func TestCrossThreeColumns(t *testing.T) {
+	sp := tinySpec()
+	sp.Crosses = []spec.Cross{{Name: "c3", Columns: []string{"installed_apps", "app_id", "country"}, HashBuckets: 997}}
+	s, err := New(sp, smallOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.RefreshBoundaries()
+	var b Batch
+	e := ex("x", "maps", map[string]schemas.Value{"installed_apps": schemas.Strings([]string{"a", "b"}), "country": schemas.String("us")}, 0)
+	if err := s.Transform(&b, []schemas.Example{e}); err != nil {
+		t.Fatal(err)
+	}
+	var got []int32
+	for j, slot := range b.WideSlots {
+		if slot == 2 {
+			got = append(got, b.WideIDs[j])
+		}
+	}
+	want := []int32{int32(crossID(997, "a", "maps", "us")), int32(crossID(997, "b", "maps", "us"))}
+	if !slices.Equal(got, want) {
+		t.Errorf("cross ids %v, want %v", got, want)
+	}
+}

@@ -208,7 +208,11 @@ func (s *State) transformOne(dst *Batch, i int, ex *schemas.Example, fit bool) e
 	}
 	dst.scratch = scratch
 	for _, cr := range s.crosses {
-		dst.emitCross(cr, 0, crossSeed)
+		if len(cr.cols) == 2 {
+			dst.emitCross2(cr)
+		} else {
+			dst.emitCross(cr, 0, crossSeed)
+		}
 	}
 	if len(dst.WideIDs) > math.MaxInt32 {
 		return fmt.Errorf("featurize: example %d (impression %q): batch exceeds 2^31 wide entries: use smaller batches", i, ex.ImpressionID)
@@ -221,6 +225,22 @@ func (b *Batch) appendWide(slot int, id int32) {
 	b.WideSlots = append(b.WideSlots, int32(slot))
 	b.WideIDs = append(b.WideIDs, id)
 	b.WideValues = append(b.WideValues, 1)
+}
+
+// emitCross2 is emitCross for the common two-column cross, without
+// recursion.
+func (b *Batch) emitCross2(cr *crossFeature) {
+	c0, c1 := cr.cols[0].index, cr.cols[1].index
+	second := b.scratch[b.crossOff[2*c1]:b.crossOff[2*c1+1]]
+	slot := int32(cr.slot)
+	for _, h0 := range b.scratch[b.crossOff[2*c0]:b.crossOff[2*c0+1]] {
+		acc := crossStep(crossSeed, h0)
+		for _, h1 := range second {
+			b.WideSlots = append(b.WideSlots, slot)
+			b.WideIDs = append(b.WideIDs, int32(reduce(crossStep(acc, h1), cr.buckets)))
+			b.WideValues = append(b.WideValues, 1)
+		}
+	}
 }
 
 // emitCross appends the cross's entries for every combination of the
