@@ -12,7 +12,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/lib.sh
 . "$here/lib.sh"
 
-mkdir -p "$WDSTREAM_CACHE"
+lock_cache install
 steplog="$WDSTREAM_CACHE/install.log"
 : >"$steplog"
 

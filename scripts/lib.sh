@@ -2,7 +2,7 @@
 # Helpers shared by the test scripts (sourced, never run). Versions of the
 # test services live here so that one change moves every script.
 
-WDSTREAM_CACHE="${WDSTREAM_CACHE:-$HOME/.cache/wdstream}"
+WDSTREAM_CACHE="${WDSTREAM_CACHE:-${HOME:-/root}/.cache/wdstream}"
 
 # Versions. The Kafka version is the one in scripts/kafka/pom.xml.
 VERSITYGW_VERSION="v1.8.0"
@@ -20,6 +20,18 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 # port_in_use PORT: true when something listens on 127.0.0.1:PORT.
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# lock_cache NAME: holds an exclusive lock on $WDSTREAM_CACHE/NAME.lock on
+# file descriptor 9 until this shell exits, so that concurrent test runs on
+# one machine take turns. Background services must be started with 9>&- so
+# that they do not keep holding it.
+lock_cache() {
+	mkdir -p "$WDSTREAM_CACHE"
+	exec 9>"$WDSTREAM_CACHE/$1.lock"
+	if ! flock -w 1200 9; then
+		die "waited 20 minutes for $WDSTREAM_CACHE/$1.lock: another test run holds it"
+	fi
+}
 
 # hash_of FILE...: a short content hash, used to key cache entries.
 hash_of() { cat "$@" | sha256sum | cut -c1-16; }

@@ -117,7 +117,7 @@ PROPS
 	fi
 	log "starting Kafka on 127.0.0.1:$port (SASL on $sport, controller on $cport)"
 	# Started directly (no subshell), so that $! is the JVM's pid.
-	"${JAVA_CMD[@]}" kafka.Kafka "$dir/server.properties" >"$dir/stdout.log" 2>&1 &
+	"${JAVA_CMD[@]}" kafka.Kafka "$dir/server.properties" >"$dir/stdout.log" 2>&1 9>&- &
 	echo $! >"$dir/pid"
 
 	local deadline=$((SECONDS + KAFKA_READY_TIMEOUT))
@@ -156,7 +156,7 @@ start_s3() {
 	log "starting versitygw on 127.0.0.1:$port"
 	(cd "$dir" && ROOT_ACCESS_KEY_ID="$S3_ACCESS_KEY" ROOT_SECRET_ACCESS_KEY="$S3_SECRET_KEY" \
 		exec "$VERSITYGW" --port "127.0.0.1:$port" --region "$S3_REGION" --quiet posix "$dir/root" \
-		>"$dir/server.log" 2>&1) &
+		>"$dir/server.log" 2>&1) 9>&- &
 	echo $! >"$dir/pid"
 	S3_ENDPOINT="http://127.0.0.1:$port"
 	local deadline=$((SECONDS + S3_READY_TIMEOUT))
@@ -220,6 +220,9 @@ start)
 	mkdir -p "$RUN"
 	RUN="$(cd "$RUN" && pwd)"
 	start=$SECONDS
+	# Ports are picked free and bound only once a service is up: concurrent
+	# runs on one machine start their services one at a time.
+	lock_cache services
 	# Start versitygw first: it is quick, and then ready by the time Kafka is.
 	start_s3
 	start_kafka
