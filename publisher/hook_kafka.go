@@ -14,7 +14,9 @@ import (
 // newKafkaHook produces each event to the hook's topic (which must exist),
 // keyed by model, with the event kind and idempotency key as headers.
 func newKafkaHook(k spec.KafkaHook, cfg HookConfig) *Hook {
+	tr := &kafka.Transport{} // its own, so that Close leaves no connection behind
 	w := &kafka.Writer{
+		Transport:    tr,
 		Addr:         kafka.TCP(cfg.KafkaBrokers...),
 		Topic:        k.Topic,
 		Balancer:     &kafka.Hash{},
@@ -39,6 +41,10 @@ func newKafkaHook(k spec.KafkaHook, cfg HookConfig) *Hook {
 		}
 		return nil
 	}
-	h.close = w.Close
+	h.close = func() error {
+		err := w.Close()
+		tr.CloseIdleConnections()
+		return err
+	}
 	return h
 }

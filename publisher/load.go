@@ -53,14 +53,17 @@ func decodeVerified(m *Manifest, files map[string][]byte) (*Bundle, error) {
 	}
 	b, err := DecodeBundle(files)
 	if err != nil {
-		return nil, fmt.Errorf("loading %s@%s: %w", m.Model, m.Version, err)
+		// The bytes are those the manifest describes, yet they do not
+		// decode: the version was written broken.
+		return nil, fmt.Errorf("%w: loading %s@%s: %w", ErrCorrupt, m.Model, m.Version, err)
 	}
 	return b, nil
 }
 
-// LoadNewestIntact loads the version LATEST names or, when that one cannot
-// be loaded (a corrupt or missing file, a manifest that does not parse),
-// the newest older version that can. skipped holds the reason of every
+// LoadNewestIntact loads the version LATEST names or, when that one is
+// corrupt or incomplete (ErrCorrupt, ErrNoVersion), the newest older
+// version that loads. Other errors (the store unreachable) are returned
+// as they are: they say nothing about the version. skipped holds the reason of every
 // version passed over, newest first, for the caller to say so. Versions
 // newer than LATEST (rolled back from) are never used. With no LATEST it
 // returns an error wrapping ErrNoVersion; when no version is intact, an
@@ -74,7 +77,7 @@ func LoadNewestIntact(ctx context.Context, s *Store, model string) (b *Bundle, m
 	if err == nil {
 		return b, m, nil, nil
 	}
-	if ctx.Err() != nil {
+	if !unusable(err) {
 		return nil, nil, nil, err
 	}
 	skipped = append(skipped, err)
@@ -91,10 +94,15 @@ func LoadNewestIntact(ctx context.Context, s *Store, model string) (b *Bundle, m
 		if err == nil {
 			return b, m, skipped, nil
 		}
-		if ctx.Err() != nil {
+		if !unusable(err) {
 			return nil, nil, skipped, err
 		}
 		skipped = append(skipped, err)
 	}
 	return nil, nil, skipped, fmt.Errorf("model %s in %s: no intact version at or before LATEST %s: %w: %w", model, s.where, cur, ErrNoVersion, errors.Join(skipped...))
+}
+
+// unusable reports whether a Load error condemns the version itself.
+func unusable(err error) bool {
+	return errors.Is(err, ErrCorrupt) || errors.Is(err, ErrNoVersion)
 }

@@ -65,7 +65,9 @@ func OpenStore(ctx context.Context, rawURL string) (*Store, error) {
 	}
 	b, err := blob.OpenBucket(ctx, u.String())
 	if err != nil {
-		return nil, fmt.Errorf("opening store %s: %w", Redact(rawURL), err)
+		// gocloud.dev quotes the whole URL in its errors: keep the message
+		// without it (and so without the error chain).
+		return nil, fmt.Errorf("opening store %s: %s", Redact(rawURL), scrub(err.Error(), rawURL, u.String()))
 	}
 	return &Store{bucket: b, where: Redact(rawURL)}, nil
 }
@@ -80,6 +82,34 @@ func Redact(raw string) string {
 	u.User = nil
 	u.RawQuery = ""
 	return u.String()
+}
+
+// scrub removes from msg the given URLs and every secret they could carry
+// (user info, query values).
+func scrub(msg string, urls ...string) string {
+	var secrets []string
+	for _, raw := range urls {
+		msg = strings.ReplaceAll(msg, raw, Redact(raw))
+		u, err := url.Parse(raw)
+		if err != nil {
+			continue
+		}
+		if u.User != nil {
+			secrets = append(secrets, u.User.Username())
+			if p, ok := u.User.Password(); ok {
+				secrets = append(secrets, p)
+			}
+		}
+		for _, vs := range u.Query() {
+			secrets = append(secrets, vs...)
+		}
+	}
+	for _, s := range secrets {
+		if len(s) >= 4 {
+			msg = strings.ReplaceAll(msg, s, "REDACTED")
+		}
+	}
+	return msg
 }
 
 // Bucket exposes the underlying bucket (for the archive and tests).
@@ -230,7 +260,7 @@ func (s *Store) Manifest(ctx context.Context, model, version string) (*Manifest,
 	}
 	var m Manifest
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("store %s: %s is not a valid manifest: %w", s.where, key, err)
+		return nil, fmt.Errorf("%w: store %s: %s is not a valid manifest: %w", ErrCorrupt, s.where, key, err)
 	}
 	if m.Model != model || m.Version != version {
 		return nil, fmt.Errorf("store %s: %s names %s@%s", s.where, key, m.Model, m.Version)
@@ -249,6 +279,15 @@ func (s *Store) ReadFiles(ctx context.Context, model, version string) (*Manifest
 	for n, fi := range m.Files {
 		key := versionPrefix(model, version) + n
 		b, err := s.bucket.ReadAll(ctx, key)
+		if err != nil && strings.Contains(err.Error(), "checksum did not match") {
+			// The S3 SDK checks the server's own checksum of the object:
+			// the stored bytes changed.
+			return nil, nil, fmt.Errorf("%w: %s@%s file %s: the store's checksum of the object does not match its bytes (%s)",
+				ErrCorrupt, model, version, n, strings.TrimSpace(err.Error()[strings.LastIndex(err.Error(), "checksum did not match"):]))
+		}
+		if gcerrors.Code(err) == gcerrors.NotFound {
+			return nil, nil, fmt.Errorf("%w: %s@%s: file %s of the manifest is missing", ErrCorrupt, model, version, n)
+		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("store %s: reading %s: %w", s.where, key, err)
 		}
