@@ -293,3 +293,8 @@ func (s *Store) RejectedReport(ctx context.Context, model, version string) (*Rep
 	}
 	return &r, nil
 }
+
+// Models lists the model names in the store (the top-level folders).
+func (s *Store) Models(ctx context.Context) ([]string, error) {
+	return s.listDirs(ctx, "")
+}

@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"runtime"
 	"slices"
 	"strings"
@@ -36,6 +36,9 @@ type backfillFlags struct {
 	epochs, workers                 int
 	holdout                         float64
 	jsonOut                         bool
+	force                           bool
+	forceReason, brokers            string
+	hookWait                        time.Duration
 }
 
 func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -54,7 +57,11 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&f.mode, "mode", "", "override the spec's model.mode: wide, deep or wide_deep")
 	fs.StringVar(&f.order, "order", string(trainer.OrderTime), "example order within an epoch: time or shuffle")
 	fs.IntVar(&f.workers, "workers", runtime.GOMAXPROCS(0), "training threads (data-parallel shards of each batch)")
-	fs.BoolVar(&f.jsonOut, "json", false, "print the published manifest as JSON")
+	fs.BoolVar(&f.jsonOut, "json", false, "print the published manifest (or the rejection report) as JSON")
+	fs.BoolVar(&f.force, "force", false, "publish even when the validation gate rejects the candidate (needs --force-reason)")
+	fs.StringVar(&f.forceReason, "force-reason", "", "why the gate is forced, recorded in the manifest and the history")
+	fs.StringVar(&f.brokers, "brokers", "", "Kafka brokers (host:port,...) for the spec's hooks.kafka")
+	fs.DurationVar(&f.hookWait, "hook-wait", 30*time.Second, "how long to wait for the publish hooks before exiting")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -71,6 +78,10 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return flagError(fs, fmt.Sprintf("--order %q: want time or shuffle", f.order))
 	case f.workers < 1:
 		return flagError(fs, fmt.Sprintf("--workers %d: must be >= 1", f.workers))
+	case f.force && strings.TrimSpace(f.forceReason) == "":
+		return flagError(fs, "--force needs --force-reason")
+	case !f.force && f.forceReason != "":
+		return flagError(fs, "--force-reason goes with --force")
 	}
 	trainer.UseBestBLAS()
 
@@ -129,15 +140,60 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		man.Metrics = &m
 	}
-	if err := publisher.Publish(ctx, store, &publisher.Bundle{Spec: sp, State: st, Model: model}, man); err != nil {
+	return gateAndPublish(ctx, store, &publisher.Bundle{Spec: sp, State: st, Model: model}, man, hold, &f, stdout, stderr)
+}
+
+// gateAndPublish runs the validation gate on the candidate with the
+// held-out examples as the fresh ones, publishes it (or keeps the
+// rejection report), prints the verdict one line per check, and waits a
+// bounded time for the hooks. A rejection is an error (non-zero exit).
+func gateAndPublish(ctx context.Context, store *publisher.Store, b *publisher.Bundle, man *publisher.Manifest, hold []schemas.Example, f *backfillFlags, stdout, stderr io.Writer) error {
+	var brokers []string
+	for _, b := range strings.Split(f.brokers, ",") {
+		if b = strings.TrimSpace(b); b != "" {
+			brokers = append(brokers, b)
+		}
+	}
+	hooks, err := publisher.NewHooks(b.Spec.Hooks, publisher.HookConfig{KafkaBrokers: brokers})
+	if err != nil {
+		return fmt.Errorf("spec %s: %w", f.spec, err)
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	pub, err := publisher.New(store, publisher.Options{Hooks: hooks, Logger: logger})
+	if err != nil {
 		return err
 	}
+	fmt.Fprintf(stderr, "backfill: validating the candidate on %d held-out examples (dry run included)\n", min(len(hold), b.Spec.Validation.Examples))
+	res, perr := pub.Publish(ctx, b, man, hold, publisher.PublishOptions{Force: f.force, ForceReason: f.forceReason})
+	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.hookWait)
+	defer cancel()
+	if err := pub.Close(closeCtx); err != nil {
+		fmt.Fprintf(stderr, "backfill: hooks: %v\n", err)
+	}
+	if perr != nil {
+		return perr
+	}
 	if f.jsonOut {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(man)
+		if res.Published {
+			return writeIndentedJSON(stdout, res.Manifest)
+		}
+		if err := writeIndentedJSON(stdout, res.Report); err != nil {
+			return err
+		}
+	} else if err := res.Report.WriteText(stdout); err != nil {
+		return err
+	}
+	if !res.Published {
+		return fmt.Errorf("candidate %s@%s rejected by the gate (%s); report kept at %s/%s/rejected/%s.json; --force --force-reason TEXT publishes anyway",
+			man.Model, res.Version, strings.Join(res.Report.Failed(), ", "), store, man.Model, res.Version)
+	}
+	if f.jsonOut {
+		return nil
 	}
 	fmt.Fprintf(stdout, "published %s@%s to %s\n", man.Model, man.Version, store)
+	if !res.Latest {
+		fmt.Fprintf(stdout, "LATEST stays on a newer version published meanwhile\n")
+	}
 	if man.Metrics != nil {
 		printMetrics(stdout, "holdout", man.Metrics)
 	}
@@ -203,7 +259,23 @@ func startingPoint(ctx context.Context, store *publisher.Store, sp *spec.Spec, f
 		if version == "latest" {
 			version = ""
 		}
-		b, man, err := publisher.Load(ctx, store, f.model, version)
+		var b *publisher.Bundle
+		var man *publisher.Manifest
+		var err error
+		if version == "" {
+			// LATEST, or the newest intact version before it when it is
+			// corrupt.
+			var skipped []error
+			b, man, skipped, err = publisher.LoadNewestIntact(ctx, store, f.model)
+			for _, e := range skipped {
+				fmt.Fprintf(stderr, "backfill: warm start: skipping a version that cannot be loaded: %v\n", e)
+			}
+			if err == nil && len(skipped) > 0 {
+				fmt.Fprintf(stderr, "backfill: warm start falls back to %s@%s, the newest intact version\n", f.model, man.Version)
+			}
+		} else {
+			b, man, err = publisher.Load(ctx, store, f.model, version)
+		}
 		switch {
 		case err == nil:
 			prev, parent = b, man.Version

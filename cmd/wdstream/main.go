@@ -36,6 +36,7 @@ func commands() map[string]command {
 		backfillCommand(),
 		evalCommand(),
 		predictCommand(),
+		modelsCommand(),
 		joinCommand(),
 	} {
 		m[c.name] = c

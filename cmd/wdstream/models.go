@@ -1,0 +1,334 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/wdstream/wdstream/publisher"
+)
+
+func modelsCommand() command {
+	return command{
+		name:    "models",
+		summary: "list, show, roll back, pin and unpin published model versions",
+		run:     runModels,
+	}
+}
+
+const modelsSynopsis = `--store URL [--model NAME] [--json]        list models, or a model's versions
+       wdstream models show NAME@VERSION --store URL [--json]   a version's manifest (or a rejected candidate's report)
+       wdstream models rollback NAME [--to VERSION] [--reason TEXT] --store URL
+       wdstream models pin NAME@VERSION --store URL
+       wdstream models unpin NAME@VERSION --store URL
+       wdstream models history NAME --store URL`
+
+func runModels(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	sub := ""
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		sub, args = args[0], args[1:]
+	}
+	fs := newFlagSet("models", modelsSynopsis, stderr)
+	storeURL := fs.String("store", "", "model store URL (required)")
+	model := fs.String("model", "", "list this model's versions (list only)")
+	jsonOut := fs.Bool("json", false, "print JSON")
+	to := fs.String("to", "", "rollback: the version to go back to (default: the one before LATEST)")
+	reason := fs.String("reason", "", "rollback: why, recorded in the history")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if *storeURL == "" {
+		return flagError(fs, "--store is required")
+	}
+	want := map[string]int{"": 0, "show": 1, "rollback": 1, "pin": 1, "unpin": 1, "history": 1}
+	n, ok := want[sub]
+	if !ok {
+		return flagError(fs, fmt.Sprintf("unknown subcommand %q (want show, rollback, pin, unpin or history)", sub))
+	}
+	if len(pos) != n {
+		return flagError(fs, fmt.Sprintf("models %s takes %d argument(s), got %d", sub, n, len(pos)))
+	}
+	store, err := publisher.OpenStore(ctx, *storeURL)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	switch sub {
+	case "":
+		if *model == "" {
+			return listModels(ctx, store, stdout, *jsonOut)
+		}
+		return listVersions(ctx, store, *model, stdout, *jsonOut)
+	case "show":
+		return showVersion(ctx, store, pos[0], stdout, *jsonOut)
+	case "rollback":
+		name, v, err := publisher.ParseRef(pos[0])
+		if err != nil {
+			return err
+		}
+		if v != "" {
+			return flagError(fs, "rollback takes NAME; give the target with --to")
+		}
+		from, now, err := publisher.Rollback(ctx, store, name, *to, *reason)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "rolled back %s: LATEST %s -> %s\n", name, from, now)
+		return nil
+	case "pin", "unpin":
+		name, v, err := publisher.ParseRef(pos[0])
+		if err != nil {
+			return err
+		}
+		if v == "" {
+			return flagError(fs, sub+" takes NAME@VERSION")
+		}
+		if sub == "pin" {
+			err = store.Pin(ctx, name, v)
+		} else {
+			err = store.Unpin(ctx, name, v)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%sned %s@%s\n", sub, name, v)
+		return nil
+	case "history":
+		h, err := store.History(ctx, pos[0])
+		if err != nil {
+			return err
+		}
+		if *jsonOut {
+			return writeIndentedJSON(stdout, h)
+		}
+		for _, e := range h {
+			extra := ""
+			if e.Forced {
+				extra = " (forced)"
+			}
+			if e.Reason != "" {
+				extra += ": " + e.Reason
+			}
+			fmt.Fprintf(stdout, "%s  %-8s %s -> %s%s\n", e.Time.Format("2006-01-02 15:04:05Z"), e.Action, orDash(e.Previous), e.Version, extra)
+		}
+		return nil
+	}
+	return nil
+}
+
+// parseInterleaved parses flags and positional arguments in any order.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, errUsage
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+func listModels(ctx context.Context, store *publisher.Store, w io.Writer, jsonOut bool) error {
+	names, err := store.Models(ctx)
+	if err != nil {
+		return err
+	}
+	type row struct {
+		Model    string `json:"model"`
+		Latest   string `json:"latest,omitempty"`
+		Versions int    `json:"versions"`
+	}
+	var rows []row
+	for _, n := range names {
+		vs, err := store.Versions(ctx, n)
+		if err != nil {
+			return err
+		}
+		latest, err := store.Latest(ctx, n)
+		if err != nil && !errors.Is(err, publisher.ErrNoVersion) {
+			return err
+		}
+		rows = append(rows, row{n, latest, len(vs)})
+	}
+	if jsonOut {
+		return writeIndentedJSON(w, rows)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "MODEL\tVERSIONS\tLATEST")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%d\t%s\n", r.Model, r.Versions, orDash(r.Latest))
+	}
+	return tw.Flush()
+}
+
+// versionRow is one line of `models --model NAME`.
+type versionRow struct {
+	Version  string  `json:"version"`
+	Created  string  `json:"created"`
+	Parent   string  `json:"parent,omitempty"`
+	AUC      float64 `json:"auc,omitempty"`
+	LogLoss  float64 `json:"logloss,omitempty"`
+	Verdict  string  `json:"verdict"`
+	Latest   bool    `json:"latest,omitempty"`
+	Pinned   bool    `json:"pinned,omitempty"`
+	Rejected bool    `json:"rejected,omitempty"`
+	Failed   string  `json:"failed,omitempty"`
+}
+
+func listVersions(ctx context.Context, store *publisher.Store, model string, w io.Writer, jsonOut bool) error {
+	vs, err := store.Versions(ctx, model)
+	if err != nil {
+		return err
+	}
+	rej, err := store.Rejected(ctx, model)
+	if err != nil {
+		return err
+	}
+	if len(vs) == 0 && len(rej) == 0 {
+		return fmt.Errorf("model %s in %s: %w", model, store, publisher.ErrNoVersion)
+	}
+	latest, err := store.Latest(ctx, model)
+	if err != nil && !errors.Is(err, publisher.ErrNoVersion) {
+		return err
+	}
+	pins, err := store.Pins(ctx, model)
+	if err != nil {
+		return err
+	}
+	var rows []versionRow
+	for _, v := range vs {
+		m, err := store.Manifest(ctx, model, v)
+		if err != nil {
+			return err
+		}
+		r := versionRow{Version: v, Created: m.Created.Format("2006-01-02 15:04:05Z"), Parent: m.Parent,
+			Verdict: "ungated", Latest: v == latest, Pinned: slices.Contains(pins, v)}
+		if m.Metrics != nil {
+			r.AUC, r.LogLoss = m.Metrics.AUC, m.Metrics.LogLoss
+		}
+		if m.Verdict != nil {
+			r.Verdict = m.Verdict.Verdict()
+			r.Failed = strings.Join(m.Verdict.Failed(), ",")
+		}
+		rows = append(rows, r)
+	}
+	for _, v := range rej {
+		rep, err := store.RejectedReport(ctx, model, v)
+		if err != nil {
+			return err
+		}
+		r := versionRow{Version: v, Created: rep.Time.Format("2006-01-02 15:04:05Z"), Verdict: "rejected", Rejected: true,
+			Failed: strings.Join(rep.Failed(), ",")}
+		if rep.Candidate != nil {
+			r.AUC, r.LogLoss = rep.Candidate.AUC, rep.Candidate.LogLoss
+		}
+		rows = append(rows, r)
+	}
+	slices.SortFunc(rows, func(a, b versionRow) int { return strings.Compare(a.Version, b.Version) })
+	if jsonOut {
+		return writeIndentedJSON(w, rows)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VERSION\tCREATED\tPARENT\tAUC\tLOGLOSS\tVERDICT\tFLAGS")
+	for _, r := range rows {
+		var flags []string
+		if r.Latest {
+			flags = append(flags, "LATEST")
+		}
+		if r.Pinned {
+			flags = append(flags, "pinned")
+		}
+		if r.Failed != "" {
+			flags = append(flags, "failed: "+r.Failed)
+		}
+		auc, ll := "-", "-"
+		if r.AUC != 0 || r.LogLoss != 0 {
+			auc, ll = fmt.Sprintf("%.4f", r.AUC), fmt.Sprintf("%.4f", r.LogLoss)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Version, r.Created, orDash(r.Parent), auc, ll, r.Verdict, strings.Join(flags, " "))
+	}
+	return tw.Flush()
+}
+
+func showVersion(ctx context.Context, store *publisher.Store, ref string, w io.Writer, jsonOut bool) error {
+	name, v, err := publisher.ParseRef(ref)
+	if err != nil {
+		return err
+	}
+	if v == "" {
+		if v, err = store.Latest(ctx, name); err != nil {
+			return err
+		}
+	}
+	m, err := store.Manifest(ctx, name, v)
+	if errors.Is(err, publisher.ErrNoVersion) {
+		rep, rerr := store.RejectedReport(ctx, name, v)
+		if rerr != nil {
+			return err
+		}
+		if jsonOut {
+			return writeIndentedJSON(w, rep)
+		}
+		return rep.WriteText(w)
+	}
+	if err != nil {
+		return err
+	}
+	if jsonOut {
+		return writeIndentedJSON(w, m)
+	}
+	latest, _ := store.Latest(ctx, name)
+	fmt.Fprintf(w, "%s@%s  created %s  parent %s  spec %s  mode %s  params %d", m.Model, m.Version,
+		m.Created.Format("2006-01-02 15:04:05Z"), orDash(m.Parent), m.Spec, m.Mode, m.Params)
+	if v == latest {
+		fmt.Fprint(w, "  (LATEST)")
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "data: %d examples, ts %d..%d, %d inputs\n", m.Data.Examples, m.Data.FromTS, m.Data.ToTS, len(m.Data.Inputs))
+	if m.Metrics != nil {
+		printMetrics(w, "holdout", m.Metrics)
+	}
+	if m.Forced {
+		fmt.Fprintf(w, "FORCED past the gate: %s\n", m.ForceReason)
+	}
+	if m.Verdict != nil {
+		if err := m.Verdict.WriteText(w); err != nil {
+			return err
+		}
+	}
+	names := make([]string, 0, len(m.Files))
+	for n := range m.Files {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "file %s  %d bytes  sha256 %s\n", n, m.Files[n].Size, m.Files[n].SHA256)
+	}
+	return nil
+}
+
+func writeIndentedJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
