@@ -65,7 +65,12 @@ func (g *privateS3) start(t *testing.T) {
 	t.Helper()
 	g.cmd = exec.Command(g.bin, "--port", g.addr, "--region", "us-east-1", "--quiet", "posix", g.root)
 	g.cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY_ID=faultkey", "ROOT_SECRET_ACCESS_KEY=faultsecret")
-	g.cmd.Stdout, g.cmd.Stderr = os.Stderr, os.Stderr
+	logf, err := os.OpenFile(filepath.Join(g.root, "server.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close() // the child keeps its own descriptor
+	g.cmd.Stdout, g.cmd.Stderr = logf, logf
 	if err := g.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
