@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -14,6 +15,9 @@ import (
 	_ "gocloud.dev/blob/fileblob" // file:// stores
 	_ "gocloud.dev/blob/s3blob"   // s3:// stores
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/wdstream/wdstream/continuous"
 	"github.com/wdstream/wdstream/ingest"
 	"github.com/wdstream/wdstream/schemas"
 	"github.com/wdstream/wdstream/schemas/spec"
@@ -35,6 +39,7 @@ type runFlags struct {
 	archiveFileBytes                    int64
 	archiveFlush, lateness              time.Duration
 	logLevel                            string
+	shutdown                            time.Duration
 }
 
 // runEnv is what every stage is built from.
@@ -44,6 +49,11 @@ type runEnv struct {
 	brokers []string
 	bucket  *blob.Bucket
 	logger  *slog.Logger
+	svc     *serviceFlags
+	auth    ingest.Auth
+	reg     *prometheus.Registry
+	join    *ingest.JoinStage
+	train   *continuous.Stage
 }
 
 // runStages lists the stages in stream order; `--stages` picks some. A
@@ -55,6 +65,7 @@ var runStages = []struct {
 }{
 	{"join", buildJoinStage},
 	{"archive", buildArchiveStage},
+	{"train", buildTrainStage},
 }
 
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -64,7 +75,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.StringVar(&f.brokers, "brokers", "", "comma-separated Kafka bootstrap brokers host:port (required)")
 	fs.StringVar(&f.store, "store", "", "object store URL for the archive: file:///dir, s3://bucket?region=... (required with the archive stage)")
 	fs.StringVar(&f.model, "model", "", "model name: the archive writes under NAME/examples/ (required with the archive stage)")
-	fs.StringVar(&f.stages, "stages", "join,archive", "comma-separated stages to run in this process: join, archive")
+	fs.StringVar(&f.stages, "stages", "join,archive,train", "comma-separated stages to run in this process: join, archive, train")
 	fs.StringVar(&f.group, "group", ingest.DefaultJoinGroup, "consumer group of the join stage")
 	fs.StringVar(&f.archiveGroup, "archive-group", ingest.DefaultArchiveGroup, "consumer group of the archive stage")
 	fs.StringVar(&f.topicImps, "topic-impressions", ingest.DefaultImpressionsTopic, "impressions topic")
@@ -75,6 +86,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.DurationVar(&f.archiveFlush, "archive-flush", 5*time.Minute, "an archive file open this long is cut and uploaded")
 	fs.DurationVar(&f.lateness, "allowed-lateness", 0, "event-time slack subtracted from the merged stream's ts to form the join watermark")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.DurationVar(&f.shutdown, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long the stages may drain, checkpoint and commit before the process exits anyway")
+	svc := &serviceFlags{}
+	addServiceFlags(fs, svc)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -82,7 +96,11 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return runUsage(fs, "--log-level "+f.logLevel+": want debug, info, warn or error")
 	}
-	env := &runEnv{f: f, logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))}
+	env := &runEnv{f: f, svc: svc, reg: newRegistry(), logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))}
+	var err error
+	if env.auth, err = svc.auth(); err != nil {
+		return runUsage(fs, err.Error())
+	}
 	for _, b := range strings.Split(f.brokers, ",") {
 		if b = strings.TrimSpace(b); b != "" {
 			env.brokers = append(env.brokers, b)
@@ -112,8 +130,8 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if len(want) == 0 {
 		return runUsage(fs, "--stages names no stage")
 	}
-	if want["archive"] && (f.store == "" || f.model == "") {
-		return runUsage(fs, "the archive stage needs --store and --model")
+	if (want["archive"] || want["train"]) && (f.store == "" || f.model == "") {
+		return runUsage(fs, "the archive and train stages need --store and --model")
 	}
 	sp, err := spec.Load(f.spec)
 	if err != nil {
@@ -138,6 +156,15 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		runners = append(runners, r)
 	}
+	if svc.http != "" {
+		mux := http.NewServeMux()
+		srv, addr, err := serveHTTP(svc.http, env.reg, env.ready, mux)
+		if err != nil {
+			return fmt.Errorf("--http %s: %w", svc.http, err)
+		}
+		env.logger.Info("HTTP port open", "addr", addr.String(), "pages", "/metrics /healthz /readyz")
+		runners = append(runners, srv)
+	}
 	env.logger.Info("wdstream run starting", "stages", f.stages, "brokers", f.brokers)
 	// Every stage runs until ctx is done (SIGTERM, SIGINT), then drains;
 	// the first stage that fails stops the others.
@@ -154,7 +181,18 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			}
 		}()
 	}
-	wg.Wait()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-sctx.Done():
+		select {
+		case <-done:
+		case <-time.After(f.shutdown):
+			env.logger.Error("stages did not stop within the shutdown timeout; exiting", "timeout", f.shutdown)
+			return fmt.Errorf("shutdown: stages still running after %s", f.shutdown)
+		}
+	}
 	env.logger.Info("wdstream run stopped")
 	return errors.Join(errs...)
 }
@@ -170,6 +208,8 @@ func buildJoinStage(ctx context.Context, env *runEnv) (func(context.Context) err
 	if err != nil {
 		return nil, err
 	}
+	env.join = s
+	registerJoinMetrics(env.reg, s.Stats)
 	return func(ctx context.Context) error {
 		err := s.Run(ctx)
 		env.logger.Info("join stage stopped", "stats", fmt.Sprintf("%+v", s.Stats()))
@@ -225,4 +265,15 @@ func containsStr(s []string, v string) bool {
 func runUsage(fs interface{ Output() io.Writer }, msg string) error {
 	fmt.Fprintf(fs.Output(), "wdstream run: %s (see wdstream run --help)\n", msg)
 	return errUsage
+}
+
+// ready reports whether every stage of the process is running.
+func (env *runEnv) ready() bool {
+	if env.train != nil && !env.train.Status().Ready {
+		return false
+	}
+	if env.join != nil && env.join.Stats().Assigned == 0 {
+		return false
+	}
+	return true
 }

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/wdstream/wdstream/ingest"
+)
+
+// newRegistry returns the service's metrics registry with the Go and
+// process collectors.
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// registerJoinMetrics exports the join stage's counters.
+func registerJoinMetrics(reg prometheus.Registerer, stats func() ingest.JoinStats) {
+	c := func(name, help string, get func(ingest.JoinStats) int64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "wdstream_join_" + name, Help: help}, func() float64 { return float64(get(stats())) })
+	}
+	g := func(name, help string, get func(ingest.JoinStats) int64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "wdstream_join_" + name, Help: help}, func() float64 { return float64(get(stats())) })
+	}
+	reg.MustRegister(
+		c("impressions_total", "Impression records consumed and valid.", func(s ingest.JoinStats) int64 { return s.Impressions }),
+		c("installs_total", "Install records consumed and valid.", func(s ingest.JoinStats) int64 { return s.Installs }),
+		c("examples_total", "Labeled examples produced (joined).", func(s ingest.JoinStats) int64 { return s.Examples }),
+		c("positives_total", "Examples with label 1.", func(s ingest.JoinStats) int64 { return s.Positives }),
+		c("late_installs_total", "Installs whose impression was already emitted.", func(s ingest.JoinStats) int64 { return s.LateInstalls }),
+		c("orphan_installs_total", "Installs that matched no impression.", func(s ingest.JoinStats) int64 { return s.Orphans }),
+		c("duplicate_installs_total", "Second installs of an impression already matched.", func(s ingest.JoinStats) int64 { return s.DupInstalls }),
+		c("dead_letters_total", "Records sent to the dead-letter topic.", func(s ingest.JoinStats) int64 { return s.DeadLetters }),
+		c("forced_total", "Impressions closed early because the join state was full.", func(s ingest.JoinStats) int64 { return s.Forced }),
+		c("suppressed_total", "Re-emissions suppressed after a restart.", func(s ingest.JoinStats) int64 { return s.Suppressed }),
+		c("partition_restarts_total", "Partition restarts from committed offsets after an error.", func(s ingest.JoinStats) int64 { return s.Restarts }),
+		g("pending_impressions", "Impressions waiting for their label window to close.", func(s ingest.JoinStats) int64 { return s.Pending }),
+		g("assigned_partitions", "Partitions this member joins now.", func(s ingest.JoinStats) int64 { return s.Assigned }),
+	)
+}
+
+// serveHTTP runs the service's HTTP port until ctx is done: /metrics,
+// /healthz (the process is up), /readyz (every stage is running) and the
+// handler mux's other pages.
+func serveHTTP(addr string, reg *prometheus.Registry, ready func() bool, mux *http.ServeMux) (func(context.Context) error, net.Addr, error) {
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !ready() {
+			http.Error(w, "not ready\n", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ready\n"))
+	})
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	return func(ctx context.Context) error {
+		errc := make(chan error, 1)
+		go func() { errc <- srv.Serve(ln) }()
+		select {
+		case err := <-errc:
+			return err
+		case <-ctx.Done():
+		}
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err := srv.Shutdown(sctx)
+		if e := <-errc; !errors.Is(e, http.ErrServerClosed) && err == nil {
+			err = e
+		}
+		return err
+	}, ln.Addr(), nil
+}

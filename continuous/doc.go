@@ -1,0 +1,52 @@
+// Package continuous is the train stage of the always-on service: it
+// trains the Wide & Deep model incrementally on the `examples` topic,
+// checkpoints it to the store, and publishes a gated candidate on the
+// spec's schedule, so that a model is never more than minutes behind the
+// logs.
+//
+// # The loop
+//
+// Records of every partition of `examples` (read from explicit offsets,
+// ingest.Source) are decoded and gathered into mini-batches of
+// model.batch_size, or fewer after 1s without new records. Each batch goes
+// through the featurizer's FitTransform (vocabularies and quantile sketches
+// grow with the stream) and one training step; the step's predictions are
+// made before the update, so they are progressive validation: the running
+// AUC and log loss over the last ProgressiveWindow examples are exported.
+//
+// On a cold start (no checkpoint, no published version) the first
+// Bootstrap examples are fitted first and the quantile boundaries fixed
+// from them; the boundaries then stay fixed for the life of the model (a
+// trained model reads its normalized inputs through them), while the
+// vocabularies keep growing.
+//
+// # Checkpoints and exactness
+//
+// Every CheckpointEvery (time) the stage writes a checkpoint to
+// NAME/checkpoints/SEQ/ in the store: the bundle (spec, featurizer state
+// with its sketches, weights with optimizer state), and progress.json
+// with, per partition, the next offset not trained on; manifest.json last.
+// Only then are the offsets committed to Kafka (consumer group
+// TrainGroup, for lag monitoring). A restart resumes from the newest
+// complete checkpoint and reads each partition from its recorded offset,
+// so no example is trained twice or skipped: work after the last
+// checkpoint is lost with the process and redone. With TrainedLog set,
+// each checkpoint also holds trained.txt, the (impression_id, label) of
+// every example it added, so a test can verify exactness from the
+// checkpoints themselves.
+//
+// Without a checkpoint the stage starts from the published version LATEST
+// names (warm start: its featurizer state and optimizer state), reading
+// from the offsets its manifest records, or cold from StartDefault.
+//
+// # Publishing
+//
+// Every publish.every (time) or publish.every_examples (trained examples),
+// the next validation.examples examples are held back as the fresh set:
+// neither the candidate (the current model) nor the baseline (LATEST) has
+// trained on them. The publisher's gate compares both on it and publishes
+// or rejects the candidate (hooks fire either way); then the fresh
+// examples are trained on like any others. The manifest names the data the
+// version covers: the next offset of every partition and the event-time
+// range of the examples trained on.
+package continuous
