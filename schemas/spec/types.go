@@ -84,8 +84,9 @@ type Feature struct {
 	// Default 0; must be >= 0. Categorical types only.
 	MaxSize int `yaml:"max_size"`
 
-	// Quantiles: n_q, the number of quantile boundaries of a numeric feature
-	// (the paper's rule maps the i-th quantile to (i-1)/(n_q-1)). Default 20
+	// Quantiles: n_q, the number of quantile buckets of a numeric feature
+	// (n_q-1 boundaries; the paper's rule maps a value in the i-th quantile
+	// to (i-1)/(n_q-1)). Default 20
 	// for numeric features (0 for categorical types); must be >= 2.
 	Quantiles int `yaml:"quantiles"`
 	// Missing: the normalized value of a numeric feature that is absent, null

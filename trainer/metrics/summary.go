@@ -7,13 +7,13 @@ import (
 
 // Summary holds the metrics of one evaluation set.
 type Summary struct {
-	Count       int     // examples
-	Positives   int     // examples with label 1
-	MeanPred    float64 // mean prediction
-	MeanLabel   float64 // base rate
-	AUC         float64 // exact ROC AUC; 0 when one class is absent
-	LogLoss     float64 // mean clipped cross-entropy
-	Calibration float64 // MeanPred / MeanLabel; 0 when no label is positive
+	Count       int     `json:"count"`       // examples
+	Positives   int     `json:"positives"`   // examples with label 1
+	MeanPred    float64 `json:"mean_pred"`   // mean prediction
+	MeanLabel   float64 `json:"mean_label"`  // base rate
+	AUC         float64 `json:"auc"`         // exact ROC AUC; 0 when one class is absent
+	LogLoss     float64 `json:"logloss"`     // mean clipped cross-entropy
+	Calibration float64 `json:"calibration"` // MeanPred / MeanLabel; 0 when no label is positive
 }
 
 // Evaluate computes every metric of Summary at once. A set with a single
