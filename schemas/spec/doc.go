@@ -60,8 +60,8 @@
 //	combiner      string  categorical_list only: how the element embeddings
 //	                      are pooled: mean, sum or sqrtn; default mean
 //	quantiles     int     numeric only: n_q, the number of quantile
-//	                      boundaries; the i-th quantile maps to
-//	                      (i-1)/(n_q-1). Default 20, >= 2
+//	                      buckets (n_q-1 boundaries); a value in the i-th
+//	                      maps to (i-1)/(n_q-1). Default 20, >= 2
 //	missing       number  numeric only: the value of an absent, null or NaN
 //	                      input; default 0, in [0,1]
 //
