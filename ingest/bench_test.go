@@ -5,9 +5,11 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -101,6 +103,15 @@ func TestPendingMillionRSS(t *testing.T) {
 	runtime.KeepAlive(j)
 }
 
+// cpuTime returns the CPU time (user and system) of the process so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 func rssBytes(t testing.TB) int64 {
 	data, err := os.ReadFile("/proc/self/status")
 	if err != nil {
@@ -157,6 +168,7 @@ func TestKafkaJoinThroughput(t *testing.T) {
 	runtime.GC()
 
 	// Bare consumer: one kafka.Reader per topic partition, all at once.
+	cpu0 := cpuTime()
 	start := time.Now()
 	var read int64
 	var mu sync.Mutex
@@ -190,6 +202,7 @@ func TestKafkaJoinThroughput(t *testing.T) {
 	}
 	wg.Wait()
 	bare := time.Since(start)
+	bareCPU := cpuTime() - cpu0
 	if read != total {
 		t.Fatalf("bare consumer read %d, want %d", read, total)
 	}
@@ -199,8 +212,20 @@ func TestKafkaJoinThroughput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if f := os.Getenv("WDSTREAM_BENCH_CPUPROFILE"); f != "" {
+		out, err := os.Create(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer out.Close()
+		if err := pprof.StartCPUProfile(out); err != nil {
+			t.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
+	cpu0 = cpuTime()
 	start = time.Now()
 	go func() { done <- s.Run(ctx) }()
 	var first time.Time
@@ -215,6 +240,7 @@ func TestKafkaJoinThroughput(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	joined := time.Since(start)
+	joinCPU := cpuTime() - cpu0
 	fromFirst := time.Since(first)
 	cancel()
 	if err := <-done; err != nil {
@@ -222,8 +248,10 @@ func TestKafkaJoinThroughput(t *testing.T) {
 	}
 	st := s.Stats()
 	t.Logf("GOMAXPROCS %d, %d events (%d impressions) in %d partitions", runtime.GOMAXPROCS(0), total, n, parts)
-	t.Logf("bare kafka-go Readers: %.0f events/s (%.2fs)", float64(total)/bare.Seconds(), bare.Seconds())
+	t.Logf("bare kafka-go Readers: %.0f events/s (%.2fs, %.2f cores busy in this process)", float64(total)/bare.Seconds(), bare.Seconds(), bareCPU.Seconds()/bare.Seconds())
 	t.Logf("join stage (merge, join, produce examples zstd acks=all, commit): %.0f events/s (%.2fs incl. group join; %.0f events/s from the first record, %.2fs); %d examples, %d positive",
 		float64(total)/joined.Seconds(), joined.Seconds(), float64(total)/fromFirst.Seconds(), fromFirst.Seconds(), st.Examples, st.Positives)
+	t.Logf("join stage: %.2f cores busy in this process; %d commits, flushes by records/bytes/time/idle %d/%d/%d/%d",
+		joinCPU.Seconds()/joined.Seconds(), st.Commits, st.FlushRecords, st.FlushBytes, st.FlushTime, st.FlushIdle)
 	t.Logf("ratio join/bare: %.2f (from the first record: %.2f)", bare.Seconds()/joined.Seconds(), bare.Seconds()/fromFirst.Seconds())
 }

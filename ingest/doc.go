@@ -19,12 +19,16 @@
 //
 // # Encoding of `examples`
 //
-// One message per labeled impression: the value is one JSON object written
-// by schemas.AppendExampleJSON (the impression's columns, then label and
-// install_ts); the key is the user_id; the headers are `impression_id` and
-// `src_offset` (the impression's offset in partition p of `impressions`). The
-// producer compresses batches with zstd (JoinConfig.Compression). Readers
-// decode values with schemas.Decoder.Example.
+// One message per labeled impression: the value is one JSON object, the
+// impression's message as read (its members in their order and spelling,
+// trailing white space dropped) with `label` and `install_ts` (null when
+// label is 0) appended as its last members; it decodes (schemas.Decoder.Example)
+// to the example schemas.AppendExampleJSON would write, the impression
+// decoder having rejected those two keys and duplicates in the impression.
+// The key is the user_id; the headers are `impression_id` and `src_offset`
+// (the impression's offset in partition p of `impressions`). The producer
+// compresses batches with zstd (JoinConfig.Compression). Readers decode
+// values with schemas.Decoder.Example.
 //
 // # Dead letters
 //
@@ -56,8 +60,13 @@
 // rebalances, without Kafka transactions:
 //
 //   - Offsets of impressions[p] and installs[p] are committed (with the
-//     group's generation) only after every example and dead letter emitted so
-//     far has been acknowledged by the broker with acks=all. The committed
+//     group's generation) only after every example and dead letter emitted
+//     before them has been acknowledged by the broker with acks=all. The
+//     merge cuts its output into batches (JoinConfig.FlushRecords,
+//     FlushBytes, FlushInterval, or when it has nothing to merge); one
+//     producer per partition writes them in order, each after the previous
+//     one was acknowledged, while the merge goes on, and commits the offsets
+//     recorded at each batch's cut once the batch is acknowledged. The committed
 //     offsets are join.Joiner.Committed(): the first record whose work is not
 //     finished; replay from them rebuilds the join state and reproduces
 //     every example not yet emitted.

@@ -24,7 +24,7 @@ type EventProducer struct {
 	installs    string
 	partitions  []int
 	codec       kafka.Compression
-	buf         map[string][][]kafka.Record // topic -> partition -> records
+	buf         map[string][][]outRecord // topic -> partition -> records
 	bytes       int
 }
 
@@ -44,12 +44,12 @@ func NewEventProducer(ctx context.Context, brokers []string, impressions, instal
 	if n1 != n2 {
 		return nil, fmt.Errorf("%w: %s has %d, %s has %d", ErrPartitionMismatch, impressions, n1, installs, n2)
 	}
-	p := &EventProducer{client: c, impressions: impressions, installs: installs, codec: kafka.Zstd, buf: map[string][][]kafka.Record{}}
+	p := &EventProducer{client: c, impressions: impressions, installs: installs, codec: kafka.Zstd, buf: map[string][][]outRecord{}}
 	for i := range n1 {
 		p.partitions = append(p.partitions, i)
 	}
-	p.buf[impressions] = make([][]kafka.Record, n1)
-	p.buf[installs] = make([][]kafka.Record, n1)
+	p.buf[impressions] = make([][]outRecord, n1)
+	p.buf[installs] = make([][]outRecord, n1)
 	return p, nil
 }
 
@@ -79,11 +79,15 @@ func (p *EventProducer) Buffered() int { return p.bytes }
 
 func (p *EventProducer) add(topic, key string, value []byte) {
 	part := p.PartitionOf(key)
-	p.buf[topic][part] = append(p.buf[topic][part], kafka.Record{Time: time.Now(), Key: kafka.NewBytes([]byte(key)), Value: kafka.NewBytes(value)})
+	p.buf[topic][part] = append(p.buf[topic][part], outRecord{key: []byte(key), value: value})
 	p.bytes += len(value)
 }
 
 // Flush produces everything buffered, partitions in parallel, with acks=all.
+// A failed request is retried (up to 5 attempts): a request that failed
+// after the broker appended it (a lost response) leaves its records twice in
+// the topic, which the join stage counts as duplicate impressions (ignored)
+// and duplicate installs.
 func (p *EventProducer) Flush(ctx context.Context) error {
 	var wg sync.WaitGroup
 	errs := make(chan error, 2*len(p.partitions))
@@ -96,10 +100,12 @@ func (p *EventProducer) Flush(ctx context.Context) error {
 			go func() {
 				defer wg.Done()
 				var err error
+				pr := &producer{client: p.client, codec: p.codec}
 				for attempt := 0; attempt < 5; attempt++ {
-					if _, err = produce(ctx, p.client, topic, i, p.codec, recs); err == nil {
+					if _, err = pr.produce(ctx, topic, i, recs); err == nil {
 						return
 					}
+					recs = recs[pr.acked:]
 					sleep(ctx, time.Duration(attempt+1)*500*time.Millisecond)
 				}
 				errs <- err

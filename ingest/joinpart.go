@@ -44,22 +44,16 @@ type joinPart struct {
 	headKey join.Key
 	headIns join.Install
 	emitImp schemas.Impression
-	emitErr error
 
-	out      []kafka.Record
-	outBytes int
-	outPos   int64
-	dlq      []kafka.Record
-	exEnd    int64
-	marks    []mark
-	seen     map[string]struct{} // impression ids already in examples
-	seenMax  int64               // largest src_offset among them
-	maxTS    int64
-	pushed   [2]int64 // last offset added to the joiner
-	last     join.Stats
-	lastSent [2]committed
-	dirty    bool
-	flushed  time.Time
+	cur     *batch              // examples and dead letters since the last cut
+	pipe    *outPipe            // produces and commits the cut batches
+	seen    map[string]struct{} // impression ids already in examples
+	seenMax int64               // largest src_offset among them
+	maxTS   int64
+	pushed  [2]int64 // last offset added to the joiner
+	last    join.Stats
+	dirty   bool
+	flushed time.Time
 }
 
 func (s *JoinStage) newPartition(ctx context.Context, gen *kafka.Generation, p int) (*joinPart, error) {
@@ -70,6 +64,8 @@ func (s *JoinStage) newPartition(ctx context.Context, gen *kafka.Generation, p i
 		return nil, err
 	}
 	jp := &joinPart{s: s, gen: gen, p: p, j: j, maxTS: math.MinInt64, pushed: [2]int64{-1, -1}, seenMax: -1, flushed: time.Now()}
+	jp.pipe = newOutPipe(jp)
+	jp.cur = jp.pipe.newBatch()
 	offs, err := fetchCommitted(ctx, s.client, c.Group, p, c.Impressions, c.Installs)
 	if err != nil {
 		return nil, err
@@ -78,7 +74,8 @@ func (s *JoinStage) newPartition(ctx context.Context, gen *kafka.Generation, p i
 	if err != nil {
 		return nil, err
 	}
-	jp.exEnd = exEnd
+	pipe := jp.pipe
+	pipe.exEnd = exEnd
 	start := [2]int64{}
 	fresh := false
 	for i, t := range []string{c.Impressions, c.Installs} {
@@ -93,17 +90,17 @@ func (s *JoinStage) newPartition(ctx context.Context, gen *kafka.Generation, p i
 		}
 		start[i] = first
 	}
-	jp.marks = []mark{{imp: start[0], ex: exEnd}}
+	pipe.marks = []mark{{imp: start[0], ex: exEnd}}
 	if fresh {
 		// First run of this group on p: commit the start with the current
 		// end of examples, so that a crash before the first flush finds
 		// where to look for what it emitted.
-		jp.lastSent = [2]committed{{offset: start[0], metadata: metaPrefix + strconv.FormatInt(exEnd, 10)}, {offset: start[1]}}
-		if err := commitOffsets(ctx, s.client, gen, p, map[string]committed{c.Impressions: jp.lastSent[0], c.Installs: jp.lastSent[1]}); err != nil {
+		pipe.lastSent = [2]committed{{offset: start[0], metadata: metaPrefix + strconv.FormatInt(exEnd, 10)}, {offset: start[1]}}
+		if err := commitOffsets(ctx, s.client, gen, p, map[string]committed{c.Impressions: pipe.lastSent[0], c.Installs: pipe.lastSent[1]}); err != nil {
 			return nil, err
 		}
 	} else {
-		jp.lastSent = [2]committed{offs[c.Impressions], offs[c.Installs]}
+		pipe.lastSent = [2]committed{offs[c.Impressions], offs[c.Installs]}
 		meta := offs[c.Impressions].metadata
 		from, err := strconv.ParseInt(strings.TrimPrefix(meta, metaPrefix), 10, 64)
 		if !strings.HasPrefix(meta, metaPrefix) || err != nil {
@@ -175,17 +172,26 @@ func (jp *joinPart) close() {
 	jp.s.stats.pending.Add(-jp.last.Pending)
 }
 
-// run merges and joins until ctx is done, then produces and commits what
-// it has (within DrainTimeout) and returns nil, or returns the first error.
-func (jp *joinPart) run(ctx context.Context) error {
+// run merges and joins until ctx is done, then hands over what it has and
+// waits (within DrainTimeout) until it is produced and committed, and
+// returns nil; or returns the first error. The partition's outPipe produces
+// and commits the cut batches while the merge goes on.
+func (jp *joinPart) run(ctx context.Context) (err error) {
 	cfg := &jp.s.cfg
+	pctx, pcancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer pcancel()
+	go jp.pipe.run(pctx)
+	defer func() {
+		if err != nil { // the restart must not race a produce still running
+			pcancel()
+			<-jp.pipe.done
+		}
+	}()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
 		if ctx.Err() != nil {
-			dctx, cancel := context.WithTimeout(context.Background(), cfg.DrainTimeout)
-			defer cancel()
-			return jp.flush(dctx, &jp.s.stats.flushStop)
+			return jp.drain(pcancel)
 		}
 		now := time.Now()
 		if err := jp.pull(now); err != nil {
@@ -197,29 +203,31 @@ func (jp *joinPart) run(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			if !ok {
-				break
-			}
-			if len(jp.out) >= cfg.FlushRecords || jp.outBytes >= cfg.FlushBytes {
+			if !ok || jp.cur.full(cfg) {
 				break
 			}
 		}
 		var trigger *atomic.Int64
+		wait := true
 		switch {
-		case len(jp.out) >= cfg.FlushRecords:
+		case len(jp.cur.out) >= cfg.FlushRecords:
 			trigger = &jp.s.stats.flushRecords
-		case jp.outBytes >= cfg.FlushBytes:
+		case len(jp.cur.arena) >= cfg.FlushBytes:
 			trigger = &jp.s.stats.flushBytes
 		case jp.dirty && now.Sub(jp.flushed) >= cfg.FlushInterval:
 			trigger = &jp.s.stats.flushTime
-		case n == 0 && len(jp.out)+len(jp.dlq) > 0:
-			trigger = &jp.s.stats.flushIdle
+		case n == 0 && len(jp.cur.out)+len(jp.cur.dlq) > 0:
+			// Idle: hand over what waits if the pipe takes it now.
+			trigger, wait = &jp.s.stats.flushIdle, false
 		}
 		if trigger != nil {
-			if err := jp.flush(ctx, trigger); err != nil {
+			sent, err := jp.cut(ctx, trigger, wait)
+			if err != nil {
 				return err
 			}
-			continue
+			if sent {
+				continue
+			}
 		}
 		if n > 0 {
 			continue
@@ -244,9 +252,36 @@ func (jp *joinPart) run(ctx context.Context) error {
 				return b.err
 			}
 			jp.in[1].set(b, time.Now())
+		case <-jp.pipe.done:
+			return jp.pipe.err
 		case <-timer.C:
 		case <-ctx.Done():
 		}
+	}
+}
+
+// drain hands the last batch over and waits until the pipe has produced
+// and committed everything, within DrainTimeout.
+func (jp *joinPart) drain(pcancel context.CancelFunc) error {
+	dctx, cancel := context.WithTimeout(context.Background(), jp.s.cfg.DrainTimeout)
+	defer cancel()
+	sent, err := jp.cut(dctx, &jp.s.stats.flushStop, true)
+	if err == nil && !sent {
+		err = fmt.Errorf("partition %d: the last batch was not taken within %v at shutdown", jp.p, jp.s.cfg.DrainTimeout)
+	}
+	if err != nil {
+		pcancel()
+		<-jp.pipe.done
+		return err
+	}
+	close(jp.pipe.queue)
+	select {
+	case <-jp.pipe.done:
+		return jp.pipe.err
+	case <-dctx.Done():
+		pcancel()
+		<-jp.pipe.done
+		return fmt.Errorf("partition %d: produce and commit did not finish within %v at shutdown", jp.p, jp.s.cfg.DrainTimeout)
 	}
 }
 
@@ -305,24 +340,16 @@ func (jp *joinPart) head(i int) bool {
 }
 
 func (jp *joinPart) deadLetter(topic string, m *msg, reason error) {
-	jp.dlq = append(jp.dlq, kafka.Record{
-		Time:  time.Now(),
-		Key:   bytesOrNil(m.key),
-		Value: bytesOrNil(m.value),
-		Headers: []kafka.Header{
+	jp.cur.dlq = append(jp.cur.dlq, outRecord{
+		key:   m.key,
+		value: m.value,
+		headers: []kafka.Header{
 			{Key: "source_topic", Value: []byte(topic)},
 			{Key: "source_partition", Value: strconv.AppendInt(nil, int64(jp.p), 10)},
 			{Key: "source_offset", Value: strconv.AppendInt(nil, m.offset, 10)},
 			{Key: "reason", Value: []byte(reason.Error())},
 		},
 	})
-}
-
-func bytesOrNil(b []byte) kafka.Bytes {
-	if b == nil {
-		return nil
-	}
-	return kafka.NewBytes(b)
 }
 
 // step merges one record into the joiner, if the merge order allows one
@@ -377,11 +404,13 @@ func (jp *joinPart) step(now time.Time) (bool, error) {
 	if err := jp.j.Advance(jp.maxTS-cfg.AllowedLateness.Milliseconds(), jp.emit); err != nil {
 		return false, err
 	}
-	return true, jp.emitErr
+	return true, nil
 }
 
 // emit turns a labeled impression into an example record, unless it is
-// already in the examples topic.
+// already in the examples topic. The value is the impression's message as
+// read, with label and install_ts added as its last members (see the
+// package doc, "Encoding of examples").
 func (jp *joinPart) emit(r join.Result[impPayload]) error {
 	if jp.seen != nil {
 		if _, dup := jp.seen[r.ImpressionID]; dup {
@@ -390,77 +419,90 @@ func (jp *joinPart) emit(r join.Result[impPayload]) error {
 			return nil
 		}
 	}
-	if err := jp.dec.Impression(r.Payload.raw, &jp.emitImp); err != nil {
-		return fmt.Errorf("re-decoding impression at offset %d: %w", r.Payload.off, err)
+	b := jp.cur
+	start := len(b.arena)
+	b.arena = appendExample(b.arena, r.Payload.raw, r.Label, r.InstallTS)
+	if len(b.arena)-start > schemas.DefaultMaxBytes {
+		// Past the readers' default message limit (a raw impression near
+		// it, with white space): write the compact encoding instead.
+		if err := jp.dec.Impression(r.Payload.raw, &jp.emitImp); err != nil {
+			return fmt.Errorf("re-decoding impression at offset %d: %w", r.Payload.off, err)
+		}
+		ex := schemas.Example{Impression: jp.emitImp, Label: r.Label}
+		ex.InstallTS, ex.HasInstallTS = r.InstallTS, r.Label == 1
+		b.arena = schemas.AppendExampleJSON(b.arena[:start], &ex)
 	}
-	ex := schemas.Example{Impression: jp.emitImp, Label: r.Label}
+	val := b.arena[start:len(b.arena):len(b.arena)]
+	start = len(b.arena)
+	b.arena = append(b.arena, r.UserID...)
+	b.arena = append(b.arena, r.ImpressionID...)
+	b.arena = strconv.AppendInt(b.arena, r.Payload.off, 10)
+	key := b.arena[start : start+len(r.UserID) : start+len(r.UserID)]
+	id := b.arena[start+len(key) : start+len(key)+len(r.ImpressionID) : start+len(key)+len(r.ImpressionID)]
+	off := b.arena[start+len(key)+len(id) : len(b.arena) : len(b.arena)]
+	b.hdrs = append(b.hdrs, kafka.Header{Key: "impression_id", Value: id}, kafka.Header{Key: "src_offset", Value: off})
+	n := len(b.hdrs)
+	b.out = append(b.out, outRecord{key: key, value: val, headers: b.hdrs[n-2 : n : n]})
 	if r.Label == 1 {
-		ex.InstallTS, ex.HasInstallTS = r.InstallTS, true
-		jp.outPos++
+		b.positives++
 	}
-	val := schemas.AppendExampleJSON(make([]byte, 0, len(r.Payload.raw)+48), &ex)
-	jp.out = append(jp.out, kafka.Record{
-		Time:  time.Now(),
-		Key:   kafka.NewBytes([]byte(r.UserID)),
-		Value: kafka.NewBytes(val),
-		Headers: []kafka.Header{
-			{Key: "impression_id", Value: []byte(r.ImpressionID)},
-			{Key: "src_offset", Value: strconv.AppendInt(nil, r.Payload.off, 10)},
-		},
-	})
-	jp.outBytes += len(val)
 	return nil
 }
 
-// flush produces the pending examples and dead letters, then commits the
-// offsets whose work they complete.
-func (jp *joinPart) flush(ctx context.Context, trigger *atomic.Int64) error {
-	s, c := jp.s, &jp.s.cfg
-	if len(jp.out) > 0 {
-		end, err := produce(ctx, s.client, c.Examples, jp.p, c.Compression, jp.out)
-		if err != nil {
-			return err
-		}
-		jp.exEnd = end
-		s.stats.examples.Add(int64(len(jp.out)))
-		s.stats.positives.Add(jp.outPos)
-		clear(jp.out)
-		jp.out, jp.outBytes, jp.outPos = jp.out[:0], 0, 0
+// appendExample appends the example of the impression message raw (a JSON
+// object that schemas.Decoder.Impression accepted, hence without label and
+// install_ts keys and with at least the fixed members) to dst: raw without
+// its closing brace and trailing white space, then ,"label":L,
+// "install_ts":T or null, and the brace. schemas.Decoder.Example accepts
+// the result and decodes it to the example AppendExampleJSON would write.
+func appendExample(dst, raw []byte, label int32, installTS int64) []byte {
+	end := len(raw)
+	for end > 0 && (raw[end-1] == ' ' || raw[end-1] == '\t' || raw[end-1] == '\n' || raw[end-1] == '\r') {
+		end--
 	}
-	if len(jp.dlq) > 0 {
-		if _, err := produce(ctx, s.client, c.DeadLetter, jp.p%s.dlqParts, c.Compression, jp.dlq); err != nil {
-			return err
-		}
-		s.stats.deadLetters.Add(int64(len(jp.dlq)))
-		jp.dlq = jp.dlq[:0]
+	dst = append(dst, raw[:end-1]...) // without the closing brace
+	if label == 1 {
+		dst = append(dst, `,"label":1,"install_ts":`...)
+		dst = strconv.AppendInt(dst, installTS, 10)
+	} else {
+		dst = append(dst, `,"label":0,"install_ts":null`...)
 	}
+	return append(dst, '}')
+}
+
+// cut hands the current batch to the pipe with the offsets it completes,
+// waiting for room when wait is set, and reports whether it did.
+func (jp *joinPart) cut(ctx context.Context, trigger *atomic.Int64, wait bool) (bool, error) {
+	b, pipe := jp.cur, jp.pipe
 	ci, cs := jp.j.Committed()
-	imp := commitPoint(ci, jp.pushed[0], jp.in[0].next)
-	ins := commitPoint(cs, jp.pushed[1], jp.in[1].next)
-	k := 0
-	for k+1 < len(jp.marks) && jp.marks[k+1].imp <= imp {
-		k++
-	}
-	jp.marks = jp.marks[k:]
-	want := [2]committed{{offset: imp, metadata: metaPrefix + strconv.FormatInt(jp.marks[0].ex, 10)}, {offset: ins}}
-	if want != jp.lastSent {
-		if err := commitOffsets(ctx, s.client, jp.gen, jp.p, map[string]committed{c.Impressions: want[0], c.Installs: want[1]}); err != nil {
-			return err
+	b.commit = [2]int64{commitPoint(ci, jp.pushed[0], jp.in[0].next), commitPoint(cs, jp.pushed[1], jp.in[1].next)}
+	b.next = jp.in[0].next
+	b.trigger = trigger
+	if wait {
+		select {
+		case pipe.queue <- b:
+		case <-pipe.done:
+			return false, pipe.err
+		case <-ctx.Done():
+			return false, nil
 		}
-		jp.lastSent = want
-		s.stats.commits.Add(1)
+	} else {
+		select {
+		case pipe.queue <- b:
+		case <-pipe.done:
+			return false, pipe.err
+		default:
+			return false, nil
+		}
 	}
-	if n := len(jp.marks); jp.marks[n-1].imp != jp.in[0].next || jp.marks[n-1].ex != jp.exEnd {
-		jp.marks = append(jp.marks, mark{imp: jp.in[0].next, ex: jp.exEnd})
-	}
+	jp.cur = pipe.newBatch()
 	if jp.seen != nil && (len(jp.seen) == 0 || ci > jp.seenMax) {
 		jp.seen = nil
 	}
 	jp.noteStats()
-	trigger.Add(1)
 	jp.dirty = false
 	jp.flushed = time.Now()
-	return nil
+	return true, nil
 }
 
 // commitPoint is the offset to commit for one input: the joiner's first

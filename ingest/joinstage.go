@@ -42,15 +42,19 @@ type JoinConfig struct {
 	MaxPending int
 	// FlushInterval: produce and commit at least this often. Default 1s.
 	FlushInterval time.Duration
-	// FlushRecords, FlushBytes: produce and commit when this many examples
-	// (or bytes of them) wait. Defaults 20,000 and 8 MiB.
+	// FlushRecords, FlushBytes: hand a batch to the partition's producer
+	// when this many examples (or bytes of them) wait. Defaults 20,000 and
+	// 4 MiB (one produce request). Up to three batches per partition are in
+	// memory at once: one filling, one waiting, one being produced.
 	FlushRecords int
 	FlushBytes   int
 	// Compression of produced batches. Default zstd.
 	Compression kafka.Compression
 	// DrainTimeout bounds the final produce and commit at shutdown. Default 25s.
 	DrainTimeout time.Duration
-	// FetchMaxBytes per fetch request. Default 4 MiB.
+	// FetchMaxBytes per fetch request (compressed bytes). Default 1 MiB:
+	// a fetch is decompressed and parsed before the merge sees any of it,
+	// so smaller fetches start the merge sooner and overlap with it.
 	FetchMaxBytes int64
 	// Logger; nil: no logging.
 	Logger *slog.Logger
@@ -87,7 +91,7 @@ func (c *JoinConfig) validate() error {
 		c.FlushRecords = 20_000
 	}
 	if c.FlushBytes <= 0 {
-		c.FlushBytes = 8 << 20
+		c.FlushBytes = 4 << 20
 	}
 	if c.Compression == 0 {
 		c.Compression = kafka.Zstd
@@ -96,7 +100,7 @@ func (c *JoinConfig) validate() error {
 		c.DrainTimeout = 25 * time.Second
 	}
 	if c.FetchMaxBytes <= 0 {
-		c.FetchMaxBytes = 4 << 20
+		c.FetchMaxBytes = 1 << 20
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

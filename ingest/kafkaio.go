@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -88,6 +89,7 @@ func readRecords(rr kafka.RecordReader, from int64, fn func(msg)) error {
 	if rr == nil {
 		return nil
 	}
+	var keys []byte
 	for {
 		r, err := rr.ReadRecord()
 		if err != nil {
@@ -101,9 +103,17 @@ func readRecords(rr kafka.RecordReader, from int64, fn func(msg)) error {
 		}
 		m := msg{offset: r.Offset, headers: r.Headers}
 		if r.Key != nil {
-			if m.key, err = kafka.ReadAll(r.Key); err != nil {
+			// Keys (user ids) are small: copy them into shared chunks.
+			n := r.Key.Len()
+			if cap(keys)-len(keys) < n {
+				keys = make([]byte, 0, max(n, 16<<10))
+			}
+			k := keys[len(keys) : len(keys)+n : len(keys)+n]
+			if _, err := io.ReadFull(r.Key, k); err != nil {
 				return err
 			}
+			keys = keys[:len(keys)+n]
+			m.key = k
 		}
 		if r.Value != nil {
 			if m.value, err = kafka.ReadAll(r.Value); err != nil {
@@ -136,22 +146,94 @@ func sleep(ctx context.Context, d time.Duration) {
 // below Kafka's default message.max.bytes (1 MiB) for the compressed batch.
 const maxProduceBytes = 4 << 20
 
-// produce writes recs to topic/partition with acks=all, in requests of at
-// most maxProduceBytes, and returns the offset after the last record. It
-// does not retry: a failed request may still have been appended, and the
-// caller recovers through its restart path.
-func produce(ctx context.Context, c *kafka.Client, topic string, partition int, codec kafka.Compression, recs []kafka.Record) (end int64, err error) {
+// outRecord is one record to produce. Its bytes are not read until a
+// produce request is built from it, so a failed request can be sent again
+// (kafka.Record's readers are consumed by the first attempt).
+type outRecord struct {
+	key, value []byte
+	headers    []kafka.Header
+}
+
+func (r *outRecord) size() int {
+	n := 32 + len(r.key) + len(r.value)
+	for _, h := range r.headers {
+		n += len(h.Key) + len(h.Value)
+	}
+	return n
+}
+
+// sliceBytes is a kafka.Bytes over a byte slice, allocated in bulk. It is
+// an io.WriterTo, so that kafka-go hands each key and value to the batch's
+// compressor with one Write: without it, io.Copy calls the zstd encoder's
+// ReadFrom, which ends a compressed block at every record.
+type sliceBytes struct {
+	b []byte
+	i int
+}
+
+func (s *sliceBytes) Len() int     { return len(s.b) - s.i }
+func (s *sliceBytes) Close() error { return nil }
+func (s *sliceBytes) WriteTo(w io.Writer) (int64, error) {
+	n, err := w.Write(s.b[s.i:])
+	s.i += n
+	return int64(n), err
+}
+func (s *sliceBytes) Read(p []byte) (int, error) {
+	if s.i >= len(s.b) {
+		return 0, io.EOF
+	}
+	n := copy(p, s.b[s.i:])
+	s.i += n
+	return n, nil
+}
+
+// producer writes records to one topic partition with acks=all. It keeps
+// its scratch between calls; not safe for concurrent use.
+type producer struct {
+	client *kafka.Client
+	codec  kafka.Compression
+	recs   []kafka.Record
+	bytes  []sliceBytes
+	// acked counts the records of the last produce call that the broker
+	// acknowledged (all of them when it returned no error).
+	acked int
+}
+
+// produce writes recs to topic/partition in requests of at most
+// maxProduceBytes, one after the other, and returns the offset after the
+// last record. It does not retry: a failed request may still have been
+// appended, and the caller recovers through its restart path.
+func (pr *producer) produce(ctx context.Context, topic string, partition int, recs []outRecord) (end int64, err error) {
 	end = -1
+	pr.acked = 0
 	for len(recs) > 0 {
 		n, size := 0, 0
 		for n < len(recs) && (n == 0 || size < maxProduceBytes) {
-			size += recordSize(&recs[n])
+			size += recs[n].size()
 			n++
 		}
-		res, err := c.Produce(ctx, &kafka.ProduceRequest{
+		pr.recs = slices.Grow(pr.recs[:0], n)[:n]
+		pr.bytes = slices.Grow(pr.bytes[:0], 2*n)[:2*n]
+		now := time.Now()
+		for i := range n {
+			r := &recs[i]
+			kr := kafka.Record{Time: now, Headers: r.headers}
+			if r.key != nil {
+				pr.bytes[2*i] = sliceBytes{b: r.key}
+				kr.Key = &pr.bytes[2*i]
+			}
+			if r.value != nil {
+				pr.bytes[2*i+1] = sliceBytes{b: r.value}
+				kr.Value = &pr.bytes[2*i+1]
+			}
+			pr.recs[i] = kr
+		}
+		res, err := pr.client.Produce(ctx, &kafka.ProduceRequest{
 			Topic: topic, Partition: partition, RequiredAcks: kafka.RequireAll,
-			Compression: codec, Records: kafka.NewRecordReader(recs[:n]...),
+			Compression: pr.codec, Records: kafka.NewRecordReader(pr.recs...),
 		})
+		clear(pr.recs)
+		clear(pr.bytes)
 		if err == nil && res.Error != nil {
 			err = res.Error
 		}
@@ -165,23 +247,10 @@ func produce(ctx context.Context, c *kafka.Client, topic string, partition int, 
 			return -1, fmt.Errorf("producing %d records to %s/%d: %w", n, topic, partition, err)
 		}
 		end = res.BaseOffset + int64(n)
+		pr.acked += n
 		recs = recs[n:]
 	}
 	return end, nil
-}
-
-func recordSize(r *kafka.Record) int {
-	n := 32
-	if r.Key != nil {
-		n += r.Key.Len()
-	}
-	if r.Value != nil {
-		n += r.Value.Len()
-	}
-	for _, h := range r.Headers {
-		n += len(h.Key) + len(h.Value)
-	}
-	return n
 }
 
 // partitionCounts returns the partition count of each topic that exists.

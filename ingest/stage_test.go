@@ -49,6 +49,16 @@ func TestJoinStageMatchesOffline(t *testing.T) {
 	if len(got.dups) > 0 {
 		t.Fatalf("%d duplicate examples, e.g. %v", len(got.dups), head(got.dups))
 	}
+	if st := s.Stats(); st.DeadLetters > 0 {
+		for _, ms := range readTopic(t, brokers, cfg.DeadLetter) {
+			for i, m := range ms {
+				if i < 5 {
+					t.Errorf("dead letter %s@%s %q: %s", hdr(m, "source_topic"), hdr(m, "source_offset"), m.value, hdr(m, "reason"))
+				}
+			}
+		}
+		t.Fatalf("%d dead letters, want none: %+v", st.DeadLetters, st)
+	}
 	compareLabels(t, got.labels, want)
 	st := s.Stats()
 	t.Logf("%d examples, %d positive; stats %+v", got.n, positives(got.labels), st)
