@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"os"
 	"slices"
 	"strconv"
 	"testing"
@@ -275,3 +276,13 @@ func positives(m map[string]int32) int {
 var _ = maps.Keys[map[string]int]
 var _ = strconv.Itoa
 var _ = testenv.UniqueName
+
+// scaled returns n, or a quarter of it under the race detector.
+func scaled(n int) int {
+	if raceEnabled {
+		return max(n/4, 1)
+	}
+	return n
+}
+
+func envSet(name string) bool { return os.Getenv(name) != "" }
