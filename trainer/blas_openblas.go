@@ -4,6 +4,8 @@ package trainer
 
 /*
 #cgo LDFLAGS: -lopenblas
+void openblas_set_num_threads(int num_threads);
+int openblas_get_num_threads(void);
 */
 import "C"
 
@@ -19,3 +21,13 @@ func BLAS() string { return "OpenBLAS (netlib cgo)" }
 // UseBestBLAS makes gorgonia.org/tensor use OpenBLAS; main calls it once at
 // start-up, before any training.
 func UseBestBLAS() { tensor.Use(netlib.Implementation{}) }
+
+// SetBLASThreads sets the number of OpenBLAS threads (process-wide,
+// openblas_set_num_threads; n < 1 means 1) and returns the previous number.
+// OpenBLAS starts with as many threads as cores unless the machine's
+// OPENBLAS_NUM_THREADS says otherwise; this leaves the variable alone.
+func SetBLASThreads(n int) int {
+	old := int(C.openblas_get_num_threads())
+	C.openblas_set_num_threads(C.int(max(n, 1)))
+	return old
+}

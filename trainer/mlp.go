@@ -60,6 +60,7 @@ type mlpWork struct {
 	dAct [][]float32 // gradient w.r.t. act[l]
 	dW   [][]float32
 	dB   [][]float32
+	ones []float32 // at least rows ones, for the bias gradients' column sums
 }
 
 func (m *mlp) newWork() *mlpWork {
@@ -100,11 +101,7 @@ func (m *mlp) forward(wk *mlpWork) []float32 {
 		}
 		bl.Sgemm(blas.NoTrans, blas.NoTrans, n, out, in, 1, x, in, f32(m.w[l]), out, 1, z, out)
 		if l != m.outIdx {
-			for i, v := range z {
-				if v < 0 {
-					z[i] = 0
-				}
-			}
+			relu(z)
 		}
 	}
 	return wk.act[len(m.sizes)-1]
@@ -123,25 +120,43 @@ func (m *mlp) backward(wk *mlpWork, dOut []float32) {
 		dz := wk.dAct[l+1]
 		if l != m.outIdx {
 			// ReLU: the stored activation is max(z,0); its gradient is 0 where it is 0.
-			a := wk.act[l+1]
-			for i, v := range a {
-				if v <= 0 {
-					dz[i] = 0
-				}
-			}
+			reluMask(dz, wk.act[l+1])
 		}
-		db := wk.dB[l]
-		clear(db)
-		for r := 0; r < n; r++ {
-			row := dz[r*out : (r+1)*out]
-			for j, v := range row {
-				db[j] += v
-			}
+		// db = dzᵀ · 1 (the column sums of dz)
+		if len(wk.ones) < n {
+			wk.ones = filled(n, 1)
 		}
+		bl.Sgemv(blas.Trans, n, out, 1, dz, out, wk.ones, 1, 0, wk.dB[l], 1)
 		// dW = xᵀ · dz (in x out)
 		bl.Sgemm(blas.Trans, blas.NoTrans, in, out, n, 1, wk.act[l], in, dz, out, 0, wk.dW[l], out)
 		// dx = dz · Wᵀ (n x in)
 		bl.Sgemm(blas.NoTrans, blas.Trans, n, in, out, 1, dz, out, f32(m.w[l]), out, 0, wk.dAct[l], in)
+	}
+}
+
+// relu sets z to max(z, 0) without branches (a branch per value
+// mispredicts on about half of them: the signs of pre-activations are
+// random): a value with its sign bit set becomes +0. Only -0 differs from
+// the comparison "v < 0": it becomes +0, the same number.
+func relu(z []float32) {
+	for i, v := range z {
+		b := math.Float32bits(v)
+		z[i] = math.Float32frombits(b &^ uint32(int32(b)>>31))
+	}
+}
+
+// reluMask zeroes dz where the ReLU output a is not positive (v <= 0: the
+// ReLU's gradient is 0 there), without branches.
+func reluMask(dz, a []float32) {
+	a = a[:len(dz)]
+	for i, v := range a {
+		// The sign bit of b|(b-1) is clear exactly when b, as an int32, is
+		// in [1, 2³¹-1]: v is positive (or a NaN without sign), where the
+		// comparison v <= 0 is false. keep is then all ones, else 0. (A NaN
+		// with its sign bit set, which relu never outputs, also gives 0.)
+		b := math.Float32bits(v)
+		keep := ^uint32(int32(b|(b-1)) >> 31)
+		dz[i] = math.Float32frombits(math.Float32bits(dz[i]) & keep)
 	}
 }
 

@@ -39,9 +39,7 @@ func (s *sparseGrad) row(r int32) []float32 {
 		s.touched = append(s.touched, r)
 		k = int32(len(s.touched))
 		s.mark[r] = k
-		for range s.width {
-			s.g = append(s.g, 0)
-		}
+		s.g = append(s.g, make([]float32, s.width)...)
 	}
 	return s.g[int(k-1)*s.width : int(k)*s.width]
 }
@@ -68,9 +66,9 @@ func (s *sparseGrad) addInto(dst *sparseGrad) {
 // worker holds one shard's buffers, reused across steps.
 type worker struct {
 	lo, hi int
-	wk     *mlpWork
-	logit  []float32
-	grad   []float32 // dLoss/dlogit per row
+	wk     *mlpWork  // per-shard tower buffers (sharded tower only)
+	logit  []float32 // rows lo..hi of the Trainer's logits
+	grad   []float32 // rows lo..hi of the Trainer's dLoss/dlogit
 	wide   []sparseGrad
 	emb    []sparseGrad
 	bias   float32
@@ -79,10 +77,32 @@ type worker struct {
 
 // Trainer runs training steps and predictions of a Model with a fixed number
 // of workers (data-parallel shards of each batch).
+//
+// The sparse parts (wide sums and gradients, embedding gathers and
+// scatters) always run sharded over the workers. The tower runs in one of
+// two ways, chosen by NewTrainer from its size: a small tower runs per
+// shard inside each worker (its products are too small to gain from a
+// parallel BLAS); a large one (at least wholeTowerFLOPs per example, the
+// paper's 1024-512-256 tower) runs once on the whole batch, each product
+// split over the cores by the BLAS itself (gonum's goroutines or OpenBLAS's
+// threads), which avoids running two multithreaded BLAS calls at once
+// (oversubscription), keeps the products as large as the batch, and needs no
+// per-worker copy of the tower's gradients nor their reduction. Both compute
+// the same gradient; only the order of float additions differs, and it is
+// fixed for a given model and worker count, so training stays deterministic.
 type Trainer struct {
 	M       *Model
 	workers []*worker
+
+	wholeTower  bool
+	whole       *mlpWork  // the whole batch's tower buffers (wholeTower)
+	logit, grad []float32 // the whole batch's logits and dLoss/dlogit
 }
+
+// wholeTowerFLOPs is the forward FLOPs per example from which the tower runs
+// on the whole batch (see Trainer). The playstore spec's tower (~15
+// kFLOP) runs per shard, the paper's (~1.8 MFLOP) on the whole batch.
+const wholeTowerFLOPs = 1 << 18
 
 // NewTrainer returns a Trainer with n workers (at least 1).
 func NewTrainer(m *Model, n int) *Trainer {
@@ -95,30 +115,43 @@ func NewTrainer(m *Model, n int) *Trainer {
 		for f := range w.emb {
 			w.emb[f].width = m.Emb[f].Dim
 		}
-		if m.tower != nil {
-			w.wk = m.tower.newWork()
-		}
 		t.workers = append(t.workers, w)
 	}
+	t.setWholeTower(m.tower != nil && m.tower.flops() >= wholeTowerFLOPs)
 	return t
+}
+
+// setWholeTower selects how the tower runs (see Trainer); tests and
+// benchmarks force either way.
+func (t *Trainer) setWholeTower(on bool) {
+	t.wholeTower = on && t.M.tower != nil
+	if t.wholeTower && t.whole == nil {
+		t.whole = t.M.tower.newWork()
+	}
 }
 
 // shard assigns rows to workers and sizes their buffers; small batches use
 // fewer workers (at least 64 rows each) to keep goroutine overhead below the
 // work.
 func (t *Trainer) shard(n int) []*worker {
+	if cap(t.logit) < n {
+		t.logit = make([]float32, n)
+		t.grad = make([]float32, n)
+	}
+	t.logit, t.grad = t.logit[:n], t.grad[:n]
+	if t.wholeTower {
+		t.M.tower.resize(t.whole, n)
+	}
 	k := min(len(t.workers), max(1, n/64))
 	ws := t.workers[:k]
 	for i, w := range ws {
 		w.lo, w.hi = i*n/k, (i+1)*n/k
-		rows := w.hi - w.lo
-		if cap(w.logit) < rows {
-			w.logit = make([]float32, rows)
-			w.grad = make([]float32, rows)
-		}
-		w.logit, w.grad = w.logit[:rows], w.grad[:rows]
-		if w.wk != nil {
-			t.M.tower.resize(w.wk, rows)
+		w.logit, w.grad = t.logit[w.lo:w.hi], t.grad[w.lo:w.hi]
+		if t.M.tower != nil && !t.wholeTower {
+			if w.wk == nil {
+				w.wk = t.M.tower.newWork()
+			}
+			t.M.tower.resize(w.wk, w.hi-w.lo)
 		}
 	}
 	return ws
@@ -147,12 +180,10 @@ func parallel(ws []*worker, fn func(w *worker)) {
 func (t *Trainer) Predict(dst []float32, b *featurize.Batch) []float32 {
 	t.M.growTo(b)
 	ws := t.shard(b.N)
-	parallel(ws, func(w *worker) { t.forward(w, b) })
+	t.forwardAll(ws, b)
 	dst = dst[:0]
-	for _, w := range ws {
-		for _, z := range w.logit {
-			dst = append(dst, sigmoid(z))
-		}
+	for _, z := range t.logit {
+		dst = append(dst, sigmoid(z))
 	}
 	return dst
 }
@@ -166,25 +197,86 @@ func (t *Trainer) Step(b *featurize.Batch, preds []float32) (float64, []float32)
 	m.growTo(b)
 	ws := t.shard(b.N)
 	inv := 1 / float32(b.N)
-	parallel(ws, func(w *worker) {
-		t.forward(w, b)
-		t.backward(w, b, inv)
-	})
+	if t.wholeTower {
+		t.forwardAll(ws, b)
+		t.backwardAll(ws, b, inv)
+	} else {
+		parallel(ws, func(w *worker) {
+			t.forward(w, b)
+			t.backward(w, b, inv)
+		})
+	}
 	var loss float64
-	preds = preds[:0]
 	for _, w := range ws {
 		loss += w.loss
-		for _, z := range w.logit {
-			preds = append(preds, sigmoid(z))
-		}
+	}
+	preds = preds[:0]
+	for _, z := range t.logit {
+		preds = append(preds, sigmoid(z))
 	}
 	t.reduce(ws)
-	t.update(ws[0])
+	t.update(ws)
 	return loss / float64(b.N), preds
 }
 
-// forward computes w's rows' logits.
+// forwardAll computes the logits of the whole batch (shard by shard, or the
+// sparse parts by shard and the tower on the whole batch).
+func (t *Trainer) forwardAll(ws []*worker, b *featurize.Batch) {
+	m := t.M
+	if !t.wholeTower {
+		parallel(ws, func(w *worker) { t.forward(w, b) })
+		return
+	}
+	x := t.whole.act[0]
+	parallel(ws, func(w *worker) { t.gather(w, b, x[w.lo*m.inDim:w.hi*m.inDim]) })
+	out := m.tower.forward(t.whole)
+	for r, v := range out {
+		t.logit[r] += v
+	}
+	for r := range t.logit {
+		t.logit[r] += m.Bias
+	}
+}
+
+// backwardAll fills the gradients of the whole batch after forwardAll with
+// the whole-batch tower: the tower's in t.whole, the sparse ones in each
+// worker's tables.
+func (t *Trainer) backwardAll(ws []*worker, b *featurize.Batch, inv float32) {
+	m := t.M
+	for _, w := range ws {
+		t.lossGrad(w, b, inv)
+	}
+	m.tower.backward(t.whole, t.grad)
+	dx := t.whole.dAct[0]
+	parallel(ws, func(w *worker) {
+		t.wideGrad(w, b)
+		t.embGrad(w, b, dx[w.lo*m.inDim:w.hi*m.inDim])
+	})
+}
+
+// forward computes w's rows' logits with w's own tower buffers.
 func (t *Trainer) forward(w *worker, b *featurize.Batch) {
+	m := t.M
+	var x []float32
+	if m.usesDeep() {
+		x = w.wk.act[0]
+	}
+	t.gather(w, b, x)
+	if m.usesDeep() {
+		out := m.tower.forward(w.wk)
+		for r, v := range out {
+			w.logit[r] += v
+		}
+	}
+	for r := range w.logit {
+		w.logit[r] += m.Bias
+	}
+}
+
+// gather sets w.logit to the wide part's sums of w's rows and, with a deep
+// part, fills x (w's rows of the tower input, rows x inDim) with the pooled
+// embeddings and the dense columns.
+func (t *Trainer) gather(w *worker, b *featurize.Batch, x []float32) {
 	m := t.M
 	clear(w.logit)
 	if m.usesWide() {
@@ -196,48 +288,41 @@ func (t *Trainer) forward(w *worker, b *featurize.Batch) {
 			w.logit[i-w.lo] = s
 		}
 	}
-	if m.usesDeep() {
-		x := w.wk.act[0]
-		col := 0
-		for f := range m.Emb {
-			e := &m.Emb[f]
-			d := &b.Deep[f]
-			comb := m.Layout.Deep[f].Combiner
-			for i := w.lo; i < w.hi; i++ {
-				dst := x[(i-w.lo)*m.inDim+col : (i-w.lo)*m.inDim+col+e.Dim]
-				if d.Offsets == nil {
-					id := int(d.IDs[i])
-					copy(dst, e.W[id*e.Dim:(id+1)*e.Dim])
-					continue
-				}
-				clear(dst)
-				ids := d.IDs[d.Offsets[i]:d.Offsets[i+1]]
-				for _, id := range ids {
-					row := e.W[int(id)*e.Dim : (int(id)+1)*e.Dim]
-					for j, v := range row {
-						dst[j] += v
-					}
-				}
-				if s := poolScale(comb, len(ids)); s != 1 {
-					for j := range dst {
-						dst[j] *= s
-					}
-				}
-			}
-			col += e.Dim
-		}
-		if m.denseDim > 0 {
-			for i := w.lo; i < w.hi; i++ {
-				copy(x[(i-w.lo)*m.inDim+col:(i-w.lo+1)*m.inDim], b.Dense[i*m.denseDim:(i+1)*m.denseDim])
-			}
-		}
-		out := m.tower.forward(w.wk)
-		for r, v := range out {
-			w.logit[r] += v
-		}
+	if !m.usesDeep() {
+		return
 	}
-	for r := range w.logit {
-		w.logit[r] += m.Bias
+	col := 0
+	for f := range m.Emb {
+		e := &m.Emb[f]
+		d := &b.Deep[f]
+		comb := m.Layout.Deep[f].Combiner
+		for i := w.lo; i < w.hi; i++ {
+			dst := x[(i-w.lo)*m.inDim+col : (i-w.lo)*m.inDim+col+e.Dim]
+			if d.Offsets == nil {
+				id := int(d.IDs[i])
+				copy(dst, e.W[id*e.Dim:(id+1)*e.Dim])
+				continue
+			}
+			clear(dst)
+			ids := d.IDs[d.Offsets[i]:d.Offsets[i+1]]
+			for _, id := range ids {
+				row := e.W[int(id)*e.Dim : (int(id)+1)*e.Dim]
+				for j, v := range row {
+					dst[j] += v
+				}
+			}
+			if s := poolScale(comb, len(ids)); s != 1 {
+				for j := range dst {
+					dst[j] *= s
+				}
+			}
+		}
+		col += e.Dim
+	}
+	if m.denseDim > 0 {
+		for i := w.lo; i < w.hi; i++ {
+			copy(x[(i-w.lo)*m.inDim+col:(i-w.lo+1)*m.inDim], b.Dense[i*m.denseDim:(i+1)*m.denseDim])
+		}
 	}
 }
 
@@ -255,9 +340,20 @@ func poolScale(c spec.Combiner, n int) float32 {
 }
 
 // backward fills w's gradients for the mean log loss over the batch (inv is
-// 1/N of the whole batch).
+// 1/N of the whole batch) with w's own tower buffers.
 func (t *Trainer) backward(w *worker, b *featurize.Batch, inv float32) {
 	m := t.M
+	t.lossGrad(w, b, inv)
+	t.wideGrad(w, b)
+	if !m.usesDeep() {
+		return
+	}
+	m.tower.backward(w.wk, w.grad)
+	t.embGrad(w, b, w.wk.dAct[0])
+}
+
+// lossGrad sets w's loss, its dLoss/dlogit per row and its bias gradient.
+func (t *Trainer) lossGrad(w *worker, b *featurize.Batch, inv float32) {
 	w.loss, w.bias = 0, 0
 	for r, z := range w.logit {
 		y := b.Labels[w.lo+r]
@@ -266,22 +362,29 @@ func (t *Trainer) backward(w *worker, b *featurize.Batch, inv float32) {
 		w.grad[r] = g
 		w.bias += g
 	}
-	if m.usesWide() {
-		for k := range w.wide {
-			w.wide[k].grow(m.Wide[k].Len())
-		}
-		for i := w.lo; i < w.hi; i++ {
-			g := w.grad[i-w.lo]
-			for e := b.WideOffsets[i]; e < b.WideOffsets[i+1]; e++ {
-				w.wide[b.WideSlots[e]].row(b.WideIDs[e])[0] += g * b.WideValues[e]
-			}
-		}
-	}
-	if !m.usesDeep() {
+}
+
+// wideGrad accumulates w's rows' wide gradients.
+func (t *Trainer) wideGrad(w *worker, b *featurize.Batch) {
+	m := t.M
+	if !m.usesWide() {
 		return
 	}
-	m.tower.backward(w.wk, w.grad)
-	dx := w.wk.dAct[0]
+	for k := range w.wide {
+		w.wide[k].grow(m.Wide[k].Len())
+	}
+	for i := w.lo; i < w.hi; i++ {
+		g := w.grad[i-w.lo]
+		for e := b.WideOffsets[i]; e < b.WideOffsets[i+1]; e++ {
+			w.wide[b.WideSlots[e]].row(b.WideIDs[e])[0] += g * b.WideValues[e]
+		}
+	}
+}
+
+// embGrad accumulates w's rows' embedding gradients from dx, the gradient
+// w.r.t. w's rows of the tower input.
+func (t *Trainer) embGrad(w *worker, b *featurize.Batch, dx []float32) {
+	m := t.M
 	col := 0
 	for f := range m.Emb {
 		e := &m.Emb[f]
@@ -313,7 +416,7 @@ func addTo(dst, src []float32, s float32) {
 }
 
 // reduce sums the workers' gradients into the first worker's, in worker
-// order.
+// order (the tower's only when it ran per shard).
 func (t *Trainer) reduce(ws []*worker) {
 	m := t.M
 	w0 := ws[0]
@@ -327,7 +430,7 @@ func (t *Trainer) reduce(ws []*worker) {
 			w.emb[f].addInto(&w0.emb[f])
 			w.emb[f].reset()
 		}
-		if m.tower != nil {
+		if m.tower != nil && !t.wholeTower {
 			for l := range w.wk.dW {
 				addTo(w0.wk.dW[l], w.wk.dW[l], 1)
 				addTo(w0.wk.dB[l], w.wk.dB[l], 1)
@@ -336,9 +439,18 @@ func (t *Trainer) reduce(ws []*worker) {
 	}
 }
 
-// update applies the summed gradients of w0 to every parameter once.
-func (t *Trainer) update(w0 *worker) {
+// towerGrads returns the tower's summed gradients after reduce.
+func (t *Trainer) towerGrads(w0 *worker) *mlpWork {
+	if t.wholeTower {
+		return t.whole
+	}
+	return w0.wk
+}
+
+// update applies the summed gradients of ws[0] to every parameter once.
+func (t *Trainer) update(ws []*worker) {
 	m := t.M
+	w0 := ws[0]
 	m.BiasAcc += w0.bias * w0.bias
 	m.Bias -= m.ada.LearningRate * w0.bias / float32(math.Sqrt(float64(m.BiasAcc)))
 	if m.usesWide() {
@@ -350,22 +462,59 @@ func (t *Trainer) update(w0 *worker) {
 			sg.reset()
 		}
 	}
-	if m.usesDeep() {
-		for f := range w0.emb {
-			e := &m.Emb[f]
-			sg := &w0.emb[f]
-			for i, id := range sg.touched {
-				lo, hi := int(id)*e.Dim, (int(id)+1)*e.Dim
-				m.ada.UpdateRange(e.W[lo:hi], e.Acc[lo:hi], sg.g[i*e.Dim:(i+1)*e.Dim])
-			}
-			sg.reset()
-		}
-		tw := m.tower
-		for l := range tw.w {
-			m.ada.UpdateRange(f32(tw.w[l]), tw.wAcc[l], w0.wk.dW[l])
-			m.ada.UpdateRange(f32(tw.b[l]), tw.bAcc[l], w0.wk.dB[l])
-		}
+	if !m.usesDeep() {
+		return
 	}
+	for f := range w0.emb {
+		e := &m.Emb[f]
+		sg := &w0.emb[f]
+		for i, id := range sg.touched {
+			lo, hi := int(id)*e.Dim, (int(id)+1)*e.Dim
+			m.ada.UpdateRange(e.W[lo:hi], e.Acc[lo:hi], sg.g[i*e.Dim:(i+1)*e.Dim])
+		}
+		sg.reset()
+	}
+	// The tower's AdaGrad update costs a square root and a division per
+	// weight; for a large tower it is split over all workers by ranges of
+	// each layer (every coordinate's update is independent, so the result
+	// does not depend on the split).
+	tw, g := m.tower, t.towerGrads(w0)
+	k := len(t.workers)
+	if len(tw.w) > 0 && len(f32(tw.w[0])) < minParallelUpdate {
+		k = 1
+	}
+	parallelN(k, func(i int) {
+		for l := range tw.w {
+			w := f32(tw.w[l])
+			lo, hi := i*len(w)/k, (i+1)*len(w)/k
+			m.ada.UpdateRange(w[lo:hi], tw.wAcc[l][lo:hi], g.dW[l][lo:hi])
+			if i == 0 {
+				m.ada.UpdateRange(f32(tw.b[l]), tw.bAcc[l], g.dB[l])
+			}
+		}
+	})
+}
+
+// minParallelUpdate is the size of the tower's first weight matrix from
+// which its AdaGrad update is split over the workers.
+const minParallelUpdate = 1 << 15
+
+// parallelN runs fn(0..k-1), fn(0) on the calling goroutine.
+func parallelN(k int, fn func(i int)) {
+	if k <= 1 {
+		fn(0)
+		return
+	}
+	var wg sync.WaitGroup
+	for i := 1; i < k; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn(i)
+		}()
+	}
+	fn(0)
+	wg.Wait()
 }
 
 func sigmoid(z float32) float32 {
