@@ -38,6 +38,7 @@ func commands() map[string]command {
 		predictCommand(),
 		modelsCommand(),
 		joinCommand(),
+		demoCommand(),
 	} {
 		m[c.name] = c
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -27,33 +28,61 @@ import (
 func runCommand() command {
 	return command{
 		name:    "run",
-		summary: "run the always-on service: join live impressions and installs, archive the examples",
+		summary: "run the always-on service: join live impressions and installs, archive the examples, train and publish",
 		run:     runRun,
 	}
 }
 
-type runFlags struct {
-	spec, brokers, store, model, stages string
-	group, archiveGroup                 string
-	topicImps, topicIns, topicEx, dlq   string
-	archiveFileBytes                    int64
-	archiveFlush, lateness              time.Duration
-	logLevel                            string
-	shutdown                            time.Duration
+// runConfig is what the stages of `wdstream run` are built from: the
+// command's flags, or the settings of `wdstream demo`.
+type runConfig struct {
+	specPath, store, model            string
+	brokers                           []string
+	stages                            []string
+	group, archiveGroup               string
+	topicImps, topicIns, topicEx, dlq string
+	archiveFileBytes                  int64
+	archiveFlush, lateness            time.Duration
+	shutdown                          time.Duration
+	svc                               serviceFlags
+	// Train-stage knobs without a flag (0: continuous.Config's defaults);
+	// the demo sets them for its small world.
+	bootstrap, progressiveWindow int
 }
 
-// runEnv is what every stage is built from.
+// defaultRunConfig returns the defaults of `wdstream run`'s flags.
+func defaultRunConfig() runConfig {
+	return runConfig{
+		stages:           []string{"join", "archive", "train"},
+		group:            ingest.DefaultJoinGroup,
+		archiveGroup:     ingest.DefaultArchiveGroup,
+		topicImps:        ingest.DefaultImpressionsTopic,
+		topicIns:         ingest.DefaultInstallsTopic,
+		topicEx:          ingest.DefaultExamplesTopic,
+		dlq:              ingest.DefaultDeadLetterTopic,
+		archiveFileBytes: 128 << 20,
+		archiveFlush:     5 * time.Minute,
+		shutdown:         30 * time.Second,
+		svc:              defaultServiceFlags(),
+	}
+}
+
+// runEnv is what every stage is built from, and the stages once built.
 type runEnv struct {
-	f       *runFlags
+	cfg     *runConfig
 	sp      *spec.Spec
-	brokers []string
 	bucket  *blob.Bucket
 	logger  *slog.Logger
-	svc     *serviceFlags
 	auth    ingest.Auth
 	reg     *prometheus.Registry
 	join    *ingest.JoinStage
+	archive *ingest.ArchiveStage
 	train   *continuous.Stage
+	status  *statusPage // the page at / of the HTTP port
+	// httpAddr is the HTTP port's address (nil without --http).
+	httpAddr net.Addr
+	runners  []func(context.Context) error
+	closers  []func() error
 }
 
 // runStages lists the stages in stream order; `--stages` picks some. A
@@ -69,110 +98,165 @@ var runStages = []struct {
 }
 
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	f := &runFlags{}
-	fs := newFlagSet("run", "--spec FILE --brokers LIST --store URL --model NAME [--stages join,archive] [flags]", stderr)
-	fs.StringVar(&f.spec, "spec", "", "feature spec YAML (required; join.* sets the label window, idle advance and state cap)")
-	fs.StringVar(&f.brokers, "brokers", "", "comma-separated Kafka bootstrap brokers host:port (required)")
+	cfg := defaultRunConfig()
+	f := &cfg
+	var brokers, stages, logLevel string
+	fs := newFlagSet("run", "--spec FILE --brokers LIST --store URL --model NAME [--stages join,archive,train] [flags]", stderr)
+	fs.StringVar(&f.specPath, "spec", "", "feature spec YAML (required; join.* sets the label window, idle advance and state cap)")
+	fs.StringVar(&brokers, "brokers", "", "comma-separated Kafka bootstrap brokers host:port (required)")
 	fs.StringVar(&f.store, "store", "", "object store URL for the archive: file:///dir, s3://bucket?region=... (required with the archive stage)")
 	fs.StringVar(&f.model, "model", "", "model name: the archive writes under NAME/examples/ (required with the archive stage)")
-	fs.StringVar(&f.stages, "stages", "join,archive,train", "comma-separated stages to run in this process: join, archive, train")
-	fs.StringVar(&f.group, "group", ingest.DefaultJoinGroup, "consumer group of the join stage")
-	fs.StringVar(&f.archiveGroup, "archive-group", ingest.DefaultArchiveGroup, "consumer group of the archive stage")
-	fs.StringVar(&f.topicImps, "topic-impressions", ingest.DefaultImpressionsTopic, "impressions topic")
-	fs.StringVar(&f.topicIns, "topic-installs", ingest.DefaultInstallsTopic, "installs topic")
-	fs.StringVar(&f.topicEx, "topic-examples", ingest.DefaultExamplesTopic, "examples topic (created with the inputs' partition count when missing)")
-	fs.StringVar(&f.dlq, "topic-dlq", ingest.DefaultDeadLetterTopic, "dead-letter topic for records that fail to decode or validate")
-	fs.Int64Var(&f.archiveFileBytes, "archive-file-bytes", 128<<20, "archive Parquet file size at which a file is cut")
-	fs.DurationVar(&f.archiveFlush, "archive-flush", 5*time.Minute, "an archive file open this long is cut and uploaded")
-	fs.DurationVar(&f.lateness, "allowed-lateness", 0, "event-time slack subtracted from the merged stream's ts to form the join watermark")
-	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
-	fs.DurationVar(&f.shutdown, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long the stages may drain, checkpoint and commit before the process exits anyway")
-	svc := &serviceFlags{}
-	addServiceFlags(fs, svc)
+	fs.StringVar(&stages, "stages", strings.Join(f.stages, ","), "comma-separated stages to run in this process: join, archive, train")
+	fs.StringVar(&f.group, "group", f.group, "consumer group of the join stage")
+	fs.StringVar(&f.archiveGroup, "archive-group", f.archiveGroup, "consumer group of the archive stage")
+	fs.StringVar(&f.topicImps, "topic-impressions", f.topicImps, "impressions topic")
+	fs.StringVar(&f.topicIns, "topic-installs", f.topicIns, "installs topic")
+	fs.StringVar(&f.topicEx, "topic-examples", f.topicEx, "examples topic (created with the inputs' partition count when missing)")
+	fs.StringVar(&f.dlq, "topic-dlq", f.dlq, "dead-letter topic for records that fail to decode or validate")
+	fs.Int64Var(&f.archiveFileBytes, "archive-file-bytes", f.archiveFileBytes, "archive Parquet file size at which a file is cut")
+	fs.DurationVar(&f.archiveFlush, "archive-flush", f.archiveFlush, "an archive file open this long is cut and uploaded")
+	fs.DurationVar(&f.lateness, "allowed-lateness", f.lateness, "event-time slack subtracted from the merged stream's ts to form the join watermark")
+	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.DurationVar(&f.shutdown, "shutdown-timeout", f.shutdown, "on SIGTERM, how long the stages may drain, checkpoint and commit before the process exits anyway")
+	addServiceFlags(fs, &f.svc)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	var level slog.Level
-	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
-		return runUsage(fs, "--log-level "+f.logLevel+": want debug, info, warn or error")
+	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+		return runUsage(fs, "--log-level "+logLevel+": want debug, info, warn or error")
 	}
-	env := &runEnv{f: f, svc: svc, reg: newRegistry(), logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))}
-	var err error
-	if env.auth, err = svc.auth(); err != nil {
+	f.brokers = splitComma(brokers)
+	f.stages = splitComma(stages)
+	if _, err := f.svc.auth(); err != nil {
 		return runUsage(fs, err.Error())
 	}
-	for _, b := range strings.Split(f.brokers, ",") {
-		if b = strings.TrimSpace(b); b != "" {
-			env.brokers = append(env.brokers, b)
-		}
-	}
 	switch {
-	case f.spec == "":
+	case f.specPath == "":
 		return runUsage(fs, "--spec is required")
-	case len(env.brokers) == 0:
+	case len(f.brokers) == 0:
 		return runUsage(fs, "--brokers is required")
 	}
-	want := map[string]bool{}
-	for _, s := range strings.Split(f.stages, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			want[s] = true
+	if err := f.checkStages(); err != nil {
+		return runUsage(fs, err.Error())
+	}
+	sp, err := spec.Load(f.specPath)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	env, err := startRun(ctx, f, sp, logger)
+	if err != nil {
+		return err
+	}
+	defer env.close()
+	return env.run(ctx)
+}
+
+// splitComma splits a comma-separated list, dropping empty items.
+func splitComma(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
 		}
 	}
+	return out
+}
+
+// checkStages checks the stage names and what they need.
+func (c *runConfig) checkStages() error {
 	var names []string
 	for _, st := range runStages {
 		names = append(names, st.name)
 	}
-	for s := range want {
+	for _, s := range c.stages {
 		if !containsStr(names, s) {
-			return runUsage(fs, fmt.Sprintf("--stages: unknown stage %q (stages: %s)", s, strings.Join(names, ", ")))
+			return fmt.Errorf("--stages: unknown stage %q (stages: %s)", s, strings.Join(names, ", "))
 		}
 	}
-	if len(want) == 0 {
-		return runUsage(fs, "--stages names no stage")
+	if len(c.stages) == 0 {
+		return errors.New("--stages names no stage")
 	}
-	if (want["archive"] || want["train"]) && (f.store == "" || f.model == "") {
-		return runUsage(fs, "the archive and train stages need --store and --model")
+	if (containsStr(c.stages, "archive") || containsStr(c.stages, "train")) && (c.store == "" || c.model == "") {
+		return errors.New("the archive and train stages need --store and --model")
 	}
-	sp, err := spec.Load(f.spec)
-	if err != nil {
-		return err
-	}
-	env.sp = sp
-	if f.store != "" {
-		if env.bucket, err = blob.OpenBucket(ctx, f.store); err != nil {
-			return fmt.Errorf("opening store %s: %w", f.store, err)
-		}
-		defer env.bucket.Close()
-	}
+	return nil
+}
 
-	var runners []func(context.Context) error
+// startRun builds the stages cfg names, in stream order, and opens the HTTP
+// port when cfg.svc.http is set (its / is the status page). Nothing runs
+// until run; close releases what startRun opened.
+func startRun(ctx context.Context, cfg *runConfig, sp *spec.Spec, logger *slog.Logger) (_ *runEnv, err error) {
+	if err := cfg.checkStages(); err != nil {
+		return nil, err
+	}
+	if len(cfg.brokers) == 0 {
+		return nil, errors.New("no brokers")
+	}
+	env := &runEnv{cfg: cfg, sp: sp, reg: newRegistry(), logger: logger}
+	defer func() {
+		if err != nil {
+			env.close()
+		}
+	}()
+	if env.auth, err = cfg.svc.auth(); err != nil {
+		return nil, err
+	}
+	if cfg.store != "" {
+		if env.bucket, err = blob.OpenBucket(ctx, cfg.store); err != nil {
+			return nil, fmt.Errorf("opening store %s: %w", cfg.store, err)
+		}
+		env.closers = append(env.closers, env.bucket.Close)
+	}
 	for _, st := range runStages {
-		if !want[st.name] {
+		if !containsStr(cfg.stages, st.name) {
 			continue
 		}
 		r, err := st.build(ctx, env)
 		if err != nil {
-			return fmt.Errorf("%s stage: %w", st.name, err)
+			return nil, fmt.Errorf("%s stage: %w", st.name, err)
 		}
-		runners = append(runners, r)
+		env.runners = append(env.runners, r)
 	}
-	if svc.http != "" {
+	if cfg.svc.http != "" {
 		mux := http.NewServeMux()
-		srv, addr, err := serveHTTP(svc.http, env.reg, env.ready, mux)
-		if err != nil {
-			return fmt.Errorf("--http %s: %w", svc.http, err)
+		if env.status, err = newRunStatusPage(ctx, env); err != nil {
+			return nil, err
 		}
-		env.logger.Info("HTTP port open", "addr", addr.String(), "pages", "/metrics /healthz /readyz")
-		runners = append(runners, srv)
+		mux.Handle("/{$}", env.status)
+		env.runners = append(env.runners, env.status.sample)
+		srv, addr, err := serveHTTP(cfg.svc.http, env.reg, env.ready, mux)
+		if err != nil {
+			return nil, fmt.Errorf("--http %s: %w", cfg.svc.http, err)
+		}
+		env.httpAddr = addr
+		env.logger.Info("HTTP port open", "addr", addr.String(), "pages", "/ (status) /metrics /healthz /readyz")
+		env.runners = append(env.runners, srv)
 	}
-	env.logger.Info("wdstream run starting", "stages", f.stages, "brokers", f.brokers)
-	// Every stage runs until ctx is done (SIGTERM, SIGINT), then drains;
-	// the first stage that fails stops the others.
+	return env, nil
+}
+
+// close releases what startRun opened.
+func (env *runEnv) close() {
+	for i := len(env.closers) - 1; i >= 0; i-- {
+		if err := env.closers[i](); err != nil {
+			env.logger.Warn("closing", "err", err)
+		}
+	}
+	env.closers = nil
+}
+
+// run runs every stage until ctx is done (SIGTERM, SIGINT), then lets them
+// drain within the shutdown timeout; the first stage that fails stops the
+// others.
+func (env *runEnv) run(ctx context.Context) error {
+	env.logger.Info("wdstream run starting", "stages", strings.Join(env.cfg.stages, ","), "brokers", strings.Join(env.cfg.brokers, ","))
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errs := make([]error, len(runners))
-	for i, r := range runners {
+	errs := make([]error, len(env.runners))
+	for i, r := range env.runners {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -188,9 +272,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	case <-sctx.Done():
 		select {
 		case <-done:
-		case <-time.After(f.shutdown):
-			env.logger.Error("stages did not stop within the shutdown timeout; exiting", "timeout", f.shutdown)
-			return fmt.Errorf("shutdown: stages still running after %s", f.shutdown)
+		case <-time.After(env.cfg.shutdown):
+			env.logger.Error("stages did not stop within the shutdown timeout; exiting", "timeout", env.cfg.shutdown)
+			return fmt.Errorf("shutdown: stages still running after %s", env.cfg.shutdown)
 		}
 	}
 	env.logger.Info("wdstream run stopped")
@@ -200,10 +284,10 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 func buildJoinStage(ctx context.Context, env *runEnv) (func(context.Context) error, error) {
 	j := env.sp.Join
 	s, err := ingest.NewJoinStage(ingest.JoinConfig{
-		Brokers: env.brokers, Group: env.f.group,
-		Impressions: env.f.topicImps, Installs: env.f.topicIns, Examples: env.f.topicEx, DeadLetter: env.f.dlq,
+		Brokers: env.cfg.brokers, Group: env.cfg.group,
+		Impressions: env.cfg.topicImps, Installs: env.cfg.topicIns, Examples: env.cfg.topicEx, DeadLetter: env.cfg.dlq,
 		Window: j.LabelWindow.D(), IdleAdvance: j.IdleAdvance.D(), MaxPending: j.MaxPending,
-		AllowedLateness: env.f.lateness, Logger: env.logger,
+		AllowedLateness: env.cfg.lateness, Logger: env.logger,
 	})
 	if err != nil {
 		return nil, err
@@ -219,13 +303,14 @@ func buildJoinStage(ctx context.Context, env *runEnv) (func(context.Context) err
 
 func buildArchiveStage(ctx context.Context, env *runEnv) (func(context.Context) error, error) {
 	a, err := ingest.NewArchiveStage(ingest.ArchiveConfig{
-		Brokers: env.brokers, Group: env.f.archiveGroup, Topic: env.f.topicEx,
-		Bucket: env.bucket, Prefix: env.f.model + "/examples/", Columns: specColumns(env.sp),
-		FileBytes: env.f.archiveFileBytes, FlushInterval: env.f.archiveFlush, Logger: env.logger,
+		Brokers: env.cfg.brokers, Group: env.cfg.archiveGroup, Topic: env.cfg.topicEx,
+		Bucket: env.bucket, Prefix: env.cfg.model + "/examples/", Columns: specColumns(env.sp),
+		FileBytes: env.cfg.archiveFileBytes, FlushInterval: env.cfg.archiveFlush, Logger: env.logger,
 	})
 	if err != nil {
 		return nil, err
 	}
+	env.archive = a
 	return func(ctx context.Context) error {
 		err := a.Run(ctx)
 		env.logger.Info("archive stage stopped", "stats", fmt.Sprintf("%+v", a.Stats()))

@@ -30,21 +30,31 @@ type serviceFlags struct {
 	kafkaUser, kafkaPassEnv string
 }
 
+// defaultServiceFlags returns the defaults of the service flags.
+func defaultServiceFlags() serviceFlags {
+	return serviceFlags{
+		trainGroup: "wdstream-train", trainStart: "earliest", checkpointEvery: time.Minute,
+		workers: runtime.GOMAXPROCS(0), kafkaPassEnv: "WDSTREAM_KAFKA_PASSWORD",
+	}
+}
+
+// addServiceFlags registers the service flags on fs, with f's values as
+// their defaults.
 func addServiceFlags(fs *flag.FlagSet, f *serviceFlags) {
-	fs.StringVar(&f.trainGroup, "train-group", "wdstream-train", "consumer group the train stage commits its offsets under (monitoring; checkpoints own the offsets)")
-	fs.StringVar(&f.trainStart, "train-start", "earliest", "where the train stage starts a partition it has no offset for: earliest or latest")
-	fs.DurationVar(&f.checkpointEvery, "checkpoint-every", time.Minute, "time between train-stage checkpoints in the store")
-	fs.BoolVar(&f.trainedLog, "trained-log", false, "debug: record the (impression_id, label) of every trained example in the checkpoints (keeps every checkpoint)")
-	fs.IntVar(&f.workers, "workers", runtime.GOMAXPROCS(0), "training threads")
-	fs.StringVar(&f.http, "http", "", "address of the HTTP port for /metrics, /healthz, /readyz and the status page (e.g. :8080); empty: none")
-	fs.BoolVar(&f.kafkaTLS, "kafka-tls", false, "connect to Kafka over TLS")
-	fs.StringVar(&f.kafkaCA, "kafka-tls-ca", "", "PEM CA bundle for the brokers' certificates (added to the system roots)")
-	fs.StringVar(&f.kafkaCert, "kafka-tls-cert", "", "PEM client certificate (with --kafka-tls-key)")
-	fs.StringVar(&f.kafkaKey, "kafka-tls-key", "", "PEM client key")
-	fs.BoolVar(&f.kafkaTLSSkip, "kafka-tls-insecure", false, "do not verify the brokers' certificates (testing only)")
-	fs.StringVar(&f.kafkaSASL, "kafka-sasl", "", "SASL mechanism: plain, scram-sha-256 or scram-sha-512")
-	fs.StringVar(&f.kafkaUser, "kafka-user", "", "SASL user")
-	fs.StringVar(&f.kafkaPassEnv, "kafka-password-env", "WDSTREAM_KAFKA_PASSWORD", "environment variable holding the SASL password")
+	fs.StringVar(&f.trainGroup, "train-group", f.trainGroup, "consumer group the train stage commits its offsets under (monitoring; checkpoints own the offsets)")
+	fs.StringVar(&f.trainStart, "train-start", f.trainStart, "where the train stage starts a partition it has no offset for: earliest or latest")
+	fs.DurationVar(&f.checkpointEvery, "checkpoint-every", f.checkpointEvery, "time between train-stage checkpoints in the store")
+	fs.BoolVar(&f.trainedLog, "trained-log", f.trainedLog, "debug: record the (impression_id, label) of every trained example in the checkpoints (keeps every checkpoint)")
+	fs.IntVar(&f.workers, "workers", f.workers, "training threads")
+	fs.StringVar(&f.http, "http", f.http, "address of the HTTP port for the status page (/), /metrics, /healthz and /readyz (e.g. :8080); empty: none")
+	fs.BoolVar(&f.kafkaTLS, "kafka-tls", f.kafkaTLS, "connect to Kafka over TLS")
+	fs.StringVar(&f.kafkaCA, "kafka-tls-ca", f.kafkaCA, "PEM CA bundle for the brokers' certificates (added to the system roots)")
+	fs.StringVar(&f.kafkaCert, "kafka-tls-cert", f.kafkaCert, "PEM client certificate (with --kafka-tls-key)")
+	fs.StringVar(&f.kafkaKey, "kafka-tls-key", f.kafkaKey, "PEM client key")
+	fs.BoolVar(&f.kafkaTLSSkip, "kafka-tls-insecure", f.kafkaTLSSkip, "do not verify the brokers' certificates (testing only)")
+	fs.StringVar(&f.kafkaSASL, "kafka-sasl", f.kafkaSASL, "SASL mechanism: plain, scram-sha-256 or scram-sha-512")
+	fs.StringVar(&f.kafkaUser, "kafka-user", f.kafkaUser, "SASL user")
+	fs.StringVar(&f.kafkaPassEnv, "kafka-password-env", f.kafkaPassEnv, "environment variable holding the SASL password")
 }
 
 func (f *serviceFlags) auth() (ingest.Auth, error) {
@@ -55,8 +65,8 @@ func (f *serviceFlags) auth() (ingest.Auth, error) {
 }
 
 func buildTrainStage(ctx context.Context, env *runEnv) (func(context.Context) error, error) {
-	f := env.svc
-	if env.f.store == "" || env.f.model == "" {
+	f := &env.cfg.svc
+	if env.cfg.store == "" || env.cfg.model == "" {
 		return nil, fmt.Errorf("the train stage needs --store and --model")
 	}
 	start := int64(kafka.FirstOffset)
@@ -68,11 +78,11 @@ func buildTrainStage(ctx context.Context, env *runEnv) (func(context.Context) er
 		return nil, fmt.Errorf("--train-start %q: want earliest or latest", f.trainStart)
 	}
 	trainer.UseBestBLAS()
-	store, err := publisher.OpenStore(ctx, env.f.store)
+	store, err := publisher.OpenStore(ctx, env.cfg.store)
 	if err != nil {
 		return nil, err
 	}
-	hooks, err := publisher.NewHooks(env.sp.Hooks, publisher.HookConfig{KafkaBrokers: env.brokers})
+	hooks, err := publisher.NewHooks(env.sp.Hooks, publisher.HookConfig{KafkaBrokers: env.cfg.brokers})
 	if err != nil {
 		store.Close()
 		return nil, err
@@ -83,10 +93,11 @@ func buildTrainStage(ctx context.Context, env *runEnv) (func(context.Context) er
 		return nil, err
 	}
 	st, err := continuous.New(continuous.Config{
-		Spec: env.sp, Model: env.f.model, Store: store, Publisher: pub,
-		Brokers: env.brokers, Auth: env.auth, Topic: env.f.topicEx, TrainGroup: f.trainGroup,
+		Spec: env.sp, Model: env.cfg.model, Store: store, Publisher: pub,
+		Brokers: env.cfg.brokers, Auth: env.auth, Topic: env.cfg.topicEx, TrainGroup: f.trainGroup,
 		StartDefault: start, CheckpointEvery: f.checkpointEvery, TrainedLog: f.trainedLog,
 		Workers: f.workers, Logger: env.logger, Registerer: env.reg,
+		Bootstrap: env.cfg.bootstrap, ProgressiveWindow: env.cfg.progressiveWindow,
 	})
 	if err != nil {
 		store.Close()

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/wdstream/wdstream/continuous"
+)
+
+// statusData is what the template renders.
+type statusData struct {
+	Model, Where string
+	Now          time.Time
+	Uptime       string
+	Stages       []stageRow
+	Train        *continuous.Status
+	Versions     []statusVersion // newest first
+	VersionsErr  string
+	Published    int
+	Rejected     int
+	Charts       []chart
+}
+
+// stageRow is one line of the stage table.
+type stageRow struct {
+	Name    string
+	Total   int64   // records processed
+	Unit    string  // what Total counts
+	Rate    float64 // per second over the last rateWindow
+	Lag     string  // consumer lag, or "?"
+	Details string
+}
+
+// rateWindow is the span the throughput figures average over.
+const rateWindow = 10 * time.Second
+
+func (p *statusPage) data(ctx context.Context) statusData {
+	now := p.src.Now()
+	d := statusData{Model: p.src.Model, Where: p.src.Where, Now: now}
+	hist := p.history()
+	var cur statusSample
+	if len(hist) > 0 {
+		cur = hist[len(hist)-1]
+		if p.src.Join != nil {
+			cur.Join = p.src.Join()
+		}
+		if p.src.Archive != nil {
+			cur.Archive = p.src.Archive()
+		}
+	}
+	// The reference point for rates: the newest sample at least
+	// rateWindow old, else the oldest.
+	var ref statusSample
+	if len(hist) > 0 {
+		ref = hist[0]
+		for _, s := range hist {
+			if now.Sub(s.At) >= rateWindow {
+				ref = s
+			}
+		}
+	}
+	rate := func(a, b int64) float64 {
+		dt := now.Sub(ref.At).Seconds()
+		if dt <= 0 || ref.At.IsZero() {
+			return 0
+		}
+		return float64(a-b) / dt
+	}
+	lag := func(stage string) string {
+		if v, ok := cur.Lag[stage]; ok && v >= 0 {
+			return fmt.Sprint(v)
+		}
+		return "?"
+	}
+	if p.src.Join != nil {
+		j, r := cur.Join, ref.Join
+		d.Stages = append(d.Stages, stageRow{
+			Name: "join", Unit: "events in", Total: j.Impressions + j.Installs + j.DeadLetters,
+			Rate: rate(j.Impressions+j.Installs+j.DeadLetters, r.Impressions+r.Installs+r.DeadLetters), Lag: lag("join"),
+			Details: fmt.Sprintf("%d examples out (%d positive), %d pending, %d dead letters, %d late installs, %d partitions",
+				j.Examples, j.Positives, j.Pending, j.DeadLetters, j.LateInstalls, j.Assigned),
+		})
+	}
+	if p.src.Archive != nil {
+		a, r := cur.Archive, ref.Archive
+		d.Stages = append(d.Stages, stageRow{
+			Name: "archive", Unit: "examples", Total: a.Examples, Rate: rate(a.Examples, r.Examples), Lag: lag("archive"),
+			Details: fmt.Sprintf("%d Parquet files, %.1f MB uploaded", a.Files, float64(a.Bytes)/1e6),
+		})
+	}
+	if p.src.Train != nil {
+		st := p.src.Train()
+		d.Train = &st
+		d.Uptime = now.Sub(st.Started).Truncate(time.Second).String()
+		det := fmt.Sprintf("checkpoint %d", st.Checkpoint)
+		if st.LastTS > 0 {
+			det += ", newest event time " + time.UnixMilli(st.LastTS).UTC().Format("2006-01-02 15:04:05Z")
+		}
+		d.Stages = append(d.Stages, stageRow{
+			Name: "train", Unit: "examples", Total: st.Examples, Rate: rate(st.Examples, ref.Trained), Lag: lag("train"), Details: det,
+		})
+	}
+	rows, verr := p.statusVersions(ctx)
+	d.VersionsErr = verr
+	for i := len(rows) - 1; i >= 0; i-- {
+		d.Versions = append(d.Versions, rows[i])
+		if rows[i].Published {
+			d.Published++
+		} else {
+			d.Rejected++
+		}
+	}
+	d.Charts = p.charts(rows, hist)
+	return d
+}
+
+// charts builds the page's charts: gate AUC and log loss across versions,
+// progressive AUC and log loss over time, and throughput over time.
+func (p *statusPage) charts(rows []statusVersion, hist []statusSample) []chart {
+	var vx, auc, loss []float64
+	var hollow []bool
+	var labels []string
+	for _, r := range rows {
+		if !r.HasMetric {
+			continue
+		}
+		vx = append(vx, float64(len(vx)+1))
+		auc = append(auc, r.AUC)
+		loss = append(loss, r.LogLoss)
+		hollow = append(hollow, !r.Published)
+		labels = append(labels, r.Time.UTC().Format("15:04:05"))
+	}
+	vtick := func(x float64) string {
+		i := int(math.Round(x)) - 1
+		if i >= 0 && i < len(labels) && math.Abs(x-math.Round(x)) < 0.01 {
+			return labels[i]
+		}
+		return ""
+	}
+	noVersion := "no candidate evaluated yet"
+	out := []chart{
+		{ID: "chart-version-auc", Title: "Gate AUC by version (hollow: rejected)", XTick: vtick, Empty: noVersion,
+			Series: []chartSeries{{Name: "AUC on the fresh set", Color: colorAUC, X: vx, Y: auc, Hollow: hollow, Dots: true}}},
+		{ID: "chart-version-logloss", Title: "Gate log loss by version (hollow: rejected)", XTick: vtick, Empty: noVersion,
+			Series: []chartSeries{{Name: "log loss on the fresh set", Color: colorLoss, X: vx, Y: loss, Hollow: hollow, Dots: true}}},
+	}
+	var tx, pa, pl, rin, rtr []float64
+	var t0 time.Time
+	if len(hist) > 0 {
+		t0 = hist[0].At
+	}
+	for i, s := range hist {
+		x := s.At.Sub(t0).Seconds()
+		if s.ProgCount > 0 {
+			tx = append(tx, x)
+			pa = append(pa, s.ProgAUC)
+			pl = append(pl, s.ProgLogLoss)
+		}
+		if i > 0 {
+			dt := s.At.Sub(hist[i-1].At).Seconds()
+			if dt > 0 {
+				prev := hist[i-1]
+				rin = append(rin, float64(s.Join.Impressions+s.Join.Installs-prev.Join.Impressions-prev.Join.Installs)/dt)
+				rtr = append(rtr, float64(s.Trained-prev.Trained)/dt)
+			}
+		}
+	}
+	ttick := func(x float64) string { return (time.Duration(x) * time.Second).String() }
+	noProg := "no progressive metrics yet"
+	out = append(out,
+		chart{ID: "chart-progressive-auc", Title: "Progressive AUC over time (predicted before training)", XTick: ttick, Empty: noProg,
+			Series: []chartSeries{{Name: "progressive AUC", Color: colorAUC, X: tx, Y: pa}}},
+		chart{ID: "chart-progressive-logloss", Title: "Progressive log loss over time", XTick: ttick, Empty: noProg,
+			Series: []chartSeries{{Name: "progressive log loss", Color: colorLoss, X: tx, Y: pl}}},
+	)
+	if len(hist) > 1 {
+		var rx []float64
+		for _, s := range hist[1:] {
+			rx = append(rx, s.At.Sub(t0).Seconds())
+		}
+		var series []chartSeries
+		if p.src.Join != nil {
+			series = append(series, chartSeries{Name: "join: events/s", Color: colorInput, X: rx, Y: rin})
+		}
+		if p.src.Train != nil {
+			series = append(series, chartSeries{Name: "train: examples/s", Color: colorTrain, X: rx, Y: rtr})
+		}
+		if len(series) > 0 {
+			out = append(out, chart{ID: "chart-throughput", Title: "Throughput", XTick: ttick, Empty: "no samples yet", Series: series})
+		}
+	}
+	return out
+}
