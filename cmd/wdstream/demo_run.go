@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/wdstream/wdstream/continuous"
+	"github.com/wdstream/wdstream/ingest"
+	"github.com/wdstream/wdstream/simulate"
+)
+
+// demo is one run of `wdstream demo`.
+type demo struct {
+	f                 demoFlags
+	rate              float64
+	env               *runEnv
+	brokers           []string
+	w                 *simulate.World
+	stdout            io.Writer
+	specPath, logPath string
+	start             time.Time
+}
+
+func (d *demo) storeDir() string { return strings.TrimPrefix(d.env.cfg.store, "file://") }
+
+func (d *demo) header() {
+	out := d.stdout
+	cfg := d.w.Config()
+	fmt.Fprintf(out, "wdstream demo: %s of a simulated app store (%d users, %d apps, %d impressions a simulated day, base rate %.2f) at %.0f events/s\n",
+		d.f.duration, cfg.Users, cfg.Apps, cfg.ImpressionsPerDay, cfg.Truth.BaseRate, d.rate)
+	fmt.Fprintf(out, "  Kafka (embedded):  %s   e.g. kcat -b %s -C -t examples -c 3\n", d.brokers[0], d.brokers[0])
+	if d.env.httpAddr != nil {
+		fmt.Fprintf(out, "  status page:       http://%s/   (metrics: http://%s/metrics)\n", d.env.httpAddr, d.env.httpAddr)
+	}
+	fmt.Fprintf(out, "  models (store):    %s\n", d.env.cfg.store)
+	fmt.Fprintf(out, "  spec, log:         %s, %s\n", d.specPath, d.logPath)
+	fmt.Fprintf(out, "  stages:            join, archive, train (a candidate every %s, gated on %d fresh examples); Ctrl-C stops early\n\n", d.f.every, d.f.fresh)
+}
+
+// simulate streams the world into the broker at the demo's rate, through
+// `wdstream simulate --brokers`'s code path, until ctx is done.
+func (d *demo) simulate(ctx context.Context) error {
+	kf := &kafkaSimFlags{
+		brokers: strings.Join(d.brokers, ","), rate: fmt.Sprint(d.rate), partitions: d.f.partitions,
+		impTopic: ingest.DefaultImpressionsTopic, insTopic: ingest.DefaultInstallsTopic,
+	}
+	err := kf.run(ctx, d.w, io.Discard, io.Discard)
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// isTerminal reports whether w is a terminal (live progress rewrites one
+// line there; elsewhere a line is printed every 10s).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// display shows live progress until ctx is done: events/s, the join's lag,
+// examples, progressive AUC, and each gate outcome as it happens.
+func (d *demo) display(ctx context.Context) {
+	tty := isTerminal(d.stdout)
+	every := 2 * time.Second
+	if !tty {
+		every = 10 * time.Second
+	}
+	client := &kafka.Client{Addr: kafka.TCP(d.brokers...), Timeout: 2 * time.Second}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	seen := 0
+	lastAt, lastIn := time.Now(), int64(0)
+	for {
+		select {
+		case <-ctx.Done():
+			if tty {
+				fmt.Fprint(d.stdout, "\r\033[K")
+			}
+			fmt.Fprintf(d.stdout, "[%s] stopping: draining the stages, writing a last checkpoint\n", d.elapsed())
+			return
+		case <-tick.C:
+		}
+		js := d.env.join.Stats()
+		ts := d.env.train.Status()
+		for _, ev := range ts.Publishes[min(seen, len(ts.Publishes)):] {
+			if tty {
+				fmt.Fprint(d.stdout, "\r\033[K")
+			}
+			fmt.Fprintln(d.stdout, publishLine(d.start, ev))
+		}
+		seen = len(ts.Publishes)
+		now := time.Now()
+		in := js.Impressions + js.Installs
+		rate := float64(in-lastIn) / now.Sub(lastAt).Seconds()
+		lastAt, lastIn = now, in
+		lag := "?"
+		lctx, cancel := context.WithTimeout(ctx, time.Second)
+		if n, err := groupLag(lctx, client, d.env.cfg.group, []string{d.env.cfg.topicImps, d.env.cfg.topicIns}); err == nil {
+			lag = fmt.Sprint(n)
+		}
+		cancel()
+		prog := "progressive AUC -"
+		if ts.Progressive.Count > 0 {
+			prog = fmt.Sprintf("progressive AUC %.4f (log loss %.4f)", ts.Progressive.AUC, ts.Progressive.LogLoss)
+		}
+		line := fmt.Sprintf("[%s] %5.0f events/s  join lag %s  examples %d joined, %d trained  %s  versions %d",
+			d.elapsed(), rate, lag, js.Examples, ts.Examples, prog, countPublished(ts.Publishes))
+		if tty {
+			fmt.Fprint(d.stdout, "\r\033[K"+line)
+		} else {
+			fmt.Fprintln(d.stdout, line)
+		}
+	}
+}
+
+func (d *demo) elapsed() string {
+	e := time.Since(d.start).Truncate(time.Second)
+	return fmt.Sprintf("%d:%02d", int(e.Minutes()), int(e.Seconds())%60)
+}
+
+func countPublished(evs []continuous.PublishEvent) int {
+	n := 0
+	for _, e := range evs {
+		if e.Published {
+			n++
+		}
+	}
+	return n
+}
+
+// publishLine is one gate outcome for the terminal.
+func publishLine(start time.Time, ev continuous.PublishEvent) string {
+	e := ev.Time.Sub(start).Truncate(time.Second)
+	at := fmt.Sprintf("%d:%02d", int(e.Minutes()), int(e.Seconds())%60)
+	what := "rejected"
+	if ev.Published {
+		what = "published"
+	}
+	if ev.Version == "" {
+		return fmt.Sprintf("[%s] candidate not evaluated: %s", at, ev.Verdict)
+	}
+	return fmt.Sprintf("[%s] %s %s@%s after %d examples: gate AUC %.4f, log loss %.4f (%s)",
+		at, what, demoModel, ev.Version, ev.Examples, ev.AUC, ev.LogLoss, ev.Verdict)
+}
