@@ -31,7 +31,7 @@ type chart struct {
 
 const (
 	chartW, chartH                     = 600, 240
-	padL, padR, padT, padB             = 58, 16, 30, 46
+	padL, padR, padT, padB             = 58, 34, 30, 46
 	plotW, plotH                       = chartW - padL - padR, chartH - padT - padB
 	chartFont                          = `font-family="sans-serif" font-size="11"`
 	colorAUC, colorLoss, colorReject   = "#1f77b4", "#d62728", "#d62728"

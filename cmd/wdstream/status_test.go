@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wdstream/wdstream/continuous"
+	"github.com/wdstream/wdstream/ingest"
+	"github.com/wdstream/wdstream/internal/testenv"
+	"github.com/wdstream/wdstream/publisher"
+	"github.com/wdstream/wdstream/trainer"
+)
+
+// fakeStore is a versionStore with real manifests and reports.
+type fakeStore struct {
+	latest    string
+	manifests map[string]*publisher.Manifest
+	rejected  map[string]*publisher.Report
+}
+
+func (s *fakeStore) Versions(ctx context.Context, model string) ([]string, error) {
+	return sortedKeys(s.manifests), nil
+}
+func (s *fakeStore) Manifest(ctx context.Context, model, v string) (*publisher.Manifest, error) {
+	return s.manifests[v], nil
+}
+func (s *fakeStore) Latest(ctx context.Context, model string) (string, error) { return s.latest, nil }
+func (s *fakeStore) Rejected(ctx context.Context, model string) ([]string, error) {
+	return sortedKeys(s.rejected), nil
+}
+func (s *fakeStore) RejectedReport(ctx context.Context, model, v string) (*publisher.Report, error) {
+	return s.rejected[v], nil
+}
+
+func sortedKeys[T any](m map[string]T) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	for i := range out {
+		for j := i + 1; j < len(out); j++ {
+			if out[j] < out[i] {
+				out[i], out[j] = out[j], out[i]
+			}
+		}
+	}
+	return out
+}
+
+// testStatusPage returns a status page fed with fixed figures of the real
+// types: four published versions, one rejected candidate, a join and a
+// train stage, and two minutes of samples.
+func testStatusPage(t *testing.T) *statusPage {
+	t0 := time.Date(2026, 1, 2, 12, 0, 0, 0, time.UTC)
+	fs := &fakeStore{manifests: map[string]*publisher.Manifest{}, rejected: map[string]*publisher.Report{}}
+	aucs := []float64{0.801, 0.842, 0.838, 0.861, 0.869}
+	var prev string
+	for i, auc := range aucs {
+		at := t0.Add(time.Duration(i*30) * time.Second)
+		v := publisher.NewVersionName(at)
+		rep := &publisher.Report{
+			Model: "demo", Version: v, Time: at, Passed: i != 2, Baseline: prev, Examples: 10000,
+			Candidate: &trainer.Metrics{Count: 10000, Positives: 400, AUC: auc, LogLoss: 0.2 - float64(i)*0.01, Calibration: 0.97},
+		}
+		if prev != "" {
+			rep.BaselineMetrics = &trainer.Metrics{AUC: aucs[i-1]}
+		}
+		if i == 2 {
+			rep.Checks = []publisher.Check{{Name: "max_auc_drop", Status: publisher.Fail}}
+			fs.rejected[v] = rep
+			continue
+		}
+		fs.manifests[v] = &publisher.Manifest{Model: "demo", Version: v, Created: at, Parent: prev, Verdict: rep,
+			Data: publisher.DataInfo{Examples: int64(100000 * (i + 1))}}
+		prev, fs.latest = v, v
+	}
+	now := t0.Add(3 * time.Minute)
+	train := continuous.Status{
+		Ready: true, Examples: 7900 * 60, Started: t0.Add(-30 * time.Second), Checkpoint: 4, LastTS: now.UnixMilli(),
+		Progressive: trainer.Metrics{Count: 20000, AUC: 0.858, LogLoss: 0.115, Calibration: 1.02}, LastPublished: fs.latest,
+	}
+	join := ingest.JoinStats{Impressions: 8000 * 60, Installs: 300 * 60, Examples: 7950 * 60, Positives: 16000, Pending: 2100, Assigned: 4}
+	p := newStatusPage(statusSources{
+		Model: "demo", Where: "file:///tmp/demo/store", Store: fs,
+		Join: func() ingest.JoinStats { return join }, Train: func() continuous.Status { return train },
+		Archive: func() ingest.ArchiveStats { return ingest.ArchiveStats{Examples: 7800 * 60, Files: 12, Bytes: 21e6} },
+		Now:     func() time.Time { return now },
+	})
+	for i := 0; i <= 60; i++ {
+		x := float64(i) / 60
+		p.add(statusSample{
+			At:          t0.Add(time.Duration(i*3) * time.Second),
+			Join:        ingest.JoinStats{Impressions: int64(8000 * i), Installs: int64(300 * i)},
+			Archive:     ingest.ArchiveStats{Examples: int64(7800 * i)},
+			Trained:     int64(7900 * i),
+			ProgAUC:     0.70 + 0.16*x*(2-x),
+			ProgLogLoss: 0.25 - 0.13*x*(2-x),
+			ProgCount:   20000,
+			Lag:         map[string]int64{"join": int64(2000 + i%7*100), "train": 5000},
+		})
+	}
+	return p
+}
+
+func TestStatusPage(t *testing.T) {
+	srv := httptest.NewServer(testStatusPage(t))
+	defer srv.Close()
+	res, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("status %d, content type %q", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	checkStatusHTML(t, string(body))
+}
+
+// checkStatusHTML checks the page's parts: the stage table, every chart,
+// and the version table with published and rejected versions.
+func checkStatusHTML(t *testing.T, page string) {
+	t.Helper()
+	for _, want := range []string{
+		`<table id="stages">`, `<td>join</td>`, `<td>archive</td>`, `<td>train</td>`,
+		`id="chart-version-auc"`, `id="chart-version-logloss"`, `id="chart-progressive-auc"`,
+		`id="chart-progressive-logloss"`, `id="chart-throughput"`, `<polyline`, `<circle`,
+		`<table id="versions">`, `(LATEST)`, `class="rejected"`, `max_auc_drop`, `0.8690`,
+		`4 published, 1 rejected`, `id="prog-auc">0.8580`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	if n := strings.Count(page, `<tr class="published`); n != 4 {
+		t.Errorf("%d published rows, want 4", n)
+	}
+	if t.Failed() {
+		t.Logf("page:\n%s", page)
+	}
+}
+
+// TestStatusPageEmpty renders a page before anything happened.
+func TestStatusPageEmpty(t *testing.T) {
+	p := newStatusPage(statusSources{Model: "m", Store: &fakeStore{}, Train: func() continuous.Status { return continuous.Status{} }})
+	rec := httptest.NewRecorder()
+	p.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "no candidate evaluated yet") || !strings.Contains(rec.Body.String(), "no version yet") {
+		t.Fatalf("%d\n%s", rec.Code, rec.Body.String())
+	}
+}
+
+// TestStatusPageChromium loads the page in headless Chromium: the DOM it
+// builds must hold the charts and the version table, and its screenshot is
+// kept in test-artifacts/status-page.png.
+func TestStatusPageChromium(t *testing.T) {
+	chromium := testenv.Chromium(t)
+	srv := httptest.NewServer(testStatusPage(t))
+	defer srv.Close()
+	run := func(args ...string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		defer cancel()
+		base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+			"--disable-background-networking", "--disable-component-update", "--disable-sync",
+			"--disable-dev-shm-usage", "--user-data-dir=" + t.TempDir(), "--window-size=1280,1600"}
+		cmd := exec.CommandContext(ctx, chromium, append(append(base, args...), srv.URL+"/")...)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("%s %v: %v\n%s", chromium, args, err, stderr.String())
+		}
+		return string(out)
+	}
+	dom := run("--dump-dom")
+	checkStatusHTML(t, dom)
+	if n := strings.Count(dom, "<svg"); n < 5 {
+		t.Errorf("the DOM holds %d svg elements, want 5 charts", n)
+	}
+	dir := filepath.Join("..", "..", "test-artifacts")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	shot, err := filepath.Abs(filepath.Join(dir, "status-page.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(shot)
+	run("--screenshot=" + shot)
+	fi, err := os.Stat(shot)
+	if err != nil || fi.Size() < 10000 {
+		t.Fatalf("screenshot %s: %v (size %d)", shot, err, sizeOf(fi))
+	}
+	t.Logf("screenshot: %s (%d bytes)", shot, fi.Size())
+}
+
+func sizeOf(fi os.FileInfo) int64 {
+	if fi == nil {
+		return 0
+	}
+	return fi.Size()
+}
