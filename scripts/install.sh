@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the tests need, once per machine: kcat (Debian), the Kafka
+# Installs what the tests need, once per machine: kcat and Chromium
+# (Debian: chromium, chromium-driver, for the status page's browser test), the Kafka
 # broker's jars (Maven Central, scripts/kafka/pom.xml), versitygw (the Go
 # module proxy) and a Python venv (PyPI, scripts/python-requirements.txt).
 # Everything but kcat goes under $WDSTREAM_CACHE (default ~/.cache/wdstream),
@@ -88,8 +89,19 @@ install_python() {
 	touch "$venv/complete"
 }
 
+install_chromium() {
+	if [ -n "${WDSTREAM_CHROMIUM:-}" ] || command -v chromium >/dev/null; then
+		return
+	fi
+	log "installing chromium and chromium-driver (apt)"
+	command -v apt-get >/dev/null || die "chromium is not installed and there is no apt-get: install chromium or set WDSTREAM_CHROMIUM"
+	run_logged "chromium: apt-get update" as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+	run_logged "chromium: apt-get install" as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver
+}
+
 start=$SECONDS
 install_kcat
+install_chromium
 install_kafka
 install_versitygw
 install_python
