@@ -61,6 +61,27 @@ type mlpWork struct {
 	dW   [][]float32
 	dB   [][]float32
 	ones []float32 // at least rows ones, for the bias gradients' column sums
+	// par is the number of goroutines of the element-wise passes (bias
+	// broadcast, ReLU and its gradient) between the products; 0 or 1 runs
+	// them on the caller's.
+	par int
+}
+
+// split runs fn on k contiguous ranges covering [0, n), in parallel, with
+// boundaries at multiples of 16 (so that float32 ranges of different
+// goroutines do not share cache lines); small n runs as one range.
+func split(k, n int, fn func(lo, hi int)) {
+	if k <= 1 || n < 1<<12 {
+		fn(0, n)
+		return
+	}
+	parallelN(k, func(i int) {
+		lo, hi := i*n/k&^15, (i+1)*n/k&^15
+		if i == k-1 {
+			hi = n
+		}
+		fn(lo, hi)
+	})
 }
 
 func (m *mlp) newWork() *mlpWork {
@@ -96,12 +117,14 @@ func (m *mlp) forward(wk *mlpWork) []float32 {
 		in, out := m.sizes[l], m.sizes[l+1]
 		x, z := wk.act[l], wk.act[l+1]
 		b := f32(m.b[l])
-		for r := 0; r < n; r++ {
-			copy(z[r*out:(r+1)*out], b)
-		}
+		split(wk.par, len(z), func(lo, hi int) { // every row of z = b
+			for i := lo; i < hi; {
+				i += copy(z[i:hi], b[i%out:])
+			}
+		})
 		bl.Sgemm(blas.NoTrans, blas.NoTrans, n, out, in, 1, x, in, f32(m.w[l]), out, 1, z, out)
 		if l != m.outIdx {
-			relu(z)
+			split(wk.par, len(z), func(lo, hi int) { relu(z[lo:hi]) })
 		}
 	}
 	return wk.act[len(m.sizes)-1]
@@ -120,7 +143,8 @@ func (m *mlp) backward(wk *mlpWork, dOut []float32) {
 		dz := wk.dAct[l+1]
 		if l != m.outIdx {
 			// ReLU: the stored activation is max(z,0); its gradient is 0 where it is 0.
-			reluMask(dz, wk.act[l+1])
+			a := wk.act[l+1]
+			split(wk.par, len(dz), func(lo, hi int) { reluMask(dz[lo:hi], a[lo:hi]) })
 		}
 		// db = dzᵀ · 1 (the column sums of dz)
 		if len(wk.ones) < n {

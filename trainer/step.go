@@ -127,6 +127,7 @@ func (t *Trainer) setWholeTower(on bool) {
 	t.wholeTower = on && t.M.tower != nil
 	if t.wholeTower && t.whole == nil {
 		t.whole = t.M.tower.newWork()
+		t.whole.par = len(t.workers)
 	}
 }
 

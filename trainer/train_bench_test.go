@@ -29,9 +29,9 @@ import (
 //   - examples/s: training (or scoring) throughput;
 //   - tower-GFLOP/s: the dense layers' rate, Model.TowerFLOPs() * 3
 //     (forward and backward) per example times examples/s;
-//   - peak-GFLOP/s: the build's sgemm on 1024x1024x1024 (BenchmarkSgemmPeak's
-//     largest product), one product run between every two timed steps, so
-//     that the peak and the steps see the same load on a shared machine;
+//   - peak-GFLOP/s: the build's sgemm rate, BenchmarkSgemmPeak's two
+//     products (the faster one's rate), run between every two timed steps
+//     so that the peak and the steps see the same load on a shared machine;
 //   - %peak: tower-GFLOP/s over peak-GFLOP/s.
 
 var benchWorld struct {
@@ -104,29 +104,39 @@ func benchSetup(tb testing.TB, config string, batchSize int) (*Model, []*featuri
 	return m, bs
 }
 
-// peakProbe runs the sgemm of BenchmarkSgemmPeak's largest case and keeps
-// its time.
+// peakProbe runs BenchmarkSgemmPeak's products (256x1024x1024 and
+// 1024x1024x1024) with as many BLAS threads as GOMAXPROCS and keeps each
+// one's time; the peak is the faster one's rate.
 type peakProbe struct {
+	shapes  [2][3]int // m, n, k
 	a, b, c []float32
-	n       int
-	flops   float64
-	elapsed time.Duration
+	flops   [2]float64
+	elapsed [2]time.Duration
 }
 
 func newPeakProbe() *peakProbe {
 	const n = 1024
 	rng := rand.New(rand.NewPCG(1, 1))
-	return &peakProbe{a: randF32(rng, n*n), b: randF32(rng, n*n), c: make([]float32, n*n), n: n}
+	return &peakProbe{shapes: [2][3]int{{256, n, n}, {n, n, n}},
+		a: randF32(rng, n*n), b: randF32(rng, n*n), c: make([]float32, n*n)}
 }
 
 func (p *peakProbe) run() {
-	t0 := time.Now()
-	tensor.WhichBLAS().Sgemm(blas.NoTrans, blas.NoTrans, p.n, p.n, p.n, 1, p.a, p.n, p.b, p.n, 0, p.c, p.n)
-	p.elapsed += time.Since(t0)
-	p.flops += 2 * float64(p.n) * float64(p.n) * float64(p.n)
+	defer SetBLASThreads(SetBLASThreads(runtime.GOMAXPROCS(0)))
+	bl := tensor.WhichBLAS()
+	for i, s := range p.shapes {
+		t0 := time.Now()
+		bl.Sgemm(blas.NoTrans, blas.NoTrans, s[0], s[1], s[2], 1, p.a, s[2], p.b, s[1], 0, p.c, s[1])
+		p.elapsed[i] += time.Since(t0)
+		p.flops[i] += 2 * float64(s[0]) * float64(s[1]) * float64(s[2])
+	}
 }
 
-func (p *peakProbe) gflops() float64 { return p.flops / p.elapsed.Seconds() / 1e9 }
+func (p *peakProbe) reset() { p.flops, p.elapsed = [2]float64{}, [2]time.Duration{} }
+
+func (p *peakProbe) gflops() float64 {
+	return max(p.flops[0]/p.elapsed[0].Seconds(), p.flops[1]/p.elapsed[1].Seconds()) / 1e9
+}
 
 // BenchmarkTrainStep measures training throughput, one op per Step of one
 // batch, with as many workers as GOMAXPROCS (run with -cpu 2 for the
@@ -138,12 +148,20 @@ func BenchmarkTrainStep(b *testing.B) {
 	UseBestBLAS()
 	for _, c := range []struct {
 		config, tower string
-		batch         int
+		batch, blas   int
 	}{
-		{"playstore", "auto", 256}, {"paper", "auto", 256}, {"paper", "auto", 1024},
-		{"paper", "sharded", 256}, // the way before issue 4, for comparison
+		{"playstore", "auto", 256, 0}, {"paper", "auto", 256, 0}, {"paper", "auto", 1024, 0},
+		{"paper", "sharded", 256, 0}, // the way before issue 4, for comparison
+		{"paper", "sharded", 256, 1}, // per-shard towers, one BLAS thread each
 	} {
-		b.Run(fmt.Sprintf("spec=%s/batch=%d/tower=%s", c.config, c.batch, c.tower), func(b *testing.B) {
+		name := fmt.Sprintf("spec=%s/batch=%d/tower=%s", c.config, c.batch, c.tower)
+		if c.blas > 0 {
+			name += fmt.Sprintf("/blas=%d", c.blas)
+		}
+		b.Run(name, func(b *testing.B) {
+			if c.blas > 0 {
+				defer SetBLASThreads(SetBLASThreads(c.blas))
+			}
 			m, bs := benchSetup(b, c.config, c.batch)
 			tr := NewTrainer(m, runtime.GOMAXPROCS(0))
 			if c.tower == "sharded" {
@@ -157,7 +175,7 @@ func BenchmarkTrainStep(b *testing.B) {
 			if m.TowerFLOPs() > 1e6 {
 				probe = newPeakProbe()
 				probe.run()
-				probe.elapsed, probe.flops = 0, 0
+				probe.reset()
 			}
 			var stepTime time.Duration
 			b.ResetTimer()
@@ -186,9 +204,18 @@ func BenchmarkTrainStep(b *testing.B) {
 
 // BenchmarkScore200 measures the latency of scoring one batch of 200
 // examples with the paper spec (the paper's table: 31 ms for 200 examples
-// on one thread), one op per batch, with threads = GOMAXPROCS = workers
-// (= OpenBLAS threads in the openblas build). It reports the 50th and 99th
-// percentile of the per-batch latency next to ns/op (the mean).
+// on one thread, 17 ms for 2 threads of 100), one op per batch. Cases:
+//
+//   - workers=W/blas=T: a Trainer with W workers (the sparse parts
+//     sharded), the tower on the whole batch with T BLAS threads
+//     (GOMAXPROCS = max(W, T); in the pure Go build gonum's threads are
+//     GOMAXPROCS, so W > T is skipped there); workers=1/blas=1 is the
+//     paper's single thread;
+//   - split=2x100: 2 workers each running the tower on its own 100
+//     examples with one BLAS thread, the paper's split of a request batch.
+//
+// It reports the 50th and 99th percentile of the per-batch latency next to
+// ns/op (the mean).
 func BenchmarkScore200(b *testing.B) {
 	UseBestBLAS()
 	m, bs := benchSetup(b, "paper", 200)
@@ -199,11 +226,32 @@ func BenchmarkScore200(b *testing.B) {
 		tr.Step(bt, nil)
 	}
 	bs = bs[20:]
-	for _, threads := range []int{1, 2} {
-		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
-			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(threads))
-			defer SetBLASThreads(SetBLASThreads(threads))
-			tr := NewTrainer(m, threads)
+	pureGo := SetBLASThreads(1) == runtime.GOMAXPROCS(0) && BLAS() == "gonum (pure Go)"
+	for _, c := range []struct {
+		name             string
+		workers, threads int
+		sharded          bool
+	}{
+		{"workers=1/blas=1", 1, 1, false},
+		{"workers=1/blas=2", 1, 2, false},
+		{"workers=2/blas=1", 2, 1, false},
+		{"workers=2/blas=2", 2, 2, false},
+		{"split=2x100", 2, 1, true},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			procs := max(c.workers, c.threads)
+			if pureGo {
+				switch {
+				case c.sharded:
+					procs = c.workers // gonum's products share them
+				case c.workers > c.threads:
+					b.Skip("pure Go: BLAS threads are GOMAXPROCS")
+				}
+			}
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+			defer SetBLASThreads(SetBLASThreads(c.threads))
+			tr := NewTrainer(m, c.workers)
+			tr.setWholeTower(!c.sharded)
 			var p []float32
 			p = tr.Predict(p, bs[0])
 			lat := make([]time.Duration, 0, b.N)
@@ -220,7 +268,7 @@ func BenchmarkScore200(b *testing.B) {
 			}
 			b.ReportMetric(q(0.5), "p50-ms")
 			b.ReportMetric(q(0.99), "p99-ms")
-			b.ReportMetric(200*float64(b.N)/b.Elapsed().Seconds(), "examples/s")
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1e3, "mean-ms")
 		})
 	}
 }

@@ -73,7 +73,7 @@ func TestWholeTowerMatchesShardedTower(t *testing.T) {
 		{"wide_deep", "mean", 2}, {"wide_deep", "sum", 3}, {"wide_deep", "sqrtn", 1}, {"deep", "sum", 2},
 	} {
 		t.Run(fmt.Sprintf("%s/%s/workers=%d", tc.mode, tc.combiner, tc.workers), func(t *testing.T) {
-			sp := testSpec(t, tc.mode, tc.combiner, "[16, 8]")
+			sp := testSpec(t, tc.mode, tc.combiner, "[64, 32]") // 300 rows x 64: the element-wise passes split
 			exs := testExamples(rand.New(rand.NewPCG(11, 12)), 600)
 			a, _ := newTestModel(t, sp, exs)
 			c, _ := newTestModel(t, sp, exs)
@@ -173,5 +173,28 @@ func TestWholeTowerContinuesExactly(t *testing.T) {
 	rc, _ := c.M.EncodeWeights()
 	if string(ra) != string(rc) {
 		t.Fatal("after one more step the original and the loaded model differ")
+	}
+}
+
+// TestSplitCoversEveryIndexOnce checks the ranges of the element-wise
+// passes' split.
+func TestSplitCoversEveryIndexOnce(t *testing.T) {
+	for _, k := range []int{0, 1, 2, 3, 7} {
+		for _, n := range []int{0, 5, 4095, 4096, 10007, 1 << 16} {
+			seen := make([]int32, n)
+			split(k, n, func(lo, hi int) {
+				if lo > hi || (lo%16 != 0 && lo != 0) {
+					t.Errorf("k=%d n=%d: range [%d, %d)", k, n, lo, hi)
+				}
+				for i := lo; i < hi; i++ {
+					seen[i]++ // ranges are disjoint: no race
+				}
+			})
+			for i, c := range seen {
+				if c != 1 {
+					t.Fatalf("k=%d n=%d: index %d visited %d times", k, n, i, c)
+				}
+			}
+		}
 	}
 }
