@@ -29,7 +29,7 @@ func newStageMetrics(reg prometheus.Registerer) *stageMetrics {
 		checkpointTS:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "wdstream_train_last_checkpoint_timestamp_seconds", Help: "Unix time of the last durable checkpoint (checkpoint age = time() - this)."}),
 		checkpointErr: prometheus.NewCounter(prometheus.CounterOpts{Name: "wdstream_train_checkpoint_failures_total", Help: "Checkpoints that failed to write (retried at the next interval)."}),
 		lastTS:        prometheus.NewGauge(prometheus.GaugeOpts{Name: "wdstream_train_last_example_timestamp_seconds", Help: "Event time of the newest example trained on."}),
-		publishes:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "wdstream_train_candidates_total", Help: "Candidates sent to the gate, by outcome (published, rejected, error)."}, []string{"outcome"}),
+		publishes:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "wdstream_train_candidates_total", Help: "Candidates sent to the gate, by outcome (published, rejected, error; skipped: the fresh set stayed too small)."}, []string{"outcome"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.examples, m.batches, m.badRecords, m.progAUC, m.progLogLoss, m.checkpoints, m.checkpointTS, m.checkpointErr, m.lastTS, m.publishes)

@@ -288,7 +288,7 @@ func (s *Stage) checkpoint(ctx context.Context) error {
 	prog.Seq++
 	prog.Created = s.cfg.Now().UTC()
 	prog.Topic = s.cfg.Topic
-	prog.Offsets = maps.Clone(s.read)
+	prog.Offsets = s.checkpointOffsets()
 	bucket := s.cfg.Store.Bucket()
 	if err := writeCheckpoint(ctx, bucket, s.cfg.Model, files, &prog); err != nil {
 		return err

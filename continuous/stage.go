@@ -55,6 +55,12 @@ type Config struct {
 	// BatchWait: a partial batch is trained after this long without a new
 	// record. Default 1s.
 	BatchWait time.Duration
+	// FreshWait bounds how long a publish waits for its fresh set (low
+	// traffic, the end of a stream): after it, the candidate goes to the
+	// gate with the fresh examples held so far when they are at least a
+	// tenth of validation.examples (and 200), else they are trained on and
+	// this publish is skipped. Default 2m.
+	FreshWait time.Duration
 	// Workers is the trainer's thread count. Default GOMAXPROCS.
 	Workers    int
 	Logger     *slog.Logger
@@ -70,7 +76,7 @@ func (c *Config) validate() error {
 	if c.Model == "" || len(c.Brokers) == 0 || c.Topic == "" {
 		errs = append(errs, errors.New("train stage: model, brokers and topic are required"))
 	}
-	if c.CheckpointEvery < 0 || c.KeepCheckpoints < 0 || c.Bootstrap < 0 || c.ProgressiveWindow < 0 || c.BatchWait < 0 || c.Workers < 0 {
+	if c.CheckpointEvery < 0 || c.FreshWait < 0 || c.KeepCheckpoints < 0 || c.Bootstrap < 0 || c.ProgressiveWindow < 0 || c.BatchWait < 0 || c.Workers < 0 {
 		errs = append(errs, errors.New("train stage: negative option"))
 	}
 	def := func(v *int, d int) {
@@ -93,6 +99,9 @@ func (c *Config) validate() error {
 	}
 	if c.BatchWait == 0 {
 		c.BatchWait = time.Second
+	}
+	if c.FreshWait == 0 {
+		c.FreshWait = 2 * time.Minute
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -124,6 +133,7 @@ type Stage struct {
 	boot     []schemas.Example
 	fresh    []schemas.Example
 	freshOn  bool
+	freshAt  time.Time // when the fresh set began
 	lastPub  time.Time
 	pubCount int64 // examples trained at the last publish
 	lastCkpt time.Time
@@ -194,12 +204,12 @@ func (s *Stage) Run(ctx context.Context) error {
 	if err := s.restore(ctx); err != nil {
 		return err
 	}
-	src, err := ingest.OpenSource(ctx, ingest.SourceConfig{
-		Brokers: s.cfg.Brokers, Topic: s.cfg.Topic, Auth: s.cfg.Auth,
-		Start: s.prog.Offsets, StartDefault: s.cfg.StartDefault,
-	})
+	src, err := s.openSource(ctx)
 	if err != nil {
 		return err
+	}
+	if src == nil { // stopped before the topic could be read
+		return nil
 	}
 	defer src.Close()
 	s.setStatus(func(st *Status) { st.Ready = true })
@@ -245,6 +255,11 @@ func (s *Stage) Run(ctx context.Context) error {
 			}
 			timer.Reset(s.cfg.BatchWait)
 		}
+		if s.freshOn && s.cfg.Now().Sub(s.freshAt) >= s.cfg.FreshWait {
+			if err := s.freshTimeout(ctx); err != nil {
+				return err
+			}
+		}
 		if s.cfg.Now().Sub(s.lastCkpt) >= s.cfg.CheckpointEvery && !s.holding() {
 			if err := s.checkpoint(ctx); err != nil {
 				s.met.checkpointErr.Inc()
@@ -252,6 +267,33 @@ func (s *Stage) Run(ctx context.Context) error {
 			}
 			s.lastCkpt = s.cfg.Now()
 		}
+	}
+}
+
+// openSource opens the examples topic from the restored offsets. The
+// topic may not exist yet when the join stage starts in the same process
+// (it creates it), and the brokers may be unreachable for a while: it
+// retries until ctx is done, and then returns a nil Source.
+func (s *Stage) openSource(ctx context.Context) (*ingest.Source, error) {
+	backoff := 250 * time.Millisecond
+	for {
+		src, err := ingest.OpenSource(ctx, ingest.SourceConfig{
+			Brokers: s.cfg.Brokers, Topic: s.cfg.Topic, Auth: s.cfg.Auth,
+			Start: s.prog.Offsets, StartDefault: s.cfg.StartDefault,
+		})
+		if err == nil {
+			return src, nil
+		}
+		if ctx.Err() != nil {
+			return nil, nil
+		}
+		s.log.Warn("cannot read the examples topic yet; retrying", "topic", s.cfg.Topic, "err", err, "backoff", backoff)
+		select {
+		case <-ctx.Done():
+			return nil, nil
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
 	}
 }
 
@@ -294,7 +336,18 @@ func (s *Stage) consume(ctx context.Context, dec *schemas.Decoder, recs []ingest
 		return err
 	}
 	if s.publishDue() && !final {
-		s.freshOn = true
+		if s.prog.Seq == 0 {
+			// No checkpoint yet: write one first, so that a restart
+			// resumes from a checkpoint (whose trained log, with
+			// TrainedLog, covers these examples) rather than from the
+			// version about to be published.
+			if err := s.checkpoint(ctx); err != nil {
+				s.met.checkpointErr.Inc()
+				s.log.Error("checkpoint before the first publish failed", "err", err)
+			}
+			s.lastCkpt = s.cfg.Now()
+		}
+		s.freshOn, s.freshAt = true, s.cfg.Now()
 		s.freshFrom = maps.Clone(s.read)
 	}
 	return nil
@@ -309,9 +362,9 @@ func (s *Stage) publishDue() bool {
 }
 
 // advance records that r was read. The offsets a checkpoint records are
-// these read offsets, and a checkpoint is only taken when no read example
-// is held untrained (bootstrap or fresh set), so they always mean
-// "trained".
+// these read offsets, or freshFrom while a fresh set is held (everything
+// read before it was trained, nothing after), and no checkpoint is taken
+// during the bootstrap, so they always mean "trained".
 func (s *Stage) advance(r ingest.Record) {
 	if s.read == nil {
 		s.read = map[int]int64{}
@@ -319,5 +372,33 @@ func (s *Stage) advance(r ingest.Record) {
 	s.read[r.Partition] = r.Offset + 1
 }
 
-// holding reports whether read examples wait untrained.
-func (s *Stage) holding() bool { return len(s.boot) > 0 || len(s.fresh) > 0 }
+// holding reports whether read examples wait untrained in a way a
+// checkpoint cannot record: the bootstrap (there is no model yet). A held
+// fresh set does not stop checkpoints (see checkpointOffsets).
+func (s *Stage) holding() bool { return len(s.boot) > 0 }
+
+// checkpointOffsets returns the next offsets not trained on.
+func (s *Stage) checkpointOffsets() map[int]int64 {
+	if s.freshOn {
+		return maps.Clone(s.freshFrom)
+	}
+	return maps.Clone(s.read)
+}
+
+// freshTimeout ends a fresh set that did not fill within FreshWait: the
+// candidate goes to the gate with what was held, when that is enough for
+// a meaningful comparison, else the held examples are trained on and this
+// publish is skipped (the next one is due a full period later).
+func (s *Stage) freshTimeout(ctx context.Context) error {
+	need := max(200, s.cfg.Spec.Validation.Examples/10)
+	if len(s.fresh) >= need {
+		s.log.Info("fresh set not full in time: gating the candidate on what arrived", "fresh", len(s.fresh), "want", s.cfg.Spec.Validation.Examples, "waited", s.cfg.FreshWait)
+		return s.publish(ctx)
+	}
+	s.log.Info("fresh set not full in time and too small for the gate: training on it, publish skipped", "fresh", len(s.fresh), "need", need, "waited", s.cfg.FreshWait)
+	fresh := s.fresh
+	s.fresh, s.freshOn = nil, false
+	s.lastPub, s.pubCount = s.cfg.Now(), s.prog.Examples
+	s.met.publishes.WithLabelValues("skipped").Inc()
+	return s.train(fresh)
+}

@@ -77,7 +77,7 @@ func testSpec(t *testing.T) *spec.Spec {
 	sp.Validation.Examples = 600
 	sp.Validation.MinAUC = 0.5
 	sp.Validation.MaxLogLoss = 1
-	sp.Validation.Calibration = []float64{0.2, 5}
+	sp.Validation.Calibration = []float64{0.1, 10} // 600 fresh examples at a ~1% base rate: a wide band
 	sp.Validation.MaxAUCDrop = 0.2
 	sp.Validation.MaxLogLossRise = 0.2
 	sp.Validation.LatencyBudget = spec.Duration(time.Second)
