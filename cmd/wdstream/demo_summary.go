@@ -63,7 +63,7 @@ func (d *demo) summary(ctx context.Context, interrupted bool) error {
 			"  it trained on. The oracle AUC ranks the same examples by the simulator's true install probability\n"+
 			"  (the true_p column, never a feature) against the same realized labels.\n", r.EvalN, r.EvalPos)
 	}
-	fmt.Fprintf(out, "  Inspect: go run ./cmd/wdstream models list --store %s --model %s\n", d.env.cfg.store, demoModel)
+	fmt.Fprintf(out, "  Inspect: go run ./cmd/wdstream models --store %s --model %s\n", d.env.cfg.store, demoModel)
 	return err
 }
 
