@@ -18,3 +18,7 @@ func UseBestBLAS() {}
 // large products over GOMAXPROCS goroutines and has no setting of its own,
 // so in this build SetBLASThreads does nothing and returns GOMAXPROCS.
 func SetBLASThreads(n int) int { return runtime.GOMAXPROCS(0) }
+
+// BLASThreads is the number of threads of the BLAS's own multithreading:
+// GOMAXPROCS in this build (see SetBLASThreads).
+func BLASThreads() int { return runtime.GOMAXPROCS(0) }

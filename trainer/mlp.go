@@ -61,27 +61,9 @@ type mlpWork struct {
 	dW   [][]float32
 	dB   [][]float32
 	ones []float32 // at least rows ones, for the bias gradients' column sums
-	// par is the number of goroutines of the element-wise passes (bias
-	// broadcast, ReLU and its gradient) between the products; 0 or 1 runs
-	// them on the caller's.
+	// par is the number of parallel blocks of every layer (see forward
+	// and backward); 0 or 1 runs the tower on the caller's goroutine.
 	par int
-}
-
-// split runs fn on k contiguous ranges covering [0, n), in parallel, with
-// boundaries at multiples of 16 (so that float32 ranges of different
-// goroutines do not share cache lines); small n runs as one range.
-func split(k, n int, fn func(lo, hi int)) {
-	if k <= 1 || n < 1<<12 {
-		fn(0, n)
-		return
-	}
-	parallelN(k, func(i int) {
-		lo, hi := i*n/k&^15, (i+1)*n/k&^15
-		if i == k-1 {
-			hi = n
-		}
-		fn(lo, hi)
-	})
 }
 
 func (m *mlp) newWork() *mlpWork {
@@ -110,51 +92,85 @@ func (m *mlp) resize(wk *mlpWork, n int) {
 
 // forward computes the tower on wk.act[0] (n x in, filled by the caller) and
 // returns the n output logits (without the shared bias), aliasing wk.
+//
+// With wk.par = k > 1 every layer runs as k blocks of rows in parallel, each
+// its bias broadcast, product and ReLU; with one BLAS thread per block this
+// is the whole batch's product split by rows without two multithreaded BLAS
+// calls at once. The rows of a product do not depend on each other, so the
+// split changes no value beyond what the BLAS's own blocking may.
 func (m *mlp) forward(wk *mlpWork) []float32 {
 	bl := tensor.WhichBLAS()
 	n := wk.rows
+	k := wk.parts(n)
 	for l := range m.w {
 		in, out := m.sizes[l], m.sizes[l+1]
 		x, z := wk.act[l], wk.act[l+1]
-		b := f32(m.b[l])
-		split(wk.par, len(z), func(lo, hi int) { // every row of z = b
-			for i := lo; i < hi; {
-				i += copy(z[i:hi], b[i%out:])
+		b, w := f32(m.b[l]), f32(m.w[l])
+		parallelN(k, func(i int) {
+			lo, hi := i*n/k, (i+1)*n/k
+			zi := z[lo*out : hi*out]
+			for r := 0; r < len(zi); r += out {
+				copy(zi[r:r+out], b)
+			}
+			if hi > lo {
+				bl.Sgemm(blas.NoTrans, blas.NoTrans, hi-lo, out, in, 1, x[lo*in:], in, w, out, 1, zi, out)
+			}
+			if l != m.outIdx {
+				relu(zi)
 			}
 		})
-		bl.Sgemm(blas.NoTrans, blas.NoTrans, n, out, in, 1, x, in, f32(m.w[l]), out, 1, z, out)
-		if l != m.outIdx {
-			split(wk.par, len(z), func(lo, hi int) { relu(z[lo:hi]) })
-		}
 	}
 	return wk.act[len(m.sizes)-1]
+}
+
+// parts is the number of parallel blocks for n rows: wk.par, but at least
+// 16 rows a block.
+func (wk *mlpWork) parts(n int) int {
+	return max(1, min(wk.par, n/16))
 }
 
 // backward takes dOut (n gradients of the loss w.r.t. the output logits),
 // fills wk.dW and wk.dB (overwriting), and leaves the gradient w.r.t. the
 // input in wk.dAct[0]. It relies on the activations of the last forward.
+//
+// With wk.par = k > 1 each layer runs as k parallel blocks, each: its rows
+// of the weight gradient dW = xᵀ·dz (the rows of dW are the columns of x,
+// and every block sums over the whole batch, so no reduction follows), its
+// rows of the input gradient dx = dz·Wᵀ masked by the ReLU below, and, in
+// the first block, the bias gradient.
 func (m *mlp) backward(wk *mlpWork, dOut []float32) {
 	bl := tensor.WhichBLAS()
 	n := wk.rows
+	k := wk.parts(n)
 	last := len(m.sizes) - 1
 	copy(wk.dAct[last], dOut)
+	if len(wk.ones) < n {
+		wk.ones = filled(n, 1)
+	}
 	for l := m.outIdx; l >= 0; l-- {
 		in, out := m.sizes[l], m.sizes[l+1]
-		dz := wk.dAct[l+1]
-		if l != m.outIdx {
-			// ReLU: the stored activation is max(z,0); its gradient is 0 where it is 0.
-			a := wk.act[l+1]
-			split(wk.par, len(dz), func(lo, hi int) { reluMask(dz[lo:hi], a[lo:hi]) })
-		}
-		// db = dzᵀ · 1 (the column sums of dz)
-		if len(wk.ones) < n {
-			wk.ones = filled(n, 1)
-		}
-		bl.Sgemv(blas.Trans, n, out, 1, dz, out, wk.ones, 1, 0, wk.dB[l], 1)
-		// dW = xᵀ · dz (in x out)
-		bl.Sgemm(blas.Trans, blas.NoTrans, in, out, n, 1, wk.act[l], in, dz, out, 0, wk.dW[l], out)
-		// dx = dz · Wᵀ (n x in)
-		bl.Sgemm(blas.NoTrans, blas.Trans, n, in, out, 1, dz, out, f32(m.w[l]), out, 0, wk.dAct[l], in)
+		// dz is the gradient w.r.t. layer l's pre-activation: its ReLU
+		// mask was applied when it was computed (below, one layer up).
+		dz, x, w := wk.dAct[l+1], wk.act[l], f32(m.w[l])
+		dx, a := wk.dAct[l], wk.act[l]
+		parallelN(k, func(i int) {
+			if i == 0 { // db = dzᵀ · 1 (the column sums of dz)
+				bl.Sgemv(blas.Trans, n, out, 1, dz, out, wk.ones[:n], 1, 0, wk.dB[l], 1)
+			}
+			// rows lo..hi of dW = xᵀ · dz (in x out)
+			if lo, hi := i*in/k, (i+1)*in/k; hi > lo {
+				bl.Sgemm(blas.Trans, blas.NoTrans, hi-lo, out, n, 1, x[lo:], in, dz, out, 0, wk.dW[l][lo*out:], out)
+			}
+			// rows lo..hi of dx = dz · Wᵀ (n x in), then the ReLU mask of
+			// the layer below: dx is that layer's dz.
+			lo, hi := i*n/k, (i+1)*n/k
+			if hi > lo {
+				bl.Sgemm(blas.NoTrans, blas.Trans, hi-lo, in, out, 1, dz[lo*out:], out, w, out, 0, dx[lo*in:], in)
+			}
+			if l > 0 {
+				reluMask(dx[lo*in:hi*in], a[lo*in:hi*in])
+			}
+		})
 	}
 }
 

@@ -95,6 +95,7 @@ type Trainer struct {
 	workers []*worker
 
 	wholeTower  bool
+	towerPar    int       // when > 0, the whole-batch tower's blocks (tests)
 	whole       *mlpWork  // the whole batch's tower buffers (wholeTower)
 	logit, grad []float32 // the whole batch's logits and dLoss/dlogit
 }
@@ -127,7 +128,6 @@ func (t *Trainer) setWholeTower(on bool) {
 	t.wholeTower = on && t.M.tower != nil
 	if t.wholeTower && t.whole == nil {
 		t.whole = t.M.tower.newWork()
-		t.whole.par = len(t.workers)
 	}
 }
 
@@ -142,6 +142,12 @@ func (t *Trainer) shard(n int) []*worker {
 	t.logit, t.grad = t.logit[:n], t.grad[:n]
 	if t.wholeTower {
 		t.M.tower.resize(t.whole, n)
+		// The workers' goroutines split the products when the BLAS
+		// would not use them all itself (see mlp.forward).
+		t.whole.par = max(1, len(t.workers)/BLASThreads())
+		if t.towerPar > 0 {
+			t.whole.par = t.towerPar
+		}
 	}
 	k := min(len(t.workers), max(1, n/64))
 	ws := t.workers[:k]

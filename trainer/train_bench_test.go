@@ -140,7 +140,8 @@ func (p *peakProbe) gflops() float64 {
 
 // BenchmarkTrainStep measures training throughput, one op per Step of one
 // batch, with as many workers as GOMAXPROCS (run with -cpu 2 for the
-// 2-core figure). The specs' batch_size is 256; the paper spec is also run
+// 2-core figure), the BLAS as UseBestBLAS leaves it unless blas=T names the
+// BLAS threads. The specs' batch_size is 256; the paper spec is also run
 // at 1024 to show what larger batches buy the dense layers, and with the
 // tower run per shard (tower=sharded, the way before issue 4) instead of on
 // the whole batch (tower=auto picks the whole batch for the paper's tower).
@@ -151,9 +152,16 @@ func BenchmarkTrainStep(b *testing.B) {
 		batch, blas   int
 	}{
 		{"playstore", "auto", 256, 0}, {"paper", "auto", 256, 0}, {"paper", "auto", 1024, 0},
-		{"paper", "sharded", 256, 0}, // the way before issue 4, for comparison
-		{"paper", "sharded", 256, 1}, // per-shard towers, one BLAS thread each
+		// OpenBLAS only: the whole batch's products in one call each, with
+		// the BLAS's own threads.
+		{"paper", "auto", 256, 2},
+		// The way before issue 4: a tower per shard, each with the BLAS's
+		// threads (OpenBLAS: 2 threads per call, 2 calls at once).
+		{"paper", "sharded", 256, 2},
 	} {
+		if c.blas > 0 && BLAS() == "gonum (pure Go)" && c.tower != "sharded" {
+			continue // the same as blas=0: gonum's threads are GOMAXPROCS
+		}
 		name := fmt.Sprintf("spec=%s/batch=%d/tower=%s", c.config, c.batch, c.tower)
 		if c.blas > 0 {
 			name += fmt.Sprintf("/blas=%d", c.blas)
@@ -226,7 +234,7 @@ func BenchmarkScore200(b *testing.B) {
 		tr.Step(bt, nil)
 	}
 	bs = bs[20:]
-	pureGo := SetBLASThreads(1) == runtime.GOMAXPROCS(0) && BLAS() == "gonum (pure Go)"
+	pureGo := BLAS() == "gonum (pure Go)"
 	for _, c := range []struct {
 		name             string
 		workers, threads int

@@ -61,25 +61,28 @@ func gradients(tr *Trainer, b *featurize.Batch) map[string]float64 {
 // the whole batch (the large towers' way) gives the gradients, predictions
 // and trained weights of running it per shard (the way
 // TestModelGradientsFiniteDifferences checks against finite differences),
-// up to float rounding, for 1 to 3 workers.
+// up to float rounding, for 1 to 3 workers and the tower's products in 1
+// to 5 blocks.
 func TestWholeTowerMatchesShardedTower(t *testing.T) {
 	UseBestBLAS() // the openblas build checks OpenBLAS
 	const tol = 1e-5
 	near := func(a, b float64) bool { return math.Abs(a-b) <= tol*math.Max(1, math.Max(math.Abs(a), math.Abs(b))) }
 	for _, tc := range []struct {
 		mode, combiner string
-		workers        int
+		workers, par   int // par: the whole-batch tower's blocks (0: as chosen)
 	}{
-		{"wide_deep", "mean", 2}, {"wide_deep", "sum", 3}, {"wide_deep", "sqrtn", 1}, {"deep", "sum", 2},
+		{"wide_deep", "mean", 2, 0}, {"wide_deep", "sum", 3, 3}, {"wide_deep", "sqrtn", 1, 0},
+		{"deep", "sum", 2, 2}, {"wide_deep", "mean", 2, 5},
 	} {
-		t.Run(fmt.Sprintf("%s/%s/workers=%d", tc.mode, tc.combiner, tc.workers), func(t *testing.T) {
-			sp := testSpec(t, tc.mode, tc.combiner, "[64, 32]") // 300 rows x 64: the element-wise passes split
+		t.Run(fmt.Sprintf("%s/%s/workers=%d/par=%d", tc.mode, tc.combiner, tc.workers, tc.par), func(t *testing.T) {
+			sp := testSpec(t, tc.mode, tc.combiner, "[64, 32]")
 			exs := testExamples(rand.New(rand.NewPCG(11, 12)), 600)
 			a, _ := newTestModel(t, sp, exs)
 			c, _ := newTestModel(t, sp, exs)
 			a, c = NewTrainer(a.M, tc.workers), NewTrainer(c.M, tc.workers)
 			a.setWholeTower(false)
 			c.setWholeTower(true)
+			c.towerPar = tc.par
 			if !c.wholeTower {
 				t.Fatal("the whole-batch tower was not selected")
 			}
@@ -173,28 +176,5 @@ func TestWholeTowerContinuesExactly(t *testing.T) {
 	rc, _ := c.M.EncodeWeights()
 	if string(ra) != string(rc) {
 		t.Fatal("after one more step the original and the loaded model differ")
-	}
-}
-
-// TestSplitCoversEveryIndexOnce checks the ranges of the element-wise
-// passes' split.
-func TestSplitCoversEveryIndexOnce(t *testing.T) {
-	for _, k := range []int{0, 1, 2, 3, 7} {
-		for _, n := range []int{0, 5, 4095, 4096, 10007, 1 << 16} {
-			seen := make([]int32, n)
-			split(k, n, func(lo, hi int) {
-				if lo > hi || (lo%16 != 0 && lo != 0) {
-					t.Errorf("k=%d n=%d: range [%d, %d)", k, n, lo, hi)
-				}
-				for i := lo; i < hi; i++ {
-					seen[i]++ // ranges are disjoint: no race
-				}
-			})
-			for i, c := range seen {
-				if c != 1 {
-					t.Fatalf("k=%d n=%d: index %d visited %d times", k, n, i, c)
-				}
-			}
-		}
 	}
 }
