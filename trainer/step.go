@@ -17,37 +17,70 @@ import (
 // fixed for a given worker count, so training is deterministic).
 
 // sparseGrad accumulates gradients of rows of one table (width values per
-// row) touched by a batch, without a map: mark[row] is 1 + the row's index
-// in touched, reset after every step through touched.
+// row) touched by a batch, in the order first touched: row touched[i]'s
+// gradient is g[i*width:(i+1)*width]. An open-addressing hash table (slots,
+// linear probing, 1 + the index in touched, 0 for empty) finds a row's
+// slot; it holds about two slots per touched row, so it stays in cache and
+// takes no memory per row of the table (a table of 2^20 hashed crosses
+// would otherwise need a 4 MiB index per worker).
 type sparseGrad struct {
 	width   int
-	mark    []int32
+	slots   []int32
 	touched []int32
 	g       []float32 // len(touched) * width
 }
 
-func (s *sparseGrad) grow(rows int) {
-	if len(s.mark) < rows {
-		s.mark = append(s.mark, make([]int32, rows-len(s.mark))...)
+// row returns the gradient slot of row r, creating it at zero.
+func (s *sparseGrad) row(r int32) []float32 {
+	if 2*(len(s.touched)+1) > len(s.slots) {
+		s.rehash(max(64, 2*len(s.slots)))
+	}
+	mask := uint32(len(s.slots) - 1)
+	h := slotHash(r) & mask
+	for {
+		k := s.slots[h]
+		if k == 0 {
+			s.touched = append(s.touched, r)
+			k = int32(len(s.touched))
+			s.slots[h] = k
+			s.g = append(s.g, make([]float32, s.width)...)
+			return s.g[int(k-1)*s.width : int(k)*s.width]
+		}
+		if s.touched[k-1] == r {
+			return s.g[int(k-1)*s.width : int(k)*s.width]
+		}
+		h = (h + 1) & mask
 	}
 }
 
-// row returns the gradient slot of row r, creating it at zero.
-func (s *sparseGrad) row(r int32) []float32 {
-	k := s.mark[r]
-	if k == 0 {
-		s.touched = append(s.touched, r)
-		k = int32(len(s.touched))
-		s.mark[r] = k
-		s.g = append(s.g, make([]float32, s.width)...)
+// slotHash spreads row ids (often consecutive) over the table: Fibonacci
+// hashing, the high bits of r times 2^32/phi, folded down.
+func slotHash(r int32) uint32 {
+	x := uint32(r) * 0x9e3779b1
+	return x ^ x>>16
+}
+
+// rehash makes the table n slots (a power of two) and reinserts the
+// touched rows.
+func (s *sparseGrad) rehash(n int) {
+	if cap(s.slots) >= n {
+		s.slots = s.slots[:n]
+		clear(s.slots)
+	} else {
+		s.slots = make([]int32, n)
 	}
-	return s.g[int(k-1)*s.width : int(k)*s.width]
+	mask := uint32(n - 1)
+	for i, r := range s.touched {
+		h := slotHash(r) & mask
+		for s.slots[h] != 0 {
+			h = (h + 1) & mask
+		}
+		s.slots[h] = int32(i + 1)
+	}
 }
 
 func (s *sparseGrad) reset() {
-	for _, r := range s.touched {
-		s.mark[r] = 0
-	}
+	clear(s.slots)
 	s.touched = s.touched[:0]
 	s.g = s.g[:0]
 }
@@ -377,9 +410,6 @@ func (t *Trainer) wideGrad(w *worker, b *featurize.Batch) {
 	if !m.usesWide() {
 		return
 	}
-	for k := range w.wide {
-		w.wide[k].grow(m.Wide[k].Len())
-	}
 	for i := w.lo; i < w.hi; i++ {
 		g := w.grad[i-w.lo]
 		for e := b.WideOffsets[i]; e < b.WideOffsets[i+1]; e++ {
@@ -397,7 +427,6 @@ func (t *Trainer) embGrad(w *worker, b *featurize.Batch, dx []float32) {
 		e := &m.Emb[f]
 		d := &b.Deep[f]
 		sg := &w.emb[f]
-		sg.grow(e.Rows())
 		comb := m.Layout.Deep[f].Combiner
 		for i := w.lo; i < w.hi; i++ {
 			src := dx[(i-w.lo)*m.inDim+col : (i-w.lo)*m.inDim+col+e.Dim]
