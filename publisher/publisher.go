@@ -221,6 +221,9 @@ func (p *Publisher) Publish(ctx context.Context, candidate *Bundle, m *Manifest,
 		m.Forced, m.ForceReason = true, po.ForceReason
 	}
 	m.Verdict = rep
+	if m.Metrics == nil {
+		m.Metrics = rep.Candidate // the gate's figures on the fresh examples
+	}
 	if err := p.store.Put(ctx, m, files); err != nil {
 		return res, fmt.Errorf("publishing %s: %w", m.Model, err)
 	}
