@@ -142,6 +142,10 @@ func TestKafkaArchiveKill(t *testing.T) {
 				t.Logf("SIGKILL %v after progress; committed %v of %v", d, last, in.ends)
 			}
 			cmd := startRun(t, bin, args)
+			// Even when the killed instances got everything committed, let
+			// this one start (and install its signal handler) before the
+			// SIGTERM.
+			time.Sleep(time.Second)
 			deadline := time.Now().Add(2 * time.Minute)
 			for !slices.Equal(archiveCommitted(t, brokers, group, in), in.ends) {
 				if time.Now().After(deadline) {

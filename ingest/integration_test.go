@@ -85,6 +85,8 @@ func startRun(t *testing.T, bin string, args []string) *exec.Cmd {
 	cmd := exec.Command(bin, args...)
 	if testing.Verbose() {
 		cmd.Stderr = os.Stderr
+	} else {
+		cmd.Stderr = &tailBuffer{} // reported by stopRun on failure
 	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -101,7 +103,11 @@ func stopRun(t *testing.T, cmd *exec.Cmd) {
 	select {
 	case err := <-done:
 		if err != nil {
-			t.Errorf("wdstream run after SIGTERM: %v", err)
+			tail := ""
+			if b, ok := cmd.Stderr.(*tailBuffer); ok {
+				tail = b.String()
+			}
+			t.Errorf("wdstream run after SIGTERM: %v\n%s", err, tail)
 		}
 	case <-time.After(30 * time.Second):
 		_ = cmd.Process.Kill()
@@ -177,7 +183,7 @@ func TestKafkaCrashExactness(t *testing.T) {
 // `wdstream backfill --impressions --installs`).
 func TestKafkaStreamEqualsBackfill(t *testing.T) {
 	brokers := testenv.RealKafka(t)
-	cfg := simulate.Config{Seed: 11, Users: 2000, Apps: 300, Days: 1, ImpressionsPerDay: 20000}
+	cfg := simulate.Config{Seed: 11, Users: 2000, Apps: 300, Days: 1, ImpressionsPerDay: scaled(20000)}
 	w, err := simulate.NewWorld(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -247,7 +253,7 @@ func TestKafkaStreamEqualsBackfill(t *testing.T) {
 // instance's output).
 func TestKafkaTwoInstances(t *testing.T) {
 	brokers := testenv.RealKafka(t)
-	evs := simEvents(t, 30000)
+	evs := simEvents(t, scaled(30000))
 	// The events reach live members: move them to the near future in event
 	// time (the labels do not change), so that the installs input, caught
 	// up and silent before production starts, does not count as empty up
@@ -323,4 +329,26 @@ func TestKafkaTwoInstances(t *testing.T) {
 		t.Fatalf("instances joined %d and %d impressions, want shares summing to %d", a.Impressions, b.Impressions, len(want))
 	}
 	t.Logf("instance shares: %d and %d impressions; %d examples", a.Impressions, b.Impressions, got.n)
+}
+
+// tailBuffer keeps the last 8 KiB written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (b *tailBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	if n := len(b.buf); n > 8<<10 {
+		b.buf = append(b.buf[:0], b.buf[n-8<<10:]...)
+	}
+	return len(p), nil
+}
+
+func (b *tailBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return string(b.buf)
 }

@@ -100,7 +100,7 @@ func restartKafka(t *testing.T, brokers []string) {
 // examples are still exactly the offline join's, without duplicates.
 func TestKafkaBrokerRestart(t *testing.T) {
 	brokers := testenv.RealKafka(t)
-	evs := simEvents(t, 80000)
+	evs := simEvents(t, scaled(80000))
 	want := offlineLabels(t, evs, 30*time.Minute)
 	tp := newTopics(t, "r")
 	produceEvents(t, brokers, tp.imps, tp.ins, 4, evs)
@@ -113,7 +113,7 @@ func TestKafkaBrokerRestart(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
-	waitExamples(t, brokers, tp.ex, 5000, time.Minute)
+	waitExamples(t, brokers, tp.ex, len(want)/16, time.Minute)
 	before := countRecords(t, brokers, tp.ex)
 	restartKafka(t, brokers)
 	waitExamples(t, brokers, tp.ex, len(want), 3*time.Minute)
