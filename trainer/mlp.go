@@ -61,9 +61,10 @@ type mlpWork struct {
 	dW   [][]float32
 	dB   [][]float32
 	ones []float32 // at least rows ones, for the bias gradients' column sums
-	// par is the number of parallel blocks of every layer (see forward
-	// and backward); 0 or 1 runs the tower on the caller's goroutine.
-	par int
+	// par is the number of blocks of every product (see forward and
+	// backward), ew the number of goroutines of the element-wise passes;
+	// 0 or 1 runs them on the caller's goroutine.
+	par, ew int
 }
 
 func (m *mlp) newWork() *mlpWork {
@@ -93,11 +94,10 @@ func (m *mlp) resize(wk *mlpWork, n int) {
 // forward computes the tower on wk.act[0] (n x in, filled by the caller) and
 // returns the n output logits (without the shared bias), aliasing wk.
 //
-// With wk.par = k > 1 every layer runs as k blocks of rows in parallel, each
-// its bias broadcast, product and ReLU; with one BLAS thread per block this
-// is the whole batch's product split by rows without two multithreaded BLAS
-// calls at once. The rows of a product do not depend on each other, so the
-// split changes no value beyond what the BLAS's own blocking may.
+// Each layer is one product z = x·W (with wk.par = k > 1: k products of
+// blocks of rows in parallel, for a BLAS with fewer threads than the
+// workers; the rows of a product do not depend on each other) and one
+// element-wise pass z = relu(z + b) split over wk.ew goroutines.
 func (m *mlp) forward(wk *mlpWork) []float32 {
 	bl := tensor.WhichBLAS()
 	n := wk.rows
@@ -107,37 +107,60 @@ func (m *mlp) forward(wk *mlpWork) []float32 {
 		x, z := wk.act[l], wk.act[l+1]
 		b, w := f32(m.b[l]), f32(m.w[l])
 		parallelN(k, func(i int) {
-			lo, hi := i*n/k, (i+1)*n/k
-			zi := z[lo*out : hi*out]
-			for r := 0; r < len(zi); r += out {
-				copy(zi[r:r+out], b)
-			}
-			if hi > lo {
-				bl.Sgemm(blas.NoTrans, blas.NoTrans, hi-lo, out, in, 1, x[lo*in:], in, w, out, 1, zi, out)
-			}
-			if l != m.outIdx {
-				relu(zi)
+			if lo, hi := i*n/k, (i+1)*n/k; hi > lo {
+				bl.Sgemm(blas.NoTrans, blas.NoTrans, hi-lo, out, in, 1, x[lo*in:], in, w, out, 0, z[lo*out:hi*out], out)
 			}
 		})
+		hidden := l != m.outIdx
+		wk.rowsSplit(n, out, func(lo, hi int) { biasAct(z[lo*out:hi*out], b, hidden) })
 	}
 	return wk.act[len(m.sizes)-1]
 }
 
-// parts is the number of parallel blocks for n rows: wk.par, but at least
-// 16 rows a block.
+// parts is the number of blocks of a product of n rows: wk.par, but at
+// least 16 rows a block.
 func (wk *mlpWork) parts(n int) int {
 	return max(1, min(wk.par, n/16))
+}
+
+// rowsSplit runs fn on contiguous ranges of the n rows (width values each)
+// over wk.ew goroutines; below 4096 values it runs fn(0, n) alone.
+func (wk *mlpWork) rowsSplit(n, width int, fn func(lo, hi int)) {
+	k := wk.ew
+	if n*width < 1<<12 {
+		k = 1
+	}
+	k = max(1, min(k, n))
+	parallelN(k, func(i int) { fn(i*n/k, (i+1)*n/k) })
+}
+
+// biasAct adds b to every row of z (rows of len(b)) and, when relu is set,
+// applies the ReLU.
+func biasAct(z, b []float32, relu bool) {
+	for r := 0; r+len(b) <= len(z); r += len(b) {
+		row := z[r : r+len(b)]
+		if !relu {
+			for j, v := range b {
+				row[j] += v
+			}
+			continue
+		}
+		for j, v := range b {
+			row[j] = reluOf(row[j] + v)
+		}
+	}
 }
 
 // backward takes dOut (n gradients of the loss w.r.t. the output logits),
 // fills wk.dW and wk.dB (overwriting), and leaves the gradient w.r.t. the
 // input in wk.dAct[0]. It relies on the activations of the last forward.
 //
-// With wk.par = k > 1 each layer runs as k parallel blocks, each: its rows
+// Each layer's products run as wk.parts blocks in parallel, each: its rows
 // of the weight gradient dW = xᵀ·dz (the rows of dW are the columns of x,
 // and every block sums over the whole batch, so no reduction follows), its
-// rows of the input gradient dx = dz·Wᵀ masked by the ReLU below, and, in
-// the first block, the bias gradient.
+// rows of the input gradient dx = dz·Wᵀ, and, in the first block, the bias
+// gradient; then the ReLU mask of the layer below is applied to dx (its
+// dz) in an element-wise pass over wk.ew goroutines.
 func (m *mlp) backward(wk *mlpWork, dOut []float32) {
 	bl := tensor.WhichBLAS()
 	n := wk.rows
@@ -159,30 +182,26 @@ func (m *mlp) backward(wk *mlpWork, dOut []float32) {
 			}
 			// rows lo..hi of dW = xᵀ · dz (in x out)
 			if lo, hi := i*in/k, (i+1)*in/k; hi > lo {
-				bl.Sgemm(blas.Trans, blas.NoTrans, hi-lo, out, n, 1, x[lo:], in, dz, out, 0, wk.dW[l][lo*out:], out)
+				bl.Sgemm(blas.Trans, blas.NoTrans, hi-lo, out, n, 1, x[lo:], in, dz, out, 0, wk.dW[l][lo*out:hi*out], out)
 			}
-			// rows lo..hi of dx = dz · Wᵀ (n x in), then the ReLU mask of
-			// the layer below: dx is that layer's dz.
-			lo, hi := i*n/k, (i+1)*n/k
-			if hi > lo {
-				bl.Sgemm(blas.NoTrans, blas.Trans, hi-lo, in, out, 1, dz[lo*out:], out, w, out, 0, dx[lo*in:], in)
-			}
-			if l > 0 {
-				reluMask(dx[lo*in:hi*in], a[lo*in:hi*in])
+			// rows lo..hi of dx = dz · Wᵀ (n x in)
+			if lo, hi := i*n/k, (i+1)*n/k; hi > lo {
+				bl.Sgemm(blas.NoTrans, blas.Trans, hi-lo, in, out, 1, dz[lo*out:], out, w, out, 0, dx[lo*in:hi*in], in)
 			}
 		})
+		if l > 0 { // dx is the dz of the ReLU layer below
+			wk.rowsSplit(n, in, func(lo, hi int) { reluMask(dx[lo*in:hi*in], a[lo*in:hi*in]) })
+		}
 	}
 }
 
-// relu sets z to max(z, 0) without branches (a branch per value
-// mispredicts on about half of them: the signs of pre-activations are
-// random): a value with its sign bit set becomes +0. Only -0 differs from
-// the comparison "v < 0": it becomes +0, the same number.
-func relu(z []float32) {
-	for i, v := range z {
-		b := math.Float32bits(v)
-		z[i] = math.Float32frombits(b &^ uint32(int32(b)>>31))
-	}
+// reluOf is max(v, 0) without a branch (a branch per value mispredicts on
+// about half of them: the signs of pre-activations are random): a value
+// with its sign bit set becomes +0. Only -0 differs from the comparison
+// "v < 0": it becomes +0, the same number.
+func reluOf(v float32) float32 {
+	b := math.Float32bits(v)
+	return math.Float32frombits(b &^ uint32(int32(b)>>31))
 }
 
 // reluMask zeroes dz where the ReLU output a is not positive (v <= 0: the

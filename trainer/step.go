@@ -181,6 +181,7 @@ func (t *Trainer) shard(n int) []*worker {
 		if t.towerPar > 0 {
 			t.whole.par = t.towerPar
 		}
+		t.whole.ew = len(t.workers)
 	}
 	k := min(len(t.workers), max(1, n/64))
 	ws := t.workers[:k]
