@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"gocloud.dev/blob"
@@ -247,38 +246,17 @@ func (env *runEnv) close() {
 	env.closers = nil
 }
 
-// run runs every stage until ctx is done (SIGTERM, SIGINT), then lets them
-// drain within the shutdown timeout; the first stage that fails stops the
-// others.
+// run runs every stage until ctx is done (SIGTERM, SIGINT) or one fails,
+// then stops them in stream order within the shutdown timeout (see
+// runInOrder).
 func (env *runEnv) run(ctx context.Context) error {
 	env.logger.Info("wdstream run starting", "stages", strings.Join(env.cfg.stages, ","), "brokers", strings.Join(env.cfg.brokers, ","))
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	errs := make([]error, len(env.runners))
-	for i, r := range env.runners {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if errs[i] = r(sctx); errs[i] != nil {
-				cancel()
-			}
-		}()
-	}
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-sctx.Done():
-		select {
-		case <-done:
-		case <-time.After(env.cfg.shutdown):
-			env.logger.Error("stages did not stop within the shutdown timeout; exiting", "timeout", env.cfg.shutdown)
-			return fmt.Errorf("shutdown: stages still running after %s", env.cfg.shutdown)
-		}
+	err := runInOrder(ctx, env.runners, env.cfg.shutdown, env.logger)
+	if err != nil {
+		return err
 	}
 	env.logger.Info("wdstream run stopped")
-	return errors.Join(errs...)
+	return nil
 }
 
 func buildJoinStage(ctx context.Context, env *runEnv) (func(context.Context) error, error) {

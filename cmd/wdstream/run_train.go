@@ -21,6 +21,7 @@ import (
 type serviceFlags struct {
 	trainGroup, trainStart  string
 	checkpointEvery         time.Duration
+	freshWait               time.Duration
 	trainedLog              bool
 	workers                 int
 	http                    string
@@ -33,7 +34,7 @@ type serviceFlags struct {
 // defaultServiceFlags returns the defaults of the service flags.
 func defaultServiceFlags() serviceFlags {
 	return serviceFlags{
-		trainGroup: "wdstream-train", trainStart: "earliest", checkpointEvery: time.Minute,
+		trainGroup: "wdstream-train", trainStart: "earliest", checkpointEvery: time.Minute, freshWait: 2 * time.Minute,
 		workers: runtime.GOMAXPROCS(0), kafkaPassEnv: "WDSTREAM_KAFKA_PASSWORD",
 	}
 }
@@ -44,6 +45,7 @@ func addServiceFlags(fs *flag.FlagSet, f *serviceFlags) {
 	fs.StringVar(&f.trainGroup, "train-group", f.trainGroup, "consumer group the train stage commits its offsets under (monitoring; checkpoints own the offsets)")
 	fs.StringVar(&f.trainStart, "train-start", f.trainStart, "where the train stage starts a partition it has no offset for: earliest or latest")
 	fs.DurationVar(&f.checkpointEvery, "checkpoint-every", f.checkpointEvery, "time between train-stage checkpoints in the store")
+	fs.DurationVar(&f.freshWait, "fresh-wait", f.freshWait, "how long a publish waits for its validation.examples fresh examples (low traffic); then it gates on what arrived, or skips when that is too few")
 	fs.BoolVar(&f.trainedLog, "trained-log", f.trainedLog, "debug: record the (impression_id, label) of every trained example in the checkpoints (keeps every checkpoint)")
 	fs.IntVar(&f.workers, "workers", f.workers, "training threads")
 	fs.StringVar(&f.http, "http", f.http, "address of the HTTP port for the status page (/), /metrics, /healthz and /readyz (e.g. :8080); empty: none")
@@ -95,7 +97,7 @@ func buildTrainStage(ctx context.Context, env *runEnv) (func(context.Context) er
 	st, err := continuous.New(continuous.Config{
 		Spec: env.sp, Model: env.cfg.model, Store: store, Publisher: pub,
 		Brokers: env.cfg.brokers, Auth: env.auth, Topic: env.cfg.topicEx, TrainGroup: f.trainGroup,
-		StartDefault: start, CheckpointEvery: f.checkpointEvery, TrainedLog: f.trainedLog,
+		StartDefault: start, CheckpointEvery: f.checkpointEvery, FreshWait: f.freshWait, TrainedLog: f.trainedLog,
 		Workers: f.workers, Logger: env.logger, Registerer: env.reg,
 		Bootstrap: env.cfg.bootstrap, ProgressiveWindow: env.cfg.progressiveWindow,
 	})

@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"math/rand/v2"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wdstream/wdstream/continuous"
+	"github.com/wdstream/wdstream/ingest"
+	"github.com/wdstream/wdstream/internal/testenv"
+	"github.com/wdstream/wdstream/publisher"
+)
+
+// serviceTopics names one service instance's topics and groups; the
+// inputs may be shared between instances.
+type serviceTopics struct {
+	imps, ins, ex, dlq, group, trainGroup, model string
+}
+
+func newServiceTopics(t *testing.T, tag string) serviceTopics {
+	u := func(p string) string { return testenv.UniqueName(t, p+tag) }
+	return serviceTopics{imps: u("imp"), ins: u("ins"), ex: u("ex"), dlq: u("dlq"), group: u("g"), trainGroup: u("tg"), model: u("m")}
+}
+
+// args are the flags of `wdstream run --stages join,train` for tp.
+func (tp serviceTopics) args(brokers []string, spec, store string, extra ...string) []string {
+	return append([]string{"run", "--spec", spec, "--brokers", strings.Join(brokers, ","), "--stages", "join,train",
+		"--store", store, "--model", tp.model, "--group", tp.group, "--train-group", tp.trainGroup,
+		"--topic-impressions", tp.imps, "--topic-installs", tp.ins, "--topic-examples", tp.ex, "--topic-dlq", tp.dlq,
+		"--trained-log", "--checkpoint-every", "1s", "--fresh-wait", "3s", "--workers", "2", "--log-level", "info"}, extra...)
+}
+
+// compareTrained checks that got holds every line of want exactly once
+// and nothing else.
+func compareTrained(t *testing.T, what string, got, want map[string]int) {
+	t.Helper()
+	var missing, extra, twice []string
+	for k := range want {
+		if got[k] == 0 {
+			missing = append(missing, k)
+		}
+	}
+	for k, n := range got {
+		if want[k] == 0 {
+			extra = append(extra, k)
+		}
+		if n > 1 {
+			twice = append(twice, k+" x"+strconv.Itoa(n))
+		}
+	}
+	if len(missing)+len(extra)+len(twice) > 0 {
+		t.Fatalf("%s: %d trained, want %d: %d missing (e.g. %v), %d not expected (e.g. %v), %d trained more than once (e.g. %v)",
+			what, len(got), len(want), len(missing), first(missing), len(extra), first(extra), len(twice), first(twice))
+	}
+}
+
+func first(s []string) []string { return s[:min(len(s), 5)] }
+
+// checkCoverage checks that every published version of model names the
+// data it covers: an offset for every partition of the examples topic,
+// as many examples as those offsets count (the topic holds one example per
+// impression and the stage trains each once), and their event-time range.
+func checkCoverage(t *testing.T, st *publisher.Store, model, topic string, partitions int, minTS, maxTS int64) int {
+	t.Helper()
+	ctx := context.Background()
+	vs, err := st.Versions(ctx, model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vs) == 0 {
+		t.Fatalf("model %s: no version published", model)
+	}
+	for _, v := range vs {
+		man, err := st.Manifest(ctx, model, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := man.Data
+		sum := int64(0)
+		for p := range partitions {
+			off, ok := d.Offsets[topic+"/"+strconv.Itoa(p)]
+			if !ok {
+				t.Fatalf("%s@%s: manifest offsets %v lack partition %d of %s", model, v, d.Offsets, p, topic)
+			}
+			sum += off
+		}
+		if len(d.Offsets) != partitions || d.Examples != sum || d.Examples == 0 {
+			t.Fatalf("%s@%s: manifest data %+v: want %d partitions whose offsets sum to the examples trained", model, v, d, partitions)
+		}
+		if d.FromTS < minTS || d.ToTS > maxTS || d.FromTS >= d.ToTS {
+			t.Fatalf("%s@%s: event-time range [%d, %d] is not inside the stream's [%d, %d]", model, v, d.FromTS, d.ToTS, minTS, maxTS)
+		}
+	}
+	return len(vs)
+}
+
+// TestServiceCrashExactness runs the service (join and train in one
+// process) on real Kafka while a producer streams a simulated world into
+// its inputs, kills it with SIGKILL at random moments six times, stops it
+// once with SIGTERM mid-stream (it must exit 0 within the shutdown
+// timeout), then lets it finish. The examples it trained on, read from the
+// trained logs of its complete checkpoints, are those of a run without
+// crashes on the same events and of the backfill's join, each exactly
+// once; every published version names the offsets and the event-time
+// range it covers. The store is the real S3 server when the environment
+// has one (always in CI).
+func TestServiceCrashExactness(t *testing.T) {
+	brokers := testenv.RealKafka(t)
+	const n = 60000 // impressions; the binary is built without -race
+	clean, crash := newServiceTopics(t, "c"), newServiceTopics(t, "k")
+	storeURL := serviceStore(t, clean.model, crash.model)
+	st := openStore(t, storeURL)
+	spec := smallServiceSpec(t)
+	evs := worldEvents(t, 21, n)
+	sentinels, minTS, maxTS := liveWorld(t, evs, 4)
+	want := offlineTrainedSet(t, evs, 30*time.Minute)
+
+	// With crashes, while the events arrive in 12 slices over ~48 s. A
+	// restarted join waits up to the group's session timeout (10 s) for
+	// the killed member's partitions: kills land up to 13 s into a run.
+	p := newProducer(t, brokers, ingest.Auth{}, crash.imps, crash.ins, 4)
+	prodErr := make(chan error, 1)
+	go func() {
+		const slices = 12
+		for i := range slices {
+			if err := p.produce(evs[i*len(evs)/slices : (i+1)*len(evs)/slices]); err != nil {
+				prodErr <- err
+				return
+			}
+			time.Sleep(4 * time.Second)
+		}
+		prodErr <- p.produce(sentinels)
+	}()
+	seed := uint64(time.Now().UnixNano())
+	rng := rand.New(rand.NewPCG(seed, 7))
+	t.Logf("crash schedule seed %d", seed)
+	t0 := time.Now()
+	s := newService(t, crash.args(brokers, spec, storeURL)...)
+	progress := func() int64 {
+		cps, err := continuous.Checkpoints(context.Background(), st, crash.model)
+		if err != nil || len(cps) == 0 {
+			return 0
+		}
+		return cps[len(cps)-1].Examples
+	}
+	for i := range 6 {
+		s.start()
+		d := time.Duration(1000+rng.IntN(12000)) * time.Millisecond
+		time.Sleep(d)
+		if s.exited() {
+			t.Fatalf("the service exited on its own: %v\n%s", s.err, s.tail())
+		}
+		s.kill()
+		t.Logf("SIGKILL %d after %v: checkpoints cover %d examples", i+1, d, progress())
+	}
+	s.start()
+	time.Sleep(time.Duration(11000+rng.IntN(4000)) * time.Millisecond)
+	took := s.stop(35 * time.Second)
+	t.Logf("SIGTERM: exited 0 after %v; checkpoints cover %d examples", took.Round(time.Millisecond), progress())
+	checkStopOrder(t, s, progress())
+	if testing.Verbose() {
+		b, _ := os.ReadFile(s.log)
+		t.Logf("log of the run stopped by SIGTERM:\n%s", b[strings.LastIndex(string(b), "=== start"):])
+	}
+	if err := <-prodErr; err != nil {
+		t.Fatal(err)
+	}
+	s.start()
+	waitTrained(t, st, crash.model, int64(len(want)), 2*time.Minute, s)
+	time.Sleep(2 * time.Second) // an example trained twice would show now
+	s.stop(35 * time.Second)
+	got, err := continuous.TrainedSet(context.Background(), st, crash.model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compareTrained(t, "run with 6 SIGKILLs and a SIGTERM vs the backfill's join", got, want)
+	nv := checkCoverage(t, st, crash.model, crash.ex, 4, minTS, maxTS)
+	t.Logf("run with crashes: %d examples trained exactly once in %v; %d versions published, each naming its offsets and event-time range",
+		len(got), time.Since(t0).Round(time.Millisecond), nv)
+
+	// Without crashes, on the same events produced at once.
+	t0 = time.Now()
+	p = newProducer(t, brokers, ingest.Auth{}, clean.imps, clean.ins, 4)
+	if err := p.produce(append(evs, sentinels...)); err != nil {
+		t.Fatal(err)
+	}
+	s = newService(t, clean.args(brokers, spec, storeURL)...)
+	s.start()
+	waitTrained(t, st, clean.model, int64(len(want)), 2*time.Minute, s)
+	s.stop(35 * time.Second)
+	ref, err := continuous.TrainedSet(context.Background(), st, clean.model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compareTrained(t, "run with crashes vs the crash-free run", got, ref)
+	checkCoverage(t, st, clean.model, clean.ex, 4, minTS, maxTS)
+	t.Logf("crash-free run: the same %d examples, trained in %v", len(ref), time.Since(t0).Round(time.Millisecond))
+}
+
+// checkStopOrder checks in the service's log that its last stop went in
+// stream order (the join stage stopped before the train stage) and that
+// the train stage's final checkpoint covers every example it trained:
+// newest is the newest checkpoint's example count.
+func checkStopOrder(t *testing.T, s *service, newest int64) {
+	t.Helper()
+	b, err := os.ReadFile(s.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := string(b[strings.LastIndex(string(b), "=== start"):])
+	j, tr := strings.Index(last, "join stage stopped"), strings.Index(last, "train stage stopped")
+	if j < 0 || tr < 0 || j > tr {
+		t.Fatalf("after SIGTERM: want the join stage to stop before the train stage (stream order):\n%s", last)
+	}
+	m := regexp.MustCompile(`train stage stopped.* examples=(\d+)`).FindStringSubmatch(last)
+	if m == nil || m[1] != strconv.FormatInt(newest, 10) {
+		t.Fatalf("after SIGTERM: the train stage's last line %q; want its examples to be the newest checkpoint's %d", m, newest)
+	}
+}
