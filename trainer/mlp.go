@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 
 	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
 	"gorgonia.org/tensor"
 )
 
@@ -99,7 +100,7 @@ func (m *mlp) resize(wk *mlpWork, n int) {
 // workers; the rows of a product do not depend on each other) and one
 // element-wise pass z = relu(z + b) split over wk.ew goroutines.
 func (m *mlp) forward(wk *mlpWork) []float32 {
-	bl := tensor.WhichBLAS()
+	bl := m.blas()
 	n := wk.rows
 	k := wk.parts(n)
 	for l := range m.w {
@@ -115,6 +116,23 @@ func (m *mlp) forward(wk *mlpWork) []float32 {
 		wk.rowsSplit(n, out, func(lo, hi int) { biasAct(z[lo*out:hi*out], b, hidden) })
 	}
 	return wk.act[len(m.sizes)-1]
+}
+
+// smallTowerFLOPs: a tower below this many forward FLOPs per example
+// runs on gonum's pure Go BLAS in every build. Its products are so small
+// (the playstore spec's: 128 x 64 x 84 per worker) that a cgo call and
+// OpenBLAS's thread hand-off cost more than they save; on 2 cores the
+// OpenBLAS build trained the playstore spec at 60% of the pure Go build's
+// speed before this.
+const smallTowerFLOPs = 1 << 18
+
+// blas is the BLAS of m's products: gorgonia.org/tensor's (the build's
+// best, see UseBestBLAS), or gonum's for a small tower.
+func (m *mlp) blas() blas.Float32 {
+	if m.flops() < smallTowerFLOPs {
+		return gonum.Implementation{}
+	}
+	return tensor.WhichBLAS()
 }
 
 // parts is the number of blocks of a product of n rows: wk.par, but at
@@ -162,7 +180,7 @@ func biasAct(z, b []float32, relu bool) {
 // gradient; then the ReLU mask of the layer below is applied to dx (its
 // dz) in an element-wise pass over wk.ew goroutines.
 func (m *mlp) backward(wk *mlpWork, dOut []float32) {
-	bl := tensor.WhichBLAS()
+	bl := m.blas()
 	n := wk.rows
 	k := wk.parts(n)
 	last := len(m.sizes) - 1

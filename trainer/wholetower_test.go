@@ -70,16 +70,23 @@ func TestWholeTowerMatchesShardedTower(t *testing.T) {
 	for _, tc := range []struct {
 		mode, combiner string
 		workers, par   int // par: the whole-batch tower's blocks (0: as chosen)
+		hidden         string
 	}{
-		{"wide_deep", "mean", 2, 0}, {"wide_deep", "sum", 3, 3}, {"wide_deep", "sqrtn", 1, 0},
-		{"deep", "sum", 2, 2}, {"wide_deep", "mean", 2, 5},
+		{"wide_deep", "mean", 2, 0, "[64, 32]"}, {"wide_deep", "sum", 3, 3, "[64, 32]"},
+		{"wide_deep", "sqrtn", 1, 0, "[64, 32]"}, {"deep", "sum", 2, 2, "[64, 32]"},
+		{"wide_deep", "mean", 2, 5, "[64, 32]"},
+		// Above smallTowerFLOPs: the build's BLAS (OpenBLAS with -tags openblas).
+		{"wide_deep", "mean", 2, 0, "[512, 256]"}, {"wide_deep", "mean", 2, 2, "[512, 256]"},
 	} {
-		t.Run(fmt.Sprintf("%s/%s/workers=%d/par=%d", tc.mode, tc.combiner, tc.workers, tc.par), func(t *testing.T) {
-			sp := testSpec(t, tc.mode, tc.combiner, "[64, 32]")
+		t.Run(fmt.Sprintf("%s/%s/workers=%d/par=%d/hidden=%s", tc.mode, tc.combiner, tc.workers, tc.par, tc.hidden), func(t *testing.T) {
+			sp := testSpec(t, tc.mode, tc.combiner, tc.hidden)
 			exs := testExamples(rand.New(rand.NewPCG(11, 12)), 600)
 			a, _ := newTestModel(t, sp, exs)
 			c, _ := newTestModel(t, sp, exs)
 			a, c = NewTrainer(a.M, tc.workers), NewTrainer(c.M, tc.workers)
+			if big := a.M.tower.flops() >= smallTowerFLOPs; big != (tc.hidden == "[512, 256]") {
+				t.Fatalf("tower of %g FLOPs: on the build's BLAS %v", a.M.tower.flops(), big)
+			}
 			a.setWholeTower(false)
 			c.setWholeTower(true)
 			c.towerPar = tc.par
@@ -147,11 +154,11 @@ func TestWholeTowerChosenBySize(t *testing.T) {
 // TestWholeTowerContinuesExactly is TestWeightsRoundTripContinuesExactly
 // with the whole-batch tower: a saved and loaded model takes the next step
 // bit for bit like the original (the whole-batch products are
-// deterministic).
+// deterministic, OpenBLAS's too in the openblas build).
 func TestWholeTowerContinuesExactly(t *testing.T) {
 	UseBestBLAS()
 	exs := testExamples(rand.New(rand.NewPCG(7, 8)), 400)
-	sp := testSpec(t, "wide_deep", "sqrtn", "[16, 8]")
+	sp := testSpec(t, "wide_deep", "sqrtn", "[512, 256]") // on the build's BLAS
 	a, _ := newTestModel(t, sp, exs)
 	a.setWholeTower(true)
 	st := fitState(t, sp, exs)
