@@ -31,6 +31,9 @@ func newStageMetrics(reg prometheus.Registerer) *stageMetrics {
 		lastTS:        prometheus.NewGauge(prometheus.GaugeOpts{Name: "wdstream_train_last_example_timestamp_seconds", Help: "Event time of the newest example trained on."}),
 		publishes:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "wdstream_train_candidates_total", Help: "Candidates sent to the gate, by outcome (published, rejected, error; skipped: the fresh set stayed too small)."}, []string{"outcome"}),
 	}
+	for _, o := range []string{"published", "rejected", "error", "skipped"} {
+		m.publishes.WithLabelValues(o) // exported at 0 from the start
+	}
 	if reg != nil {
 		reg.MustRegister(m.examples, m.batches, m.badRecords, m.progAUC, m.progLogLoss, m.checkpoints, m.checkpointTS, m.checkpointErr, m.lastTS, m.publishes)
 	}

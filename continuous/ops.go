@@ -34,6 +34,8 @@ func (s *Stage) restore(ctx context.Context) error {
 				s.adopt(b)
 				s.prog = *prog
 				s.read = maps.Clone(prog.Offsets)
+				s.met.checkpointTS.Set(float64(prog.Created.UnixMilli()) / 1000)
+				s.setStatus(func(st *Status) { st.Checkpoint, st.CheckpointAt = prog.Seq, prog.Created })
 				s.log.Info("resuming from checkpoint", "seq", seq, "examples", prog.Examples, "offsets", prog.Offsets)
 				return nil
 			}

@@ -53,6 +53,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Expired: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
 			Name: "versions_expired_total", Help: "Versions deleted by retention."}),
 	}
+	// Export the counters at 0 before the first event, so that dashboards
+	// and alerts see them from the start.
+	m.Published.WithLabelValues("false")
+	for _, k := range []string{"webhook", "command", "kafka"} {
+		m.HookFailures.WithLabelValues(k)
+		m.HookDropped.WithLabelValues(k)
+	}
 	if reg != nil {
 		reg.MustRegister(m.Published, m.Rejected, m.Checks, m.DryRunP99, m.HookAttempts, m.HookFailures, m.HookDropped, m.Cleaned, m.Expired)
 	}

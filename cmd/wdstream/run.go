@@ -219,6 +219,7 @@ func startRun(ctx context.Context, cfg *runConfig, sp *spec.Spec, logger *slog.L
 		env.runners = append(env.runners, r)
 	}
 	if cfg.svc.http != "" {
+		registerLagMetrics(env)
 		mux := http.NewServeMux()
 		if env.status, err = newRunStatusPage(ctx, env); err != nil {
 			return nil, err
