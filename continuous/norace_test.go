@@ -1,0 +1,5 @@
+//go:build !race
+
+package continuous
+
+const raceEnabled = false
