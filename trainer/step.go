@@ -507,14 +507,15 @@ func (t *Trainer) update(ws []*worker) {
 		sg := &w0.emb[f]
 		for i, id := range sg.touched {
 			lo, hi := int(id)*e.Dim, (int(id)+1)*e.Dim
-			m.ada.UpdateRange(e.W[lo:hi], e.Acc[lo:hi], sg.g[i*e.Dim:(i+1)*e.Dim])
+			adagradDense(&m.ada, e.W[lo:hi], e.Acc[lo:hi], sg.g[i*e.Dim:(i+1)*e.Dim])
 		}
 		sg.reset()
 	}
 	// The tower's AdaGrad update costs a square root and a division per
-	// weight; for a large tower it is split over all workers by ranges of
-	// each layer (every coordinate's update is independent, so the result
-	// does not depend on the split).
+	// weight: adagradDense does four at a time, and for a large tower the
+	// update is split over all workers by ranges of each layer (every
+	// coordinate's update is independent, so the result does not depend on
+	// the split).
 	tw, g := m.tower, t.towerGrads(w0)
 	k := len(t.workers)
 	if len(tw.w) > 0 && len(f32(tw.w[0])) < minParallelUpdate {
@@ -524,9 +525,9 @@ func (t *Trainer) update(ws []*worker) {
 		for l := range tw.w {
 			w := f32(tw.w[l])
 			lo, hi := i*len(w)/k, (i+1)*len(w)/k
-			m.ada.UpdateRange(w[lo:hi], tw.wAcc[l][lo:hi], g.dW[l][lo:hi])
+			adagradDense(&m.ada, w[lo:hi], tw.wAcc[l][lo:hi], g.dW[l][lo:hi])
 			if i == 0 {
-				m.ada.UpdateRange(f32(tw.b[l]), tw.bAcc[l], g.dB[l])
+				adagradDense(&m.ada, f32(tw.b[l]), tw.bAcc[l], g.dB[l])
 			}
 		}
 	})
