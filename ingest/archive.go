@@ -20,6 +20,9 @@ import (
 // ArchiveConfig configures an ArchiveStage. Brokers and Bucket are required.
 type ArchiveConfig struct {
 	Brokers []string
+	// Auth (TLS, SASL) for every connection of the stage. Default:
+	// plaintext without authentication.
+	Auth Auth
 	// Group is the consumer group id. Default DefaultArchiveGroup.
 	Group string
 	// Topic to archive. Default DefaultExamplesTopic.
@@ -90,7 +93,7 @@ func NewArchiveStage(cfg ArchiveConfig) (*ArchiveStage, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &ArchiveStage{cfg: cfg, client: newClient(cfg.Brokers), logger: cfg.Logger.With("component", "archive")}, nil
+	return &ArchiveStage{cfg: cfg, client: newAuthClient(cfg.Brokers, cfg.Auth), logger: cfg.Logger.With("component", "archive")}, nil
 }
 
 // Stats returns the counters so far.
@@ -102,7 +105,7 @@ func (a *ArchiveStage) Run(ctx context.Context) error {
 	if _, err := partitionCounts(ctx, a.client, a.cfg.Topic); err != nil {
 		return err
 	}
-	g := &groupRunner{brokers: a.cfg.Brokers, group: a.cfg.Group, topics: []string{a.cfg.Topic}, logger: a.logger,
+	g := &groupRunner{brokers: a.cfg.Brokers, auth: a.cfg.Auth, group: a.cfg.Group, topics: []string{a.cfg.Topic}, logger: a.logger,
 		work: func(ctx context.Context, gen *kafka.Generation, p int) error {
 			backoff := 500 * time.Millisecond
 			for {

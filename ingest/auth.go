@@ -93,6 +93,10 @@ func (o AuthOptions) Build() (Auth, error) {
 	return a, nil
 }
 
+// enabled reports whether a is anything but plaintext without
+// authentication.
+func (a Auth) enabled() bool { return a.TLS != nil || a.SASL != nil }
+
 // Transport returns a kafka-go transport with the auth applied, for
 // kafka.Client and kafka.Writer.
 func (a Auth) Transport() *kafka.Transport {

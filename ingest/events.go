@@ -32,7 +32,13 @@ type EventProducer struct {
 // when they do not exist and returns a producer for them. The topics'
 // partition counts must agree.
 func NewEventProducer(ctx context.Context, brokers []string, impressions, installs string, partitions int) (*EventProducer, error) {
-	c := newClient(brokers)
+	return NewEventProducerAuth(ctx, brokers, Auth{}, impressions, installs, partitions)
+}
+
+// NewEventProducerAuth is NewEventProducer for brokers that need TLS or
+// SASL.
+func NewEventProducerAuth(ctx context.Context, brokers []string, auth Auth, impressions, installs string, partitions int) (*EventProducer, error) {
+	c := newAuthClient(brokers, auth)
 	n1, err := ensureTopic(ctx, c, impressions, partitions, 0)
 	if err != nil {
 		return nil, err

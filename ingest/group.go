@@ -18,6 +18,7 @@ import (
 // then stops intake, makes its work durable and returns.
 type groupRunner struct {
 	brokers []string
+	auth    Auth
 	group   string
 	topics  []string
 	logger  *slog.Logger
@@ -27,7 +28,12 @@ type groupRunner struct {
 }
 
 func (g *groupRunner) run(ctx context.Context) error {
+	var dialer *kafka.Dialer // nil: kafka-go's default
+	if g.auth.enabled() {
+		dialer = g.auth.Dialer()
+	}
 	cg, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
+		Dialer:            dialer,
 		ID:                g.group,
 		Brokers:           g.brokers,
 		Topics:            g.topics,

@@ -170,6 +170,7 @@ func (jp *joinPart) close() {
 	jp.cancel()
 	jp.wg.Wait()
 	jp.s.stats.pending.Add(-jp.last.Pending)
+	jp.s.stats.dropWatermark(jp.p)
 }
 
 // run merges and joins until ctx is done, then hands over what it has and
@@ -528,4 +529,7 @@ func (jp *joinPart) noteStats() {
 	c.dupImps.Add(d(st.DupImpressions, jp.last.DupImpressions))
 	c.pending.Add(d(st.Pending, jp.last.Pending))
 	jp.last = st
+	if wm := jp.j.Watermark(); wm > math.MinInt64 {
+		c.setWatermark(jp.p, wm)
+	}
 }

@@ -25,6 +25,9 @@ const (
 // defaults; Brokers and Window are required.
 type JoinConfig struct {
 	Brokers []string
+	// Auth (TLS, SASL) for every connection of the stage. Default:
+	// plaintext without authentication.
+	Auth Auth
 	// Group is the consumer group id. Default DefaultJoinGroup.
 	Group string
 	// Topics. Defaults: impressions, installs, examples, examples-dlq.
@@ -134,7 +137,7 @@ func NewJoinStage(cfg JoinConfig) (*JoinStage, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &JoinStage{cfg: cfg, client: newClient(cfg.Brokers), logger: cfg.Logger.With("component", "join")}, nil
+	return &JoinStage{cfg: cfg, client: newAuthClient(cfg.Brokers, cfg.Auth), logger: cfg.Logger.With("component", "join")}, nil
 }
 
 // Stats returns the counters so far.
@@ -170,7 +173,7 @@ func (s *JoinStage) Run(ctx context.Context) error {
 	}
 	s.logger.Info("join stage starting", "group", c.Group, "partitions", ni, "window", c.Window, "idle_advance", c.IdleAdvance, "allowed_lateness", c.AllowedLateness, "max_pending", c.MaxPending)
 	g := &groupRunner{
-		brokers: c.Brokers, group: c.Group, topics: []string{c.Impressions, c.Installs},
+		brokers: c.Brokers, auth: c.Auth, group: c.Group, topics: []string{c.Impressions, c.Installs},
 		logger: s.logger, work: s.runPartition,
 	}
 	return g.run(ctx)

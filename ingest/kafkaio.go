@@ -320,8 +320,15 @@ func EnsureTopics(ctx context.Context, brokers []string, partitions int, topics 
 	return nil
 }
 
-func newClient(brokers []string) *kafka.Client {
-	return &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 30 * time.Second}
+func newClient(brokers []string) *kafka.Client { return newAuthClient(brokers, Auth{}) }
+
+// newAuthClient is newClient with TLS or SASL.
+func newAuthClient(brokers []string, auth Auth) *kafka.Client {
+	c := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 30 * time.Second}
+	if auth.enabled() {
+		c.Transport = auth.Transport() // else kafka.DefaultTransport, shared
+	}
+	return c
 }
 
 // endOffset returns the high watermark of topic/partition.

@@ -1,6 +1,9 @@
 package ingest
 
-import "sync/atomic"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // JoinStats counts what the join stage did since it started, over all its
 // partitions. The service exports them as metrics.
@@ -19,6 +22,10 @@ type JoinStats struct {
 	DupImps      int64 // impressions whose id was already pending
 	Pending      int64 // impressions waiting now (gauge)
 	Assigned     int64 // partitions this member runs now (gauge)
+	// MinWatermark is the smallest event-time watermark (Unix ms) of the
+	// partitions this member runs, as of their last flush; 0 when none has
+	// one yet. Wall clock minus it is the watermark delay.
+	MinWatermark int64
 	Commits      int64
 	Restarts     int64 // partition restarts from committed offsets after an error
 	// Flushes by the trigger that fired: records, bytes, time, idle, stop.
@@ -30,6 +37,37 @@ type joinCounters struct {
 	forced, late, orphans, dupInstalls, outOfWindow, dupImps, pending   atomic.Int64
 	commits, restarts, assigned                                         atomic.Int64
 	flushRecords, flushBytes, flushTime, flushIdle, flushStop           atomic.Int64
+
+	wmMu       sync.Mutex
+	watermarks map[int]int64 // partition -> joiner watermark
+}
+
+// setWatermark records partition p's watermark; drop forgets it.
+func (c *joinCounters) setWatermark(p int, wm int64) {
+	c.wmMu.Lock()
+	if c.watermarks == nil {
+		c.watermarks = map[int]int64{}
+	}
+	c.watermarks[p] = wm
+	c.wmMu.Unlock()
+}
+
+func (c *joinCounters) dropWatermark(p int) {
+	c.wmMu.Lock()
+	delete(c.watermarks, p)
+	c.wmMu.Unlock()
+}
+
+func (c *joinCounters) minWatermark() int64 {
+	c.wmMu.Lock()
+	defer c.wmMu.Unlock()
+	var m int64
+	for _, wm := range c.watermarks {
+		if m == 0 || wm < m {
+			m = wm
+		}
+	}
+	return m
 }
 
 func (c *joinCounters) snapshot() JoinStats {
@@ -41,6 +79,7 @@ func (c *joinCounters) snapshot() JoinStats {
 		DupInstalls: c.dupInstalls.Load(), OutOfWindow: c.outOfWindow.Load(),
 		DupImps: c.dupImps.Load(), Pending: c.pending.Load(),
 		Commits: c.commits.Load(), Restarts: c.restarts.Load(), Assigned: c.assigned.Load(),
+		MinWatermark: c.minWatermark(),
 		FlushRecords: c.flushRecords.Load(), FlushBytes: c.flushBytes.Load(),
 		FlushTime: c.flushTime.Load(), FlushIdle: c.flushIdle.Load(), FlushStop: c.flushStop.Load(),
 	}

@@ -15,6 +15,10 @@ import (
 // keyed by model, with the event kind and idempotency key as headers.
 func newKafkaHook(k spec.KafkaHook, cfg HookConfig) *Hook {
 	tr := &kafka.Transport{} // its own, so that Close leaves no connection behind
+	if cfg.KafkaTransport != nil {
+		tr = &kafka.Transport{TLS: cfg.KafkaTransport.TLS, SASL: cfg.KafkaTransport.SASL,
+			DialTimeout: cfg.KafkaTransport.DialTimeout, IdleTimeout: cfg.KafkaTransport.IdleTimeout}
+	}
 	w := &kafka.Writer{
 		Transport:    tr,
 		Addr:         kafka.TCP(cfg.KafkaBrokers...),

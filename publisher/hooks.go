@@ -9,6 +9,8 @@ import (
 
 	"context"
 
+	"github.com/segmentio/kafka-go"
+
 	"github.com/wdstream/wdstream/schemas/spec"
 )
 
@@ -69,6 +71,10 @@ type HookConfig struct {
 	// KafkaBrokers for the spec's kafka hooks. Required when the spec has
 	// one.
 	KafkaBrokers []string
+	// KafkaTransport carries the brokers' TLS and SASL settings (e.g.
+	// ingest.Auth.Transport()); each kafka hook uses a copy. Default: a
+	// plaintext transport.
+	KafkaTransport *kafka.Transport
 	// Getenv reads the webhook secrets. Default os.Getenv.
 	Getenv func(string) string
 	// HTTPClient posts the webhooks; each attempt is bounded by the hook's

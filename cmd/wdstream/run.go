@@ -263,7 +263,7 @@ func (env *runEnv) run(ctx context.Context) error {
 func buildJoinStage(ctx context.Context, env *runEnv) (func(context.Context) error, error) {
 	j := env.sp.Join
 	s, err := ingest.NewJoinStage(ingest.JoinConfig{
-		Brokers: env.cfg.brokers, Group: env.cfg.group,
+		Brokers: env.cfg.brokers, Auth: env.auth, Group: env.cfg.group,
 		Impressions: env.cfg.topicImps, Installs: env.cfg.topicIns, Examples: env.cfg.topicEx, DeadLetter: env.cfg.dlq,
 		Window: j.LabelWindow.D(), IdleAdvance: j.IdleAdvance.D(), MaxPending: j.MaxPending,
 		AllowedLateness: env.cfg.lateness, Logger: env.logger,
@@ -282,7 +282,7 @@ func buildJoinStage(ctx context.Context, env *runEnv) (func(context.Context) err
 
 func buildArchiveStage(ctx context.Context, env *runEnv) (func(context.Context) error, error) {
 	a, err := ingest.NewArchiveStage(ingest.ArchiveConfig{
-		Brokers: env.cfg.brokers, Group: env.cfg.archiveGroup, Topic: env.cfg.topicEx,
+		Brokers: env.cfg.brokers, Auth: env.auth, Group: env.cfg.archiveGroup, Topic: env.cfg.topicEx,
 		Bucket: env.bucket, Prefix: env.cfg.model + "/examples/", Columns: specColumns(env.sp),
 		FileBytes: env.cfg.archiveFileBytes, FlushInterval: env.cfg.archiveFlush, Logger: env.logger,
 	})

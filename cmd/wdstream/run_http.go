@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"math"
 	"net"
 	"net/http"
 	"time"
@@ -44,6 +45,15 @@ func registerJoinMetrics(reg prometheus.Registerer, stats func() ingest.JoinStat
 		c("partition_restarts_total", "Partition restarts from committed offsets after an error.", func(s ingest.JoinStats) int64 { return s.Restarts }),
 		g("pending_impressions", "Impressions waiting for their label window to close.", func(s ingest.JoinStats) int64 { return s.Pending }),
 		g("assigned_partitions", "Partitions this member joins now.", func(s ingest.JoinStats) int64 { return s.Assigned }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "wdstream_join_watermark_delay_seconds",
+			Help: "Wall clock minus the smallest event-time watermark of this member's partitions (NaN before the first); the label of an impression is final once the watermark passes its ts plus the label window."},
+			func() float64 {
+				wm := stats().MinWatermark
+				if wm == 0 {
+					return math.NaN()
+				}
+				return float64(time.Now().UnixMilli()-wm) / 1000
+			}),
 	)
 }
 

@@ -19,12 +19,18 @@ import (
 // serviceFlags are the flags of `wdstream run` beyond the join and archive
 // stages': the train stage, Kafka security and the HTTP port.
 type serviceFlags struct {
-	trainGroup, trainStart  string
-	checkpointEvery         time.Duration
-	freshWait               time.Duration
-	trainedLog              bool
-	workers                 int
-	http                    string
+	trainGroup, trainStart string
+	checkpointEvery        time.Duration
+	freshWait              time.Duration
+	trainedLog             bool
+	workers                int
+	http                   string
+	kafkaAuthFlags
+}
+
+// kafkaAuthFlags are the Kafka security flags of every command that talks
+// to Kafka (run, simulate --brokers).
+type kafkaAuthFlags struct {
 	kafkaTLS, kafkaTLSSkip  bool
 	kafkaCA, kafkaCert      string
 	kafkaKey, kafkaSASL     string
@@ -35,7 +41,7 @@ type serviceFlags struct {
 func defaultServiceFlags() serviceFlags {
 	return serviceFlags{
 		trainGroup: "wdstream-train", trainStart: "earliest", checkpointEvery: time.Minute, freshWait: 2 * time.Minute,
-		workers: runtime.GOMAXPROCS(0), kafkaPassEnv: "WDSTREAM_KAFKA_PASSWORD",
+		workers: runtime.GOMAXPROCS(0), kafkaAuthFlags: kafkaAuthFlags{kafkaPassEnv: "WDSTREAM_KAFKA_PASSWORD"},
 	}
 }
 
@@ -49,6 +55,12 @@ func addServiceFlags(fs *flag.FlagSet, f *serviceFlags) {
 	fs.BoolVar(&f.trainedLog, "trained-log", f.trainedLog, "debug: record the (impression_id, label) of every trained example in the checkpoints (keeps every checkpoint)")
 	fs.IntVar(&f.workers, "workers", f.workers, "training threads")
 	fs.StringVar(&f.http, "http", f.http, "address of the HTTP port for the status page (/), /metrics, /healthz and /readyz (e.g. :8080); empty: none")
+	f.kafkaAuthFlags.add(fs)
+}
+
+// add registers the Kafka security flags on fs, with f's values as their
+// defaults.
+func (f *kafkaAuthFlags) add(fs *flag.FlagSet) {
 	fs.BoolVar(&f.kafkaTLS, "kafka-tls", f.kafkaTLS, "connect to Kafka over TLS")
 	fs.StringVar(&f.kafkaCA, "kafka-tls-ca", f.kafkaCA, "PEM CA bundle for the brokers' certificates (added to the system roots)")
 	fs.StringVar(&f.kafkaCert, "kafka-tls-cert", f.kafkaCert, "PEM client certificate (with --kafka-tls-key)")
@@ -59,7 +71,7 @@ func addServiceFlags(fs *flag.FlagSet, f *serviceFlags) {
 	fs.StringVar(&f.kafkaPassEnv, "kafka-password-env", f.kafkaPassEnv, "environment variable holding the SASL password")
 }
 
-func (f *serviceFlags) auth() (ingest.Auth, error) {
+func (f *kafkaAuthFlags) auth() (ingest.Auth, error) {
 	return ingest.AuthOptions{
 		TLS: f.kafkaTLS, CAFile: f.kafkaCA, CertFile: f.kafkaCert, KeyFile: f.kafkaKey, Insecure: f.kafkaTLSSkip,
 		SASL: f.kafkaSASL, User: f.kafkaUser, Password: os.Getenv(f.kafkaPassEnv),
@@ -84,7 +96,7 @@ func buildTrainStage(ctx context.Context, env *runEnv) (func(context.Context) er
 	if err != nil {
 		return nil, err
 	}
-	hooks, err := publisher.NewHooks(env.sp.Hooks, publisher.HookConfig{KafkaBrokers: env.cfg.brokers})
+	hooks, err := publisher.NewHooks(env.sp.Hooks, publisher.HookConfig{KafkaBrokers: env.cfg.brokers, KafkaTransport: env.auth.Transport()})
 	if err != nil {
 		store.Close()
 		return nil, err

@@ -221,7 +221,7 @@ type producer struct {
 
 func newProducer(t *testing.T, brokers []string, auth ingest.Auth, imps, ins string, parts int) *producer {
 	t.Helper()
-	ep, err := newEventProducer(context.Background(), brokers, auth, imps, ins, parts)
+	ep, err := ingest.NewEventProducerAuth(context.Background(), brokers, auth, imps, ins, parts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,9 +362,4 @@ func waitTrained(t *testing.T, st *publisher.Store, model string, want int64, ti
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-}
-
-// newEventProducer is ingest.NewEventProducer with auth.
-func newEventProducer(ctx context.Context, brokers []string, auth ingest.Auth, imps, ins string, parts int) (*ingest.EventProducer, error) {
-	return ingest.NewEventProducer(ctx, brokers, imps, ins, parts)
 }

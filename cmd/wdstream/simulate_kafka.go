@@ -22,6 +22,7 @@ type kafkaSimFlags struct {
 	partitions int
 	impTopic   string
 	insTopic   string
+	kafkaAuthFlags
 }
 
 // addKafkaSimFlags registers the Kafka flags of simulate on fs.
@@ -33,6 +34,8 @@ func addKafkaSimFlags(fs *flag.FlagSet) *kafkaSimFlags {
 	fs.IntVar(&k.partitions, "partitions", 8, "with --brokers: partitions of the topics when they are created")
 	fs.StringVar(&k.impTopic, "topic-impressions", ingest.DefaultImpressionsTopic, "with --brokers: impressions topic")
 	fs.StringVar(&k.insTopic, "topic-installs", ingest.DefaultInstallsTopic, "with --brokers: installs topic")
+	k.kafkaPassEnv = "WDSTREAM_KAFKA_PASSWORD"
+	k.kafkaAuthFlags.add(fs)
 	return k
 }
 
@@ -63,7 +66,11 @@ func (k *kafkaSimFlags) run(ctx context.Context, w *simulate.World, stdout, stde
 			brokers = append(brokers, b)
 		}
 	}
-	p, err := ingest.NewEventProducer(ctx, brokers, k.impTopic, k.insTopic, k.partitions)
+	auth, err := k.auth()
+	if err != nil {
+		return err
+	}
+	p, err := ingest.NewEventProducerAuth(ctx, brokers, auth, k.impTopic, k.insTopic, k.partitions)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wdstream/wdstream/ingest"
+	"github.com/wdstream/wdstream/internal/testenv"
+)
+
+// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func httpGet(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// serviceMetrics are the names /metrics must show for the operations
+// dashboard (issue 7): consumed, joined, positives, late, orphans,
+// dead-lettered, join lag, watermark delay, train rate (rate() of the
+// examples counter), progressive AUC and log loss, published and rejected
+// versions, hook failures, checkpoint age (time() minus the timestamp).
+var serviceMetrics = []string{
+	"wdstream_join_impressions_total", "wdstream_join_installs_total",
+	"wdstream_join_examples_total", "wdstream_join_positives_total",
+	"wdstream_join_late_installs_total", "wdstream_join_orphan_installs_total",
+	"wdstream_join_dead_letters_total",
+	`wdstream_consumer_lag_records{group="`, // stage="join": the join lag
+	"wdstream_join_watermark_delay_seconds",
+	"wdstream_train_examples_total",
+	"wdstream_train_progressive_auc", "wdstream_train_progressive_logloss",
+	"wdstream_publisher_published_total", "wdstream_publisher_rejected_total",
+	`wdstream_train_candidates_total{outcome="published"}`, `wdstream_train_candidates_total{outcome="rejected"}`,
+	"wdstream_publisher_hook_failures_total",
+	"wdstream_train_last_checkpoint_timestamp_seconds",
+}
+
+// TestServiceMetricsAndHealth runs `wdstream run --stages join,train
+// --http` in-process on the in-process broker: /healthz answers, /readyz
+// turns ready, and after training /metrics shows every operations metric;
+// on stop (the SIGTERM path) it exits 0.
+func TestServiceMetricsAndHealth(t *testing.T) {
+	brokers := testenv.EmbeddedKafka(t)
+	tp := newServiceTopics(t, "x")
+	evs := worldEvents(t, 4, 12000)
+	p := newProducer(t, brokers, ingest.Auth{}, tp.imps, tp.ins, 2)
+	if err := p.produce(evs); err != nil {
+		t.Fatal(err)
+	}
+	args := tp.args(brokers, smallServiceSpec(t), "file://"+t.TempDir(), "--http", "127.0.0.1:0")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stderr syncBuffer
+	code := make(chan int, 1)
+	go func() { code <- runMain(ctx, args, io.Discard, &stderr) }()
+
+	publishedRE := regexp.MustCompile(`\nwdstream_train_candidates_total\{outcome="published"\} [1-9]`)
+	addrRE := regexp.MustCompile(`msg="HTTP port open" addr=(\S+)`)
+	var base string
+	deadline := time.Now().Add(30 * time.Second)
+	for base == "" {
+		if m := addrRE.FindStringSubmatch(stderr.String()); m != nil {
+			base = "http://" + m[1]
+		} else if time.Now().After(deadline) {
+			t.Fatalf("no HTTP port after 30s:\n%s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if c, _ := httpGet(t, base+"/healthz"); c != 200 {
+		t.Fatalf("/healthz: %d", c)
+	}
+	var metrics string
+	deadline = time.Now().Add(90 * time.Second)
+	for {
+		ready, _ := httpGet(t, base+"/readyz")
+		_, metrics = httpGet(t, base+"/metrics")
+		if ready == 200 && publishedRE.MatchString(metrics) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no publish within 90s (readyz %d):\n%s\n%s", ready, metrics, stderr.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	var missing []string
+	for _, name := range serviceMetrics {
+		if !strings.Contains(metrics, "\n"+name) {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		t.Fatalf("/metrics lacks %v:\n%s", missing, metrics)
+	}
+	cancel()
+	select {
+	case c := <-code:
+		if c != 0 {
+			t.Fatalf("exit %d:\n%s", c, stderr.String())
+		}
+	case <-time.After(35 * time.Second):
+		t.Fatalf("did not stop within 35s:\n%s", stderr.String())
+	}
+}
