@@ -13,7 +13,7 @@
 #   - peak resident memory (VmHWM) and heap bytes per parameter of a
 #     training job on the paper spec (bench/trainmem).
 # usage: bench/trainer.sh
-#   BENCHTIME=10x  iterations of each training case (default 10x)
+#   BENCHTIME=20x  iterations of each training case (default 20x)
 #   SCORETIME=2s   time of each scoring case (default 2s)
 #   BUILDS="pure openblas"  which builds to run
 # With PRIORITY=1 (as root, Linux autogroup scheduling) every benchmark gets
@@ -21,7 +21,7 @@
 # give rather than its share of a busy shared machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-benchtime=${BENCHTIME:-10x}
+benchtime=${BENCHTIME:-20x}
 scoretime=${SCORETIME:-2s}
 builds=${BUILDS:-pure openblas}
 tmp=$(mktemp -d)

@@ -41,3 +41,6 @@ func SetBLASThreads(n int) int {
 
 // BLASThreads is the number of OpenBLAS threads.
 func BLASThreads() int { return int(C.openblas_get_num_threads()) }
+
+// threadedBLAS: OpenBLAS runs a product on its own threads (see blas.go).
+const threadedBLAS = true

@@ -116,13 +116,17 @@ type worker struct {
 // two ways, chosen by NewTrainer from its size: a small tower runs per
 // shard inside each worker (its products are too small to gain from a
 // parallel BLAS); a large one (at least wholeTowerFLOPs per example, the
-// paper's 1024-512-256 tower) runs once on the whole batch, each product
-// split over the cores by the BLAS itself (gonum's goroutines or OpenBLAS's
-// threads), which avoids running two multithreaded BLAS calls at once
-// (oversubscription), keeps the products as large as the batch, and needs no
-// per-worker copy of the tower's gradients nor their reduction. Both compute
-// the same gradient; only the order of float additions differs, and it is
-// fixed for a given model and worker count, so training stays deterministic.
+// paper's 1024-512-256 tower) runs once on the whole batch. Its products
+// are then split over the cores either by the BLAS itself (OpenBLAS with as
+// many threads as workers, its default) or, when the BLAS has fewer
+// threads than the Trainer has workers or runs in Go, by the workers (each
+// product as blocks of rows, one BLAS call per block; see mlp.forward).
+// Either way two multithreaded BLAS calls never run at once
+// (oversubscription), the products stay as large as the batch, and the
+// tower's gradients need no per-worker copy nor reduction. Both ways
+// compute the same gradient; only the order of float additions differs,
+// and it is fixed for a given model, worker count and BLAS thread count, so
+// training stays deterministic.
 type Trainer struct {
 	M       *Model
 	workers []*worker
@@ -177,7 +181,10 @@ func (t *Trainer) shard(n int) []*worker {
 		t.M.tower.resize(t.whole, n)
 		// The workers' goroutines split the products when the BLAS
 		// would not use them all itself (see mlp.forward).
-		t.whole.par = max(1, len(t.workers)/BLASThreads())
+		t.whole.par = len(t.workers)
+		if threadedBLAS {
+			t.whole.par = max(1, len(t.workers)/BLASThreads())
+		}
 		if t.towerPar > 0 {
 			t.whole.par = t.towerPar
 		}
