@@ -27,7 +27,8 @@ for mode in wide deep wide_deep; do
 	start=$(date +%s.%N)
 	"$tmp/wdstream" backfill --spec "$spec" --store "file://$tmp/store" --model "$mode" --mode "$mode" \
 		--impressions "$world/impressions/*.parquet" --installs "$world/installs/*.parquet" \
-		--holdout 0.142857 --warm-start none 2>"$tmp/$mode.log" >"$tmp/$mode.out"
+		--holdout 0.142857 --warm-start none \
+		--force --force-reason "bench/modes.sh: measured, not served" 2>"$tmp/$mode.log" >"$tmp/$mode.out"
 	end=$(date +%s.%N)
 	line=$(grep '^holdout:' "$tmp/$mode.out")
 	auc=$(sed -n 's/.*AUC \([0-9.]*\),.*/\1/p' <<<"$line")
