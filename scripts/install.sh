@@ -99,9 +99,21 @@ install_chromium() {
 	run_logged "chromium: apt-get install" as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver
 }
 
+# OpenBLAS for the trainer's `-tags openblas` build test (cgo + libopenblas).
+install_openblas() {
+	if dpkg -s libopenblas-dev >/dev/null 2>&1; then
+		return
+	fi
+	log "installing libopenblas-dev (apt)"
+	command -v apt-get >/dev/null || die "libopenblas-dev is not installed and there is no apt-get"
+	run_logged "openblas: apt-get update" as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+	run_logged "openblas: apt-get install" as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q libopenblas-dev
+}
+
 start=$SECONDS
 install_kcat
 install_chromium
+install_openblas
 install_kafka
 install_versitygw
 install_python

@@ -73,6 +73,9 @@ step() {
 #   step "python interop" "$WDSTREAM_PYTHON" scripts/interop/check.py
 # go test stays last: CI reads its closing lines.
 step "go vet" go vet "${pkgs[@]}"
+if [ "$#" -eq 0 ]; then
+	step "openblas build" go test -tags openblas -count=1 ./trainer/...
+fi
 # shellcheck disable=SC2086
 step "go test" go test -race -count=1 -timeout "${WDSTREAM_TEST_TIMEOUT:-25m}" ${WDSTREAM_GO_TEST_FLAGS:-} "${pkgs[@]}"
 # ---- End of steps.
