@@ -16,7 +16,7 @@ trap 'rm -rf "$tmp"' EXIT
 go build -o "$tmp/wdstream" ./cmd/wdstream
 world=${WORLD:-$tmp/world}
 if [[ ! -f "$world/simulate.txt" ]]; then
-	"$tmp/wdstream" simulate --out "$world" --seed 1 2>/dev/null >"$world.simulate.txt"
+	"$tmp/wdstream" simulate --out "$world" --seed 1 --report 2>/dev/null >"$world.simulate.txt"
 	mv "$world.simulate.txt" "$world/simulate.txt"
 fi
 oracle=$(sed -n 's/.*oracle AUC of the last day \([0-9.]*\).*/\1/p' "$world/simulate.txt")
