@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/segmentio/kafka-go"
+
 	"github.com/wdstream/wdstream/continuous"
 	"github.com/wdstream/wdstream/ingest"
 	"github.com/wdstream/wdstream/internal/testenv"
@@ -221,4 +223,70 @@ func checkStopOrder(t *testing.T, s *service, newest int64) {
 	if m == nil || m[1] != strconv.FormatInt(newest, 10) {
 		t.Fatalf("after SIGTERM: the train stage's last line %q; want its examples to be the newest checkpoint's %d", m, newest)
 	}
+}
+
+// TestServiceSASL runs simulate --brokers and the service (join and
+// train) against the real broker's SASL_PLAINTEXT listener, with
+// SCRAM-SHA-512 and with PLAIN: the events produced become examples and
+// are all trained on, and the Kafka publish hook reaches its topic through
+// the same listener. The listener refuses unauthenticated clients, so
+// every connection of every stage went through SASL.
+func TestServiceSASL(t *testing.T) {
+	sasl := testenv.RealKafkaSASL(t)
+	plain := testenv.RealKafka(t) // the same cluster, to create and read the hook topic
+	t.Setenv("WDSTREAM_TEST_SASL_PASSWORD", sasl.Password)
+	for _, mech := range []string{"scram-sha-512", "plain"} {
+		t.Run(mech, func(t *testing.T) {
+			tp := newServiceTopics(t, "s")
+			hookTopic := testenv.Topic(t, plain, 1)
+			spec := serviceSpec(t,
+				"hash_buckets: 1048576", "hash_buckets: 16384",
+				"idle_advance: 1m", "idle_advance: 2s",
+				"min_auc: 0.55", "min_auc: 0.3", "max_logloss: 0.7", "max_logloss: 5",
+				"calibration: [0.5, 2.0]", "calibration: [0.01, 100]",
+				"latency_budget: 50ms", "latency_budget: 5s",
+				"examples: 20000", "examples: 500",
+				"every: 5m ", "every: 0 ", "every_examples: 0 ", "every_examples: 2000 ",
+				"# hooks:\n#   webhooks:", "hooks:\n  kafka:\n    - topic: "+hookTopic+"\n#   webhooks:")
+			auth := []string{"--kafka-sasl", mech, "--kafka-user", sasl.User, "--kafka-password-env", "WDSTREAM_TEST_SASL_PASSWORD"}
+			run(t, append([]string{"simulate", "--brokers", strings.Join(sasl.Brokers, ","), "--topic-impressions", tp.imps, "--topic-installs", tp.ins,
+				"--partitions", "2", "--seed", "5", "--users", "1000", "--apps", "200", "--days", "1", "--impressions-per-day", "14000"}, auth...)...)
+
+			st := openStore(t, "file://"+t.TempDir())
+			s := newService(t, tp.args(sasl.Brokers, spec, st.String(), auth...)...)
+			s.start()
+			waitTrained(t, st, tp.model, 14000, 2*time.Minute, s)
+			s.stop(35 * time.Second)
+			got, err := continuous.TrainedSet(context.Background(), st, tp.model)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 14000 {
+				t.Fatalf("trained %d examples, want the 14000 impressions'", len(got))
+			}
+			nv := checkCoverage(t, st, tp.model, tp.ex, 2, 0, 1<<62)
+			hooks := topicEnd(t, plain, hookTopic)
+			if hooks == 0 {
+				t.Fatalf("the Kafka hook produced nothing to %s through SASL\n%s", hookTopic, s.tail())
+			}
+			t.Logf("%s: 14000 impressions produced by simulate, joined and trained through SASL; %d versions, %d hook events", mech, nv, hooks)
+		})
+	}
+}
+
+// topicEnd returns the end offset of partition 0 of topic.
+func topicEnd(t *testing.T, brokers []string, topic string) int64 {
+	t.Helper()
+	c := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	res, err := c.ListOffsets(context.Background(), &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: {kafka.LastOffsetOf(0)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range res.Topics[topic] {
+		if p.Error != nil {
+			t.Fatal(p.Error)
+		}
+		return p.LastOffset
+	}
+	return 0
 }
