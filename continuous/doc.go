@@ -35,6 +35,15 @@
 // every example it added, so a test can verify exactness from the
 // checkpoints themselves.
 //
+// While a fresh set is held (see Publishing) a checkpoint records the
+// offsets at which the fresh set began: everything before them was
+// trained, nothing after. The first checkpoint is written before the first
+// publish, so that a restart resumes from a checkpoint (and, with
+// TrainedLog, the trained logs cover what every version was trained on).
+// The examples topic may not exist yet when the stage starts (the join
+// stage of the same process creates it): the stage waits for it, not
+// ready meanwhile.
+//
 // Without a checkpoint the stage starts from the published version LATEST
 // names (warm start: its featurizer state and optimizer state), reading
 // from the offsets its manifest records, or cold from StartDefault.
@@ -46,7 +55,10 @@
 // neither the candidate (the current model) nor the baseline (LATEST) has
 // trained on them. The publisher's gate compares both on it and publishes
 // or rejects the candidate (hooks fire either way); then the fresh
-// examples are trained on like any others. The manifest names the data the
+// examples are trained on like any others. A fresh set that does not fill
+// within FreshWait (low traffic, the end of a stream) goes to the gate as
+// it is when it holds at least a tenth of validation.examples (and 200);
+// else it is trained on and that publish is skipped. The manifest names the data the
 // version covers: the next offset of every partition and the event-time
 // range of the examples trained on.
 package continuous
