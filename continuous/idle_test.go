@@ -81,9 +81,12 @@ func TestStageIdleStreamIsCheckpointed(t *testing.T) {
 	}
 	testenv.CreateTopic(t, brokers, topic, 2)
 
-	// 3000 examples make a publish due (every_examples 3000); the 200
-	// after it are less than validation.examples (600) and a tenth of it.
-	exs := worldExamples(t, 9, 1, 3200)[:3200]
+	// 3000 examples make a publish due (every_examples 3000), at the end of
+	// the batch that crosses 3000 (up to a batch of 64 later, and batches
+	// are cut by time too); the 300 or so after it are fewer than
+	// validation.examples (600) but at least the 200 a partial fresh set
+	// needs, so the candidate is gated when FreshWait ends.
+	exs := worldExamples(t, 9, 1, 3400)[:3400]
 	produce(t, brokers, topic, exs)
 	last := h.waitCheckpoint(int64(len(exs)))
 	seen, err := TrainedSet(context.Background(), store, "m")

@@ -8,6 +8,8 @@ import (
 	"maps"
 	"strconv"
 
+	"github.com/segmentio/kafka-go"
+
 	"github.com/wdstream/wdstream/featurize"
 	"github.com/wdstream/wdstream/ingest"
 	"github.com/wdstream/wdstream/publisher"
@@ -236,7 +238,19 @@ func (s *Stage) publish(ctx context.Context) error {
 			Offsets: map[string]int64{},
 		},
 	}
-	for p, off := range s.freshFrom {
+	// Every partition is named: one the stage has read nothing from yet
+	// covers nothing, its next offset is where the stage starts it (0 for
+	// earliest; -1 stands for "latest at start", not known as a number).
+	for p := range max(s.parts, len(s.freshFrom)) {
+		off, ok := s.freshFrom[p]
+		if !ok {
+			if off, ok = s.prog.Offsets[p]; !ok {
+				off = 0
+				if s.cfg.StartDefault == kafka.LastOffset {
+					off = -1
+				}
+			}
+		}
 		man.Data.Offsets[s.cfg.Topic+"/"+strconv.Itoa(p)] = off
 	}
 	cand := &publisher.Bundle{Spec: s.cfg.Spec, State: s.st, Model: s.model}

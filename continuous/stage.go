@@ -141,6 +141,7 @@ type Stage struct {
 	// freshFrom is read when the fresh set began: the data the candidate
 	// covers.
 	freshFrom    map[int]int64
+	parts        int  // partitions of the examples topic
 	dirty        bool // trained since the last checkpoint
 	sinceSummary int
 }
@@ -211,6 +212,7 @@ func (s *Stage) Run(ctx context.Context) error {
 	if src == nil { // stopped before the topic could be read
 		return nil
 	}
+	s.parts = src.Partitions()
 	defer src.Close()
 	s.setStatus(func(st *Status) { st.Ready = true })
 	s.lastCkpt, s.lastPub = s.cfg.Now(), s.cfg.Now()

@@ -47,7 +47,7 @@ func worldExamples(t *testing.T, seed uint64, days, perDay int) []schemas.Exampl
 
 func produce(t *testing.T, brokers []string, topic string, exs []schemas.Example) {
 	t.Helper()
-	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: topic, Balancer: &kafka.Hash{}, Transport: &kafka.Transport{}, BatchSize: 500}
+	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: topic, Balancer: &kafka.Hash{}, Transport: &kafka.Transport{}, BatchSize: 500, BatchTimeout: 10 * time.Millisecond}
 	defer w.Close()
 	var msgs []kafka.Message
 	for i := range exs {
