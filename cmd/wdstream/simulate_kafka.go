@@ -22,6 +22,7 @@ type kafkaSimFlags struct {
 	partitions int
 	impTopic   string
 	insTopic   string
+	live       bool
 	kafkaAuthFlags
 }
 
@@ -34,6 +35,7 @@ func addKafkaSimFlags(fs *flag.FlagSet) *kafkaSimFlags {
 	fs.IntVar(&k.partitions, "partitions", 8, "with --brokers: partitions of the topics when they are created")
 	fs.StringVar(&k.impTopic, "topic-impressions", ingest.DefaultImpressionsTopic, "with --brokers: impressions topic")
 	fs.StringVar(&k.insTopic, "topic-installs", ingest.DefaultInstallsTopic, "with --brokers: installs topic")
+	fs.BoolVar(&k.live, "live", false, "with --brokers: stamp every event with the wall clock when it is produced (event time = wall time, the order kept), for freshness measurements")
 	k.kafkaPassEnv = "WDSTREAM_KAFKA_PASSWORD"
 	k.kafkaAuthFlags.add(fs)
 	return k
@@ -79,10 +81,19 @@ func (k *kafkaSimFlags) run(ctx context.Context, w *simulate.World, stdout, stde
 	if k.duration > 0 {
 		deadline = start.Add(k.duration)
 	}
-	var imps, ins int64
+	var imps, ins, lastTS int64
 	lastPrint, lastFlush := start, start
 	errStop := fmt.Errorf("duration reached")
 	_, err = w.Run(ctx, func(e simulate.Event) error {
+		if k.live {
+			now := max(time.Now().UnixMilli(), lastTS) // never back in time
+			lastTS = now
+			if e.Impression != nil {
+				e.Impression.TS = now
+			} else {
+				e.Install.TS = now
+			}
+		}
 		if e.Impression != nil {
 			p.Impression(e.Impression)
 			imps++
