@@ -14,7 +14,7 @@ import (
 )
 
 // start runs a stage with a short FreshWait until the test ends.
-func (h *harness) start() *Stage {
+func (h *harness) start(checkpointEvery time.Duration) *Stage {
 	h.t.Helper()
 	pub, err := publisher.New(h.store, publisher.Options{})
 	if err != nil {
@@ -22,7 +22,7 @@ func (h *harness) start() *Stage {
 	}
 	st, err := New(Config{Spec: h.sp, Model: "m", Store: h.store, Publisher: pub, Brokers: h.brokers, Topic: h.topic,
 		TrainedLog: true, Bootstrap: 1000, Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)),
-		CheckpointEvery: 300 * time.Millisecond, BatchWait: 100 * time.Millisecond, FreshWait: 500 * time.Millisecond, Workers: 2})
+		CheckpointEvery: checkpointEvery, BatchWait: 100 * time.Millisecond, FreshWait: 500 * time.Millisecond, Workers: 2})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -62,9 +62,7 @@ func (h *harness) waitCheckpoint(want int64) Progress {
 // waits for its fresh set, the running stage still checkpoints what it
 // trained, then (after FreshWait) trains the held examples and checkpoints
 // everything, without being stopped. It also starts before its topic
-// exists (the join stage of the same process creates it), and checkpoints
-// before its first publish, so that the trained log covers what the first
-// version was trained on.
+// exists (the join stage of the same process creates it).
 func TestStageIdleStreamIsCheckpointed(t *testing.T) {
 	brokers := testenv.Brokers(t)
 	topic := testenv.UniqueName(t, "ex")
@@ -74,7 +72,7 @@ func TestStageIdleStreamIsCheckpointed(t *testing.T) {
 	}
 	t.Cleanup(func() { store.Close() }) // after the stage's (cleanups run last first)
 	h := &harness{t: t, brokers: brokers, topic: topic, store: store, sp: testSpec(t)}
-	st := h.start()
+	st := h.start(300 * time.Millisecond)
 	time.Sleep(500 * time.Millisecond) // the stage waits for the topic
 	if st.Status().Ready {
 		t.Fatal("ready without its topic")
@@ -105,11 +103,35 @@ func TestStageIdleStreamIsCheckpointed(t *testing.T) {
 		t.Fatalf("last checkpoint offsets %v: want them to sum to %d", last.Offsets, len(exs))
 	}
 
-	// The first version's data is exactly a checkpoint's.
+}
+
+// TestStageCheckpointsBeforeFirstPublish: with checkpoints far apart, the
+// stage still writes one before its first publish, at the offsets the
+// version covers, so that a restart resumes from a checkpoint and the
+// trained logs cover what every version was trained on.
+func TestStageCheckpointsBeforeFirstPublish(t *testing.T) {
+	brokers := testenv.Brokers(t)
+	topic := testenv.Topic(t, brokers, 2)
+	store, err := publisher.OpenStore(context.Background(), "file://"+t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	h := &harness{t: t, brokers: brokers, topic: topic, store: store, sp: testSpec(t)}
+	h.start(time.Hour)
+	produce(t, brokers, topic, worldExamples(t, 9, 1, 4000)[:4000])
 	ctx := context.Background()
-	vs, err := store.Versions(ctx, "m")
-	if err != nil || len(vs) == 0 {
-		t.Fatalf("versions %v, %v: want one", vs, err)
+	var vs []string
+	deadline := time.Now().Add(60 * time.Second)
+	for len(vs) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no version after 60s")
+		}
+		time.Sleep(50 * time.Millisecond)
+		vs, err = store.Versions(ctx, "m")
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	man, err := store.Manifest(ctx, "m", vs[0])
 	if err != nil {
