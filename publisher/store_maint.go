@@ -210,23 +210,7 @@ func (s *Store) Pins(ctx context.Context, model string) ([]string, error) {
 	if err := validName("model", model); err != nil {
 		return nil, err
 	}
-	var out []string
-	prefix := path.Join(model, pinsDir) + "/"
-	it := s.bucket.List(&blob.ListOptions{Prefix: prefix})
-	for {
-		obj, err := it.Next(ctx)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("store %s: listing %s: %w", s.where, prefix, err)
-		}
-		if !obj.IsDir {
-			out = append(out, strings.TrimPrefix(obj.Key, prefix))
-		}
-	}
-	sort.Strings(out)
-	return out, nil
+	return s.listNames(ctx, path.Join(model, pinsDir)+"/", "")
 }
 
 // PutRejected stores the gate's report of a rejected candidate as
@@ -255,8 +239,13 @@ func (s *Store) Rejected(ctx context.Context, model string) ([]string, error) {
 	if err := validName("model", model); err != nil {
 		return nil, err
 	}
+	return s.listNames(ctx, path.Join(model, rejectedDir)+"/", ".json")
+}
+
+// listNames lists the objects directly named under prefix whose names end
+// in suffix, without the prefix and the suffix, sorted.
+func (s *Store) listNames(ctx context.Context, prefix, suffix string) ([]string, error) {
 	var out []string
-	prefix := path.Join(model, rejectedDir) + "/"
 	it := s.bucket.List(&blob.ListOptions{Prefix: prefix})
 	for {
 		obj, err := it.Next(ctx)
@@ -266,7 +255,7 @@ func (s *Store) Rejected(ctx context.Context, model string) ([]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("store %s: listing %s: %w", s.where, prefix, err)
 		}
-		if v, ok := strings.CutSuffix(strings.TrimPrefix(obj.Key, prefix), ".json"); ok && !obj.IsDir {
+		if v, ok := strings.CutSuffix(strings.TrimPrefix(obj.Key, prefix), suffix); ok && !obj.IsDir {
 			out = append(out, v)
 		}
 	}
