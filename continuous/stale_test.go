@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wdstream/wdstream/ingest/join"
 	"github.com/wdstream/wdstream/internal/testenv"
 	"github.com/wdstream/wdstream/publisher"
 	"github.com/wdstream/wdstream/schemas"
@@ -30,19 +29,7 @@ func TestContinuousBeatsStale(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var imps []schemas.Impression
-	var ins []schemas.Install
-	if _, err := w.Run(context.Background(), func(e simulate.Event) error {
-		if e.Impression != nil {
-			imps = append(imps, *e.Impression)
-		} else {
-			ins = append(ins, *e.Install)
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	exs, _, err := join.Offline(imps, ins, 30*time.Minute)
+	exs, err := simulate.Examples(context.Background(), w, 30*time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,6 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/wdstream/wdstream/featurize"
-	"github.com/wdstream/wdstream/ingest/join"
 	"github.com/wdstream/wdstream/schemas"
 	"github.com/wdstream/wdstream/schemas/spec"
 	"github.com/wdstream/wdstream/simulate"
@@ -50,20 +49,7 @@ func worldExamples(tb testing.TB) []schemas.Example {
 			benchWorld.err = err
 			return
 		}
-		var imps []schemas.Impression
-		var ins []schemas.Install
-		if _, err := w.Run(context.Background(), func(e simulate.Event) error {
-			if e.Impression != nil {
-				imps = append(imps, *e.Impression)
-			} else {
-				ins = append(ins, *e.Install)
-			}
-			return nil
-		}); err != nil {
-			benchWorld.err = err
-			return
-		}
-		benchWorld.exs, _, benchWorld.err = join.Offline(imps, ins, 30*time.Minute)
+		benchWorld.exs, benchWorld.err = simulate.Examples(context.Background(), w, 30*time.Minute)
 	})
 	if benchWorld.err != nil {
 		tb.Fatal(benchWorld.err)
