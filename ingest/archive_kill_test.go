@@ -66,7 +66,7 @@ func (h *holdProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // the same name, and no file overlaps another.
 func TestKafkaArchiveKill(t *testing.T) {
 	brokers := testenv.RealKafka(t)
-	bin := wdstreamBinary(t)
+	bin := testenv.Wdstream(t)
 	spec := fastSpec(t)
 	for name, u := range bucketURLs(t) {
 		t.Run(name, func(t *testing.T) {

@@ -19,34 +19,6 @@ import (
 	"github.com/wdstream/wdstream/simulate"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// wdstreamBinary builds cmd/wdstream once per test process.
-func wdstreamBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "wdstream-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "wdstream")
-		out, err := exec.Command("go", "build", "-o", binPath, "github.com/wdstream/wdstream/cmd/wdstream").CombinedOutput()
-		if err != nil {
-			buildErr = err
-			binPath = string(out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("building wdstream: %v\n%s", buildErr, binPath)
-	}
-	return binPath
-}
-
 // fastSpec writes the playstore spec with idle_advance 2s.
 func fastSpec(t *testing.T) string {
 	t.Helper()
@@ -120,7 +92,7 @@ func stopRun(t *testing.T, cmd *exec.Cmd) {
 // with the backfill's offline join of the same events.
 func TestKafkaCrashExactness(t *testing.T) {
 	brokers := testenv.RealKafka(t)
-	bin := wdstreamBinary(t)
+	bin := testenv.Wdstream(t)
 	spec := fastSpec(t)
 	evs := simEvents(t, 60000)
 	want := offlineLabels(t, evs, 30*time.Minute)

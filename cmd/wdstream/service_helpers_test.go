@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -25,33 +24,6 @@ import (
 	"github.com/wdstream/wdstream/schemas"
 	"github.com/wdstream/wdstream/simulate"
 )
-
-var (
-	svcBinOnce sync.Once
-	svcBin     string
-	svcBinErr  error
-)
-
-// serviceBinary builds this command once per test process, to run it as
-// a separate process that a test can kill.
-func serviceBinary(t *testing.T) string {
-	t.Helper()
-	svcBinOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "wdstream-svc-")
-		if err != nil {
-			svcBinErr = err
-			return
-		}
-		svcBin = filepath.Join(dir, "wdstream")
-		if out, err := exec.Command("go", "build", "-o", svcBin, ".").CombinedOutput(); err != nil {
-			svcBinErr = fmt.Errorf("%v\n%s", err, out)
-		}
-	})
-	if svcBinErr != nil {
-		t.Fatalf("building wdstream: %v", svcBinErr)
-	}
-	return svcBin
-}
 
 // serviceSpec writes configs/playstore.yaml with the given replacements
 // (old, new, old, new ...) into the test's temp dir; each old must occur.
@@ -262,7 +234,7 @@ type service struct {
 }
 
 func newService(t *testing.T, args ...string) *service {
-	return &service{t: t, bin: serviceBinary(t), args: args, log: filepath.Join(t.TempDir(), "service.log")}
+	return &service{t: t, bin: testenv.Wdstream(t), args: args, log: filepath.Join(t.TempDir(), "service.log")}
 }
 
 func (s *service) start() {
