@@ -11,7 +11,7 @@
 # usage: scripts/services.sh start RUN_DIR   start both, write RUN_DIR/env.sh
 #        scripts/services.sh stop RUN_DIR    stop what start started there
 #
-# RUN_DIR holds the data, the logs (kafka/server.log, s3/server.log), the
+# RUN_DIR holds the data (emptied by start), the logs (kafka/server.log, s3/server.log), the
 # pid files and env.sh, which exports the test environment (see README.md,
 # "Tests"). Run scripts/install.sh first.
 set -euo pipefail
@@ -220,6 +220,12 @@ start)
 	. "$WDSTREAM_CACHE/tools.env"
 	mkdir -p "$RUN"
 	RUN="$(cd "$RUN" && pwd)"
+	# A RUN_DIR used before starts from empty data; one whose services still
+	# run is refused rather than started twice.
+	for f in "$RUN/kafka/pid" "$RUN/s3/pid"; do
+		! alive "$f" || die "services started in $RUN still run (pid $(cat "$f")): run '$0 stop $RUN' first"
+	done
+	rm -rf "$RUN/kafka" "$RUN/s3" "$RUN/env.sh"
 	start=$SECONDS
 	# Ports are picked free and bound only once a service is up: concurrent
 	# runs on one machine start their services one at a time.
