@@ -67,9 +67,14 @@ sleep 3
 	done
 ) >"$tmp/samples.txt" &
 sampler=$!
+# Enough simulated days for the whole duration (5M impressions a day, about
+# 5.2M events with the installs), and one more.
+days=$((rate * $(secs "$duration") / 5000000 + 2))
+t_stream0=$(date +%s)
 echo "streaming $duration at $rate events/s (event time = wall time); publish every $publish, label window $window" >&2
 "$tmp/wdstream" simulate --brokers "$brokers" --live --rate "$rate" --duration "$duration" --partitions 4 \
-	--topic-impressions "$imps" --topic-installs "$ins" --days 2 --impressions-per-day 5000000 2>/dev/null
+	--topic-impressions "$imps" --topic-installs "$ins" --days "$days" --impressions-per-day 5000000 2>/dev/null
+t_stream1=$(date +%s)
 rss_stream_end=$(awk '/VmRSS/ {print $2}' "/proc/$svc/status")
 wait_s=$(($(secs "$window") + $(secs "$publish") + 60))
 echo "waiting ${wait_s}s for the last windows to close and be published" >&2
@@ -87,6 +92,9 @@ grep -c 'msg=rejected' "$tmp/service.log" | sed 's/^/rejected candidates: /' || 
 awk 'NR > 1 && $3 > p3 {r = ($3 - p3) / ($1 - p1); if (r > m) m = r} {p1 = $1; p3 = $3} END {printf "train stage while streaming: peak %.0f examples/s over 5 s samples\n", m}' "$tmp/samples.txt"
 echo "## Resident memory of the service (join + train)"
 awk '{if ($2 > m) m = $2} END {printf "peak VmRSS %.0f MiB over %d samples\n", m / 1024, NR}' "$tmp/samples.txt"
+# Whether it levels off: the peak within each quarter of the stream.
+awk -v t0="$t_stream0" -v t1="$t_stream1" '$1 >= t0 && $1 < t1 {q = int(4 * ($1 - t0) / (t1 - t0)); if ($2 > m[q]) m[q] = $2}
+	END {printf "peak VmRSS in each quarter of the stream:"; for (q = 0; q < 4; q++) printf " %.0f", m[q] / 1024; print " MiB"}' "$tmp/samples.txt"
 echo "VmRSS at the end of the stream: $((rss_stream_end / 1024)) MiB; after the drain: $((rss_end / 1024)) MiB"
 
 echo "## Train stage throughput in the service (catching up on the whole examples topic, cold start)"

@@ -299,6 +299,20 @@ func (s *service) stop(limit time.Duration) time.Duration {
 	return time.Since(t0)
 }
 
+// waitLog waits until the log of the current start holds substr and
+// reports whether it did within timeout (false when the process exited).
+func (s *service) waitLog(substr string, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) && !s.exited() {
+		b, _ := os.ReadFile(s.log)
+		if strings.Contains(string(b[strings.LastIndex(string(b), "=== start")+1:]), substr) {
+			return true
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return false
+}
+
 // tail returns the end of the service's log, for failure messages.
 func (s *service) tail() string {
 	b, _ := os.ReadFile(s.log)

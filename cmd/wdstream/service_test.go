@@ -124,7 +124,9 @@ func TestServiceCrashExactness(t *testing.T) {
 
 	// With crashes, while the events arrive in 12 slices over ~48 s. A
 	// restarted join waits up to the group's session timeout (10 s) for
-	// the killed member's partitions: kills land up to 13 s into a run.
+	// the killed member's partitions: odd kills land 1-13 s after a start
+	// (starting, waiting or working), even ones 0.3-4 s after the join has
+	// its partitions (working for sure).
 	p := newProducer(t, brokers, ingest.Auth{}, crash.imps, crash.ins, 4)
 	prodErr := make(chan error, 1)
 	go func() {
@@ -152,13 +154,21 @@ func TestServiceCrashExactness(t *testing.T) {
 	}
 	for i := range 6 {
 		s.start()
+		started, when := time.Now(), "start"
 		d := time.Duration(1000+rng.IntN(12000)) * time.Millisecond
+		if i%2 == 1 {
+			if !s.waitLog("partitions assigned", 30*time.Second) {
+				t.Fatalf("the join had no partitions 30s after a restart\n%s", s.tail())
+			}
+			d, when = time.Duration(300+rng.IntN(3700))*time.Millisecond, "partitions assigned"
+		}
 		time.Sleep(d)
 		if s.exited() {
 			t.Fatalf("the service exited on its own: %v\n%s", s.err, s.tail())
 		}
 		s.kill()
-		t.Logf("SIGKILL %d after %v: checkpoints cover %d examples", i+1, d, progress())
+		t.Logf("SIGKILL %d %v after %s (%v after the start): checkpoints cover %d examples",
+			i+1, d, when, time.Since(started).Round(time.Millisecond), progress())
 	}
 	s.start()
 	time.Sleep(time.Duration(11000+rng.IntN(4000)) * time.Millisecond)
