@@ -61,4 +61,16 @@
 // else it is trained on and that publish is skipped. The manifest names the data the
 // version covers: the next offset of every partition and the event-time
 // range of the examples trained on.
+//
+// # When traffic stops
+//
+// A version is only published after the gate has compared it with LATEST
+// on examples neither trained on, so the examples trained after the last
+// publish decision of a stream that has gone quiet (at most publish.every
+// of traffic, plus that decision's fresh set) wait, trained and
+// checkpointed, for the next version: the first one built after traffic
+// resumes (due at once; its fresh set is the examples that follow the
+// first batch trained). Nothing is lost
+// meanwhile; a publish is never made on examples the candidate has
+// already trained on.
 package continuous
