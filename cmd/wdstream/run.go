@@ -135,6 +135,8 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return runUsage(fs, "--spec is required")
 	case len(f.brokers) == 0:
 		return runUsage(fs, "--brokers is required")
+	case f.svc.pprof && f.svc.http == "":
+		return runUsage(fs, "--pprof serves on the HTTP port: set --http too")
 	}
 	if err := f.checkStages(); err != nil {
 		return runUsage(fs, err.Error())
@@ -225,13 +227,18 @@ func startRun(ctx context.Context, cfg *runConfig, sp *spec.Spec, logger *slog.L
 			return nil, err
 		}
 		mux.Handle("/{$}", env.status)
+		pages := "/ (status) /metrics /healthz /readyz"
+		if cfg.svc.pprof {
+			mountPprof(mux)
+			pages += " /debug/pprof/"
+		}
 		env.runners = append(env.runners, env.status.sample)
 		srv, addr, err := serveHTTP(cfg.svc.http, env.reg, env.ready, mux)
 		if err != nil {
 			return nil, fmt.Errorf("--http %s: %w", cfg.svc.http, err)
 		}
 		env.httpAddr = addr
-		env.logger.Info("HTTP port open", "addr", addr.String(), "pages", "/ (status) /metrics /healthz /readyz")
+		env.logger.Info("HTTP port open", "addr", addr.String(), "pages", pages)
 		env.runners = append(env.runners, srv)
 	}
 	return env, nil

@@ -25,6 +25,7 @@ type serviceFlags struct {
 	trainedLog             bool
 	workers                int
 	http                   string
+	pprof                  bool
 	kafkaAuthFlags
 }
 
@@ -55,6 +56,7 @@ func addServiceFlags(fs *flag.FlagSet, f *serviceFlags) {
 	fs.BoolVar(&f.trainedLog, "trained-log", f.trainedLog, "debug: record the (impression_id, label) of every trained example in the checkpoints (keeps every checkpoint)")
 	fs.IntVar(&f.workers, "workers", f.workers, "training threads")
 	fs.StringVar(&f.http, "http", f.http, "address of the HTTP port for the status page (/), /metrics, /healthz and /readyz (e.g. :8080); empty: none")
+	fs.BoolVar(&f.pprof, "pprof", f.pprof, "with --http: also serve Go's runtime profiles at /debug/pprof/ (heap, CPU, goroutines)")
 	f.kafkaAuthFlags.add(fs)
 }
 

@@ -69,7 +69,8 @@ var serviceMetrics = []string{
 
 // TestServiceMetricsAndHealth runs `wdstream run --stages join,train
 // --http` in-process on the in-process broker: /healthz answers, /readyz
-// turns ready, and after training /metrics shows every operations metric;
+// turns ready, /debug/pprof/ serves (--pprof), and after training /metrics
+// shows every operations metric;
 // on stop (the SIGTERM path) it exits 0.
 func TestServiceMetricsAndHealth(t *testing.T) {
 	brokers := testenv.EmbeddedKafka(t)
@@ -79,7 +80,7 @@ func TestServiceMetricsAndHealth(t *testing.T) {
 	if err := p.produce(evs); err != nil {
 		t.Fatal(err)
 	}
-	args := tp.args(brokers, smallServiceSpec(t), "file://"+t.TempDir(), "--http", "127.0.0.1:0")
+	args := tp.args(brokers, smallServiceSpec(t), "file://"+t.TempDir(), "--http", "127.0.0.1:0", "--pprof")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stderr syncBuffer
@@ -100,6 +101,9 @@ func TestServiceMetricsAndHealth(t *testing.T) {
 	}
 	if c, _ := httpGet(t, base+"/healthz"); c != 200 {
 		t.Fatalf("/healthz: %d", c)
+	}
+	if c, body := httpGet(t, base+"/debug/pprof/heap?debug=1"); c != 200 || !strings.Contains(body, "heap profile:") {
+		t.Fatalf("/debug/pprof/heap with --pprof: %d %.200q", c, body)
 	}
 	var metrics string
 	deadline = time.Now().Add(90 * time.Second)
