@@ -297,6 +297,7 @@ func buildArchiveStage(ctx context.Context, env *runEnv) (func(context.Context) 
 		return nil, err
 	}
 	env.archive = a
+	registerArchiveMetrics(env.reg, a.Stats)
 	return func(ctx context.Context) error {
 		err := a.Run(ctx)
 		env.logger.Info("archive stage stopped", "stats", fmt.Sprintf("%+v", a.Stats()))

@@ -24,14 +24,25 @@ func newRegistry() *prometheus.Registry {
 	return reg
 }
 
+// statMetrics builds collectors named prefix+name that read one field of
+// a stage's stats snapshot when scraped.
+type statMetrics[S any] struct {
+	prefix string
+	stats  func() S
+}
+
+func (m statMetrics[S]) counter(name, help string, get func(S) int64) prometheus.Collector {
+	return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: m.prefix + name, Help: help}, func() float64 { return float64(get(m.stats())) })
+}
+
+func (m statMetrics[S]) gauge(name, help string, get func(S) int64) prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: m.prefix + name, Help: help}, func() float64 { return float64(get(m.stats())) })
+}
+
 // registerJoinMetrics exports the join stage's counters.
 func registerJoinMetrics(reg prometheus.Registerer, stats func() ingest.JoinStats) {
-	c := func(name, help string, get func(ingest.JoinStats) int64) prometheus.Collector {
-		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "wdstream_join_" + name, Help: help}, func() float64 { return float64(get(stats())) })
-	}
-	g := func(name, help string, get func(ingest.JoinStats) int64) prometheus.Collector {
-		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "wdstream_join_" + name, Help: help}, func() float64 { return float64(get(stats())) })
-	}
+	m := statMetrics[ingest.JoinStats]{"wdstream_join_", stats}
+	c, g := m.counter, m.gauge
 	reg.MustRegister(
 		c("impressions_total", "Impression records consumed and valid.", func(s ingest.JoinStats) int64 { return s.Impressions }),
 		c("installs_total", "Install records consumed and valid.", func(s ingest.JoinStats) int64 { return s.Installs }),
@@ -56,6 +67,30 @@ func registerJoinMetrics(reg prometheus.Registerer, stats func() ingest.JoinStat
 				return float64(time.Now().UnixMilli()-wm) / 1000
 			}),
 	)
+}
+
+// registerArchiveMetrics exports the archive stage's counters.
+func registerArchiveMetrics(reg prometheus.Registerer, stats func() ingest.ArchiveStats) {
+	c := statMetrics[ingest.ArchiveStats]{"wdstream_archive_", stats}.counter
+	reg.MustRegister(
+		c("examples_total", "Examples written to uploaded Parquet files.", func(s ingest.ArchiveStats) int64 { return s.Examples }),
+		c("bad_records_total", "Records of the examples topic that did not decode (skipped).", func(s ingest.ArchiveStats) int64 { return s.Bad }),
+		c("dropped_values_total", "Feature values whose kind differed from their file's column (not written).", func(s ingest.ArchiveStats) int64 { return s.Dropped }),
+		c("undeclared_examples_total", "Examples with a feature column the spec does not declare (the column not written).", func(s ingest.ArchiveStats) int64 { return s.Undeclared }),
+		c("files_total", "Parquet files uploaded.", func(s ingest.ArchiveStats) int64 { return s.Files }),
+		c("bytes_total", "Bytes of Parquet uploaded.", func(s ingest.ArchiveStats) int64 { return s.Bytes }),
+		c("commits_total", "Offset commits after uploads.", func(s ingest.ArchiveStats) int64 { return s.Commits }),
+		c("restarts_total", "Restarts from the committed offsets after an error.", func(s ingest.ArchiveStats) int64 { return s.Restarts }),
+	)
+	cut := prometheus.NewDesc("wdstream_archive_files_cut_total",
+		"Files cut, by reason: hour (the event hour changed), bytes (the file size reached), time (the flush interval passed), stop (shutdown).",
+		[]string{"reason"}, nil)
+	reg.MustRegister(prometheus.CollectorFunc(func(ch chan<- prometheus.Metric) {
+		s := stats()
+		for reason, n := range map[string]int64{"hour": s.CutHour, "bytes": s.CutBytes, "time": s.CutTime, "stop": s.CutStop} {
+			ch <- prometheus.MustNewConstMetric(cut, prometheus.CounterValue, float64(n), reason)
+		}
+	}))
 }
 
 // serveHTTP runs the service's HTTP port until ctx is done: /metrics,

@@ -65,10 +65,13 @@ var serviceMetrics = []string{
 	`wdstream_train_candidates_total{outcome="published"}`, `wdstream_train_candidates_total{outcome="rejected"}`,
 	"wdstream_publisher_hook_failures_total",
 	"wdstream_train_last_checkpoint_timestamp_seconds",
+	// The archive stage's.
+	"wdstream_archive_examples_total", "wdstream_archive_files_total", "wdstream_archive_bytes_total",
+	`wdstream_archive_files_cut_total{reason="time"}`, "wdstream_archive_bad_records_total",
 }
 
-// TestServiceMetricsAndHealth runs `wdstream run --stages join,train
-// --http` in-process on the in-process broker: /healthz answers, /readyz
+// TestServiceMetricsAndHealth runs `wdstream run --stages
+// join,archive,train --http` in-process on the in-process broker: /healthz answers, /readyz
 // turns ready, /debug/pprof/ serves (--pprof), and after training /metrics
 // shows every operations metric;
 // on stop (the SIGTERM path) it exits 0.
@@ -80,7 +83,8 @@ func TestServiceMetricsAndHealth(t *testing.T) {
 	if err := p.produce(evs); err != nil {
 		t.Fatal(err)
 	}
-	args := tp.args(brokers, smallServiceSpec(t), "file://"+t.TempDir(), "--http", "127.0.0.1:0", "--pprof")
+	args := tp.args(brokers, smallServiceSpec(t), "file://"+t.TempDir(), "--http", "127.0.0.1:0", "--pprof",
+		"--stages", "join,archive,train", "--archive-flush", "1s")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stderr syncBuffer
@@ -88,6 +92,7 @@ func TestServiceMetricsAndHealth(t *testing.T) {
 	go func() { code <- runMain(ctx, args, io.Discard, &stderr) }()
 
 	publishedRE := regexp.MustCompile(`\nwdstream_train_candidates_total\{outcome="published"\} [1-9]`)
+	archivedRE := regexp.MustCompile(`\nwdstream_archive_examples_total [1-9]`)
 	addrRE := regexp.MustCompile(`msg="HTTP port open" addr=(\S+)`)
 	var base string
 	deadline := time.Now().Add(30 * time.Second)
@@ -110,11 +115,11 @@ func TestServiceMetricsAndHealth(t *testing.T) {
 	for {
 		ready, _ := httpGet(t, base+"/readyz")
 		_, metrics = httpGet(t, base+"/metrics")
-		if ready == 200 && publishedRE.MatchString(metrics) {
+		if ready == 200 && publishedRE.MatchString(metrics) && archivedRE.MatchString(metrics) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no publish within 90s (readyz %d):\n%s\n%s", ready, metrics, stderr.String())
+			t.Fatalf("no publish or no archived example within 90s (readyz %d):\n%s\n%s", ready, metrics, stderr.String())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
