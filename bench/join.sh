@@ -10,7 +10,8 @@
 #     process's resident memory with 1,000,000 pending impressions
 #     (TestPendingMillionRSS).
 # usage: bench/join.sh   (WDSTREAM_BENCH_IMPRESSIONS=N to change the size;
-#        WDSTREAM_BENCH_CPUPROFILE=FILE for a CPU profile of the join phase)
+#        WDSTREAM_BENCH_CPUPROFILE=FILE for a CPU profile of the join phase,
+#        WDSTREAM_BENCH_TRACE=FILE for its execution trace, go tool trace FILE)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 : "${WDSTREAM_KAFKA_BROKERS:?start the services and source their env.sh first}"
