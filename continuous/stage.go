@@ -213,7 +213,11 @@ func (s *Stage) Run(ctx context.Context) error {
 		return nil
 	}
 	s.parts = src.Partitions()
-	defer src.Close()
+	defer func() {
+		if src != nil {
+			src.Close()
+		}
+	}()
 	s.setStatus(func(st *Status) { st.Ready = true })
 	s.lastCkpt, s.lastPub = s.cfg.Now(), s.cfg.Now()
 	s.pubCount = s.prog.Examples
@@ -228,15 +232,27 @@ func (s *Stage) Run(ctx context.Context) error {
 		full := false
 		select {
 		case <-ctx.Done():
-			// Stop intake; train what was read, checkpoint, commit.
-			err := s.consume(context.WithoutCancel(ctx), dec, recs, exs[:0], true)
-			if cerr := s.checkpoint(context.WithoutCancel(ctx)); cerr != nil && err == nil {
-				err = cerr
-			}
-			s.log.Info("train stage stopped", "examples", s.prog.Examples, "checkpoint", s.prog.Seq)
-			return err
+			return s.stop(ctx, dec, recs, exs)
 		case err := <-src.Err():
-			return err
+			// A broker outage, a moved partition leader...: train what
+			// was read, then read on from there once the brokers answer.
+			s.log.Warn("reading the examples topic failed; reopening it where the stage is", "err", err)
+			s.met.sourceRestarts.Inc()
+			s.setStatus(func(st *Status) { st.Ready = false })
+			if err := s.consume(ctx, dec, recs, exs[:0], false); err != nil {
+				return err
+			}
+			recs = recs[:0]
+			src.Close()
+			if src, err = s.openSource(ctx); err != nil {
+				return err
+			}
+			if src == nil { // stopped while the brokers were away
+				return s.stop(ctx, dec, nil, exs)
+			}
+			s.parts = src.Partitions()
+			s.setStatus(func(st *Status) { st.Ready = true })
+			s.log.Info("reading the examples topic again", "offsets", s.read)
 		case r := <-src.Records():
 			recs = append(recs, r)
 			full = len(recs) >= bs
@@ -272,7 +288,22 @@ func (s *Stage) Run(ctx context.Context) error {
 	}
 }
 
-// openSource opens the examples topic from the restored offsets. The
+// stop ends Run: intake has stopped; it trains what was read (recs
+// included), checkpoints and commits.
+func (s *Stage) stop(ctx context.Context, dec *schemas.Decoder, recs []ingest.Record, exs []schemas.Example) error {
+	ctx = context.WithoutCancel(ctx)
+	err := s.consume(ctx, dec, recs, exs[:0], true)
+	if cerr := s.checkpoint(ctx); cerr != nil && err == nil {
+		err = cerr
+	}
+	s.log.Info("train stage stopped", "examples", s.prog.Examples, "checkpoint", s.prog.Seq)
+	return err
+}
+
+// openSource opens the examples topic where the stage is: from the next
+// offset not yet read of every partition read so far (restored from a
+// checkpoint or a published version, or read since), else from
+// StartDefault. The
 // topic may not exist yet when the join stage starts in the same process
 // (it creates it), and the brokers may be unreachable for a while: it
 // retries until ctx is done, and then returns a nil Source.
@@ -281,7 +312,7 @@ func (s *Stage) openSource(ctx context.Context) (*ingest.Source, error) {
 	for {
 		src, err := ingest.OpenSource(ctx, ingest.SourceConfig{
 			Brokers: s.cfg.Brokers, Topic: s.cfg.Topic, Auth: s.cfg.Auth,
-			Start: s.prog.Offsets, StartDefault: s.cfg.StartDefault,
+			Start: s.read, StartDefault: s.cfg.StartDefault,
 		})
 		if err == nil {
 			return src, nil

@@ -300,3 +300,44 @@ func topicEnd(t *testing.T, brokers []string, topic string) int64 {
 	}
 	return 0
 }
+
+// TestServiceBrokerRestart restarts the real broker while the service
+// (join and train in one process) works through a stream: the process
+// keeps running (no stage gives up on the outage) and trains exactly the
+// backfill join's examples, each once.
+func TestServiceBrokerRestart(t *testing.T) {
+	brokers := testenv.RealKafka(t)
+	tp := newServiceTopics(t, "b")
+	st := openStore(t, "file://"+t.TempDir())
+	evs := worldEvents(t, 23, 40000)
+	sentinels, minTS, maxTS := liveWorld(t, evs, 4)
+	want := offlineTrainedSet(t, evs, 30*time.Minute)
+	p := newProducer(t, brokers, ingest.Auth{}, tp.imps, tp.ins, 4)
+	half := len(evs) / 2
+	if err := p.produce(evs[:half]); err != nil {
+		t.Fatal(err)
+	}
+	s := newService(t, tp.args(brokers, smallServiceSpec(t), st.String())...)
+	s.start()
+	before := waitTrained(t, st, tp.model, 5000, time.Minute, s).Examples
+	testenv.RestartKafka(t, brokers)
+	if s.exited() {
+		t.Fatalf("the service exited during the broker restart: %v\n%s", s.err, s.tail())
+	}
+	p = newProducer(t, brokers, ingest.Auth{}, tp.imps, tp.ins, 4)
+	if err := p.produce(append(evs[half:], sentinels...)); err != nil {
+		t.Fatal(err)
+	}
+	waitTrained(t, st, tp.model, int64(len(want)), 3*time.Minute, s)
+	time.Sleep(2 * time.Second) // an example trained twice would show now
+	s.stop(35 * time.Second)
+	got, err := continuous.TrainedSet(context.Background(), st, tp.model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compareTrained(t, "service across a broker restart vs the backfill's join", got, want)
+	nv := checkCoverage(t, st, tp.model, tp.ex, 4, minTS, maxTS)
+	log, _ := os.ReadFile(s.log)
+	t.Logf("broker restarted with %d examples checkpointed; %d trained exactly once, %d versions; the train stage reopened the examples topic %d times",
+		before, len(got), nv, strings.Count(string(log), "reading the examples topic again"))
+}
