@@ -186,10 +186,7 @@ func TestServiceCrashExactness(t *testing.T) {
 	waitTrained(t, st, crash.model, int64(len(want)), 2*time.Minute, s)
 	time.Sleep(2 * time.Second) // an example trained twice would show now
 	s.stop(35 * time.Second)
-	got, err := continuous.TrainedSet(context.Background(), st, crash.model)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := trainedSet(t, st, crash.model)
 	compareTrained(t, "run with 6 SIGKILLs and a SIGTERM vs the backfill's join", got, want)
 	nv := checkCoverage(t, st, crash.model, crash.ex, 4, minTS, maxTS)
 	t.Logf("run with crashes: %d examples trained exactly once in %v; %d versions published, each naming its offsets and event-time range",
@@ -205,13 +202,20 @@ func TestServiceCrashExactness(t *testing.T) {
 	s.start()
 	waitTrained(t, st, clean.model, int64(len(want)), 2*time.Minute, s)
 	s.stop(35 * time.Second)
-	ref, err := continuous.TrainedSet(context.Background(), st, clean.model)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ref := trainedSet(t, st, clean.model)
 	compareTrained(t, "run with crashes vs the crash-free run", got, ref)
 	checkCoverage(t, st, clean.model, clean.ex, 4, minTS, maxTS)
 	t.Logf("crash-free run: the same %d examples, trained in %v", len(ref), time.Since(t0).Round(time.Millisecond))
+}
+
+// trainedSet reads the trained set of model from its checkpoints.
+func trainedSet(t *testing.T, st *publisher.Store, model string) map[string]int {
+	t.Helper()
+	got, err := continuous.TrainedSet(context.Background(), st, model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
 }
 
 // checkStopOrder checks in the service's log that its last stop went in
@@ -267,10 +271,7 @@ func TestServiceSASL(t *testing.T) {
 			s.start()
 			waitTrained(t, st, tp.model, 14000, 2*time.Minute, s)
 			s.stop(35 * time.Second)
-			got, err := continuous.TrainedSet(context.Background(), st, tp.model)
-			if err != nil {
-				t.Fatal(err)
-			}
+			got := trainedSet(t, st, tp.model)
 			if len(got) != 14000 {
 				t.Fatalf("trained %d examples, want the 14000 impressions'", len(got))
 			}
@@ -331,10 +332,7 @@ func TestServiceBrokerRestart(t *testing.T) {
 	waitTrained(t, st, tp.model, int64(len(want)), 3*time.Minute, s)
 	time.Sleep(2 * time.Second) // an example trained twice would show now
 	s.stop(35 * time.Second)
-	got, err := continuous.TrainedSet(context.Background(), st, tp.model)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := trainedSet(t, st, tp.model)
 	compareTrained(t, "service across a broker restart vs the backfill's join", got, want)
 	nv := checkCoverage(t, st, tp.model, tp.ex, 4, minTS, maxTS)
 	log, _ := os.ReadFile(s.log)
