@@ -42,7 +42,11 @@
 // TrainedLog, the trained logs cover what every version was trained on).
 // The examples topic may not exist yet when the stage starts (the join
 // stage of the same process creates it): the stage waits for it, not
-// ready meanwhile.
+// ready meanwhile. When reading it fails (a broker outage, a moved
+// partition leader), the stage trains what it has read, drops what the
+// readers buffered and reopens the topic at the next offset it has not
+// read, retrying until the brokers answer (not ready meanwhile;
+// wdstream_train_source_restarts_total counts it).
 //
 // Without a checkpoint the stage starts from the published version LATEST
 // names (warm start: its featurizer state and optimizer state), reading
