@@ -84,8 +84,8 @@ type Joiner[P any] struct {
 	wm     int64 // watermark: no event with ts < wm is expected
 
 	pending map[string]*pendingImp[P]
-	byUA    map[uaKey][]*pendingImp[P]
-	order   impHeap[P] // by (close, ts, id)
+	byUA    map[uaKey]*pendingImp[P] // the latest of each (user, app) list
+	order   impHeap[P]               // by (close, ts, id)
 
 	early   map[string][]*heldInstall // by impression id
 	earlyUA map[uaKey][]*heldInstall  // unattributed, by user and app
@@ -97,7 +97,6 @@ type Joiner[P any] struct {
 	impQ     offsetQueue     // impression offsets in arrival order
 	insQ     offsetQueue     // install offsets in arrival order
 	stats    Stats
-	closing  []*pendingImp[P] // scratch for Advance
 }
 
 type uaKey struct{ user, app string }
@@ -110,6 +109,9 @@ type pendingImp[P any] struct {
 	heapIdx   int
 	seq       int64   // the impression's entry in impQ
 	installs  []int64 // entries in insQ of installs matched to it
+	// The pending impressions of one (user, app) in arrival order, a
+	// doubly linked list whose last element byUA holds.
+	uaPrev, uaNext *pendingImp[P]
 }
 
 type heldInstall struct {
@@ -134,7 +136,7 @@ func New[P any](cfg Config) (*Joiner[P], error) {
 		window:   cfg.Window.Milliseconds(),
 		wm:       -1 << 63,
 		pending:  map[string]*pendingImp[P]{},
-		byUA:     map[uaKey][]*pendingImp[P]{},
+		byUA:     map[uaKey]*pendingImp[P]{},
 		early:    map[string][]*heldInstall{},
 		earlyUA:  map[uaKey][]*heldInstall{},
 		recent:   map[string]bool{},
@@ -186,23 +188,35 @@ func (j *Joiner[P]) AddImpression(k Key, payload P, offset int64, emit func(Resu
 	}
 	j.pending[k.ImpressionID] = p
 	ua := uaKey{k.UserID, k.AppID}
-	j.byUA[ua] = append(j.byUA[ua], p)
-	heap.Push(&j.order, p)
+	if last := j.byUA[ua]; last != nil {
+		last.uaNext, p.uaPrev = p, last
+	}
+	j.byUA[ua] = p
+	j.order.push(p)
 	j.claimEarly(p)
 	return nil
 }
 
 // claimEarly attaches held installs that arrived before impression p.
+// Installs are rarely held, so the lookups are skipped when none is.
 func (j *Joiner[P]) claimEarly(p *pendingImp[P]) {
-	if held := j.early[p.ImpressionID]; len(held) > 0 {
-		delete(j.early, p.ImpressionID)
-		for _, h := range held {
-			j.unhold(h)
-			j.matchTo(p, h.TS, h.seq)
+	if len(j.early) > 0 {
+		if held := j.early[p.ImpressionID]; len(held) > 0 {
+			delete(j.early, p.ImpressionID)
+			for _, h := range held {
+				j.unhold(h)
+				j.matchTo(p, h.TS, h.seq)
+			}
 		}
+	}
+	if len(j.earlyUA) == 0 {
+		return
 	}
 	ua := uaKey{p.UserID, p.AppID}
 	held := j.earlyUA[ua]
+	if len(held) == 0 {
+		return
+	}
 	kept := held[:0]
 	for _, h := range held {
 		if h.TS >= p.TS && h.TS <= p.TS+j.window {
@@ -245,9 +259,7 @@ func (j *Joiner[P]) AddInstall(in Install, offset int64) {
 		return
 	}
 	ua := uaKey{in.UserID, in.AppID}
-	cands := j.byUA[ua]
-	for i := len(cands) - 1; i >= 0; i-- { // latest impression first
-		p := cands[i]
+	for p := j.byUA[ua]; p != nil; p = p.uaPrev { // latest impression first
 		if in.TS >= p.TS && in.TS <= p.TS+j.window {
 			j.matchTo(p, in.TS, seq)
 			return
@@ -362,14 +374,21 @@ func (j *Joiner[P]) close(p *pendingImp[P], forced bool, emit func(Result[P]) er
 	if err := emit(r); err != nil {
 		return fmt.Errorf("join: emitting impression %q: %w", p.ImpressionID, err)
 	}
-	heap.Remove(&j.order, p.heapIdx)
+	j.order.remove(p.heapIdx)
 	delete(j.pending, p.ImpressionID)
 	ua := uaKey{p.UserID, p.AppID}
-	if rest := removePtr(j.byUA[ua], p); len(rest) > 0 {
-		j.byUA[ua] = rest
-	} else {
+	switch {
+	case p.uaNext != nil: // not the latest: byUA is unchanged
+		p.uaNext.uaPrev = p.uaPrev
+	case p.uaPrev != nil:
+		j.byUA[ua] = p.uaPrev
+	default:
 		delete(j.byUA, ua)
 	}
+	if p.uaPrev != nil {
+		p.uaPrev.uaNext = p.uaNext
+	}
+	p.uaPrev, p.uaNext = nil, nil
 	j.impQ.done(p.seq)
 	for _, s := range p.installs {
 		j.insQ.done(s)
