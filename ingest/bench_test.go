@@ -181,8 +181,7 @@ func TestKafkaJoinThroughput(t *testing.T) {
 	runtime.GC()
 
 	// Bare consumer: one kafka.Reader per topic partition, all at once.
-	cpu0 := cpuTime()
-	machine := machineBusy()
+	meter := startCPUMeter()
 	start := time.Now()
 	var read int64
 	var mu sync.Mutex
@@ -216,14 +215,19 @@ func TestKafkaJoinThroughput(t *testing.T) {
 	}
 	wg.Wait()
 	bare := time.Since(start)
-	bareCPU := cpuTime() - cpu0
-	bareMachine := machine()
+	bareCPU := meter.report(read)
 	if read != total {
 		t.Fatalf("bare consumer read %d, want %d", read, total)
 	}
 
-	s, err := NewJoinStage(JoinConfig{Brokers: brokers, Group: tp.group, Impressions: tp.imps, Installs: tp.ins,
-		Examples: tp.ex, DeadLetter: tp.dlq, Window: 30 * time.Minute, IdleAdvance: 2 * time.Second})
+	cfg := JoinConfig{Brokers: brokers, Group: tp.group, Impressions: tp.imps, Installs: tp.ins,
+		Examples: tp.ex, DeadLetter: tp.dlq, Window: 30 * time.Minute, IdleAdvance: 2 * time.Second}
+	if v := os.Getenv("WDSTREAM_BENCH_COMPRESSION"); v != "" {
+		if err := cfg.Compression.UnmarshalText([]byte(v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := NewJoinStage(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,12 +235,12 @@ func TestKafkaJoinThroughput(t *testing.T) {
 	stopTrace := record(t, "WDSTREAM_BENCH_TRACE", trace.Start, trace.Stop)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	cpu0 = cpuTime()
-	machine = machineBusy()
+	meter = startCPUMeter()
 	start = time.Now()
 	go func() { done <- s.Run(ctx) }()
 	var first time.Time
 	var merged int64
+	var joinCPU string
 	for {
 		st := s.Stats()
 		if first.IsZero() && st.Impressions+st.Installs > 0 {
@@ -244,13 +248,12 @@ func TestKafkaJoinThroughput(t *testing.T) {
 		}
 		if st.Examples >= int64(n) {
 			merged = st.Impressions + st.Installs
+			joinCPU = meter.report(merged)
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	joined := time.Since(start)
-	joinCPU := cpuTime() - cpu0
-	joinMachine := machine()
 	fromFirst := time.Since(first)
 	stopTrace()
 	stopProfile()
@@ -261,11 +264,11 @@ func TestKafkaJoinThroughput(t *testing.T) {
 	st := s.Stats()
 	bareRate, joinRate, firstRate := float64(read)/bare.Seconds(), float64(merged)/joined.Seconds(), float64(merged)/fromFirst.Seconds()
 	t.Logf("GOMAXPROCS %d, %d events (%d impressions) in %d partitions", runtime.GOMAXPROCS(0), total, n, parts)
-	t.Logf("bare kafka-go Readers: %.0f events/s (%.2fs, %.2f cores busy in this process, %s)", bareRate, bare.Seconds(), bareCPU.Seconds()/bare.Seconds(), bareMachine)
+	t.Logf("bare kafka-go Readers: %.0f events/s (%.2fs); %s", bareRate, bare.Seconds(), bareCPU)
 	t.Logf("join stage (merge, join, produce examples %v acks=all, commit): %.0f events/s (%d events merged in %.2fs incl. group join; %.0f events/s from the first record, %.2fs); %d examples, %d positive",
 		s.cfg.Compression, joinRate, merged, joined.Seconds(), firstRate, fromFirst.Seconds(), st.Examples, st.Positives)
-	t.Logf("join stage: %.2f cores busy in this process, %s; %d commits, flushes by records/bytes/time/idle %d/%d/%d/%d",
-		joinCPU.Seconds()/joined.Seconds(), joinMachine, st.Commits, st.FlushRecords, st.FlushBytes, st.FlushTime, st.FlushIdle)
+	t.Logf("join stage: %s; %d commits, flushes by records/bytes/time/idle %d/%d/%d/%d",
+		joinCPU, st.Commits, st.FlushRecords, st.FlushBytes, st.FlushTime, st.FlushIdle)
 	t.Logf("ratio join/bare: %.2f (from the first record: %.2f)", joinRate/bareRate, firstRate/bareRate)
 }
 
@@ -293,17 +296,55 @@ func record(t *testing.T, env string, start func(io.Writer) error, stop func()) 
 	}
 }
 
-// machineCPU reads the busy and total CPU time of the machine (all
-// processes) from /proc/stat, in clock ticks; ok is false without it.
-func machineCPU() (busy, total int64, ok bool) {
+// cpuMeter measures, over a phase of the benchmark, the CPU time of this
+// process, of the broker when its pid is known (the services of
+// scripts/services.sh: WDSTREAM_SERVICES_DIR/kafka/pid) and of the whole
+// machine (/proc/stat), so that a figure shows how busy the machine was.
+type cpuMeter struct {
+	start               time.Time
+	proc, broker        time.Duration
+	machBusy, machTotal int64
+	brokerPid           string
+}
+
+func startCPUMeter() *cpuMeter {
+	m := &cpuMeter{start: time.Now(), proc: cpuTime()}
+	if dir := os.Getenv("WDSTREAM_SERVICES_DIR"); dir != "" {
+		if raw, err := os.ReadFile(dir + "/kafka/pid"); err == nil {
+			m.brokerPid = strings.TrimSpace(string(raw))
+		}
+	}
+	m.broker = pidCPU(m.brokerPid)
+	m.machBusy, m.machTotal = machineCPU()
+	return m
+}
+
+// report describes the phase since start in which events were handled.
+func (m *cpuMeter) report(events int64) string {
+	wall := time.Since(m.start).Seconds()
+	proc := (cpuTime() - m.proc).Seconds()
+	out := fmt.Sprintf("this process %.2f cores busy (%.2f µs CPU per event)", proc/wall, proc*1e6/float64(events))
+	if m.brokerPid != "" {
+		b := (pidCPU(m.brokerPid) - m.broker).Seconds()
+		out += fmt.Sprintf(", the broker %.2f cores (%.2f µs per event)", b/wall, b*1e6/float64(events))
+	}
+	if busy, total := machineCPU(); total > m.machTotal {
+		out += fmt.Sprintf(", the machine %.2f of %d cores", float64(runtime.NumCPU())*float64(busy-m.machBusy)/float64(total-m.machTotal), runtime.NumCPU())
+	}
+	return out
+}
+
+// machineCPU returns the busy and total CPU time of the machine (every
+// process) in clock ticks from /proc/stat, zeros without it.
+func machineCPU() (busy, total int64) {
 	data, err := os.ReadFile("/proc/stat")
 	if err != nil {
-		return 0, 0, false
+		return 0, 0
 	}
 	line, _, _ := strings.Cut(string(data), "\n")
 	f := strings.Fields(line)
 	if len(f) < 8 || f[0] != "cpu" {
-		return 0, 0, false
+		return 0, 0
 	}
 	for i, v := range f[1:] {
 		n, _ := strconv.ParseInt(v, 10, 64)
@@ -312,18 +353,26 @@ func machineCPU() (busy, total int64, ok bool) {
 			busy += n
 		}
 	}
-	return busy, total, true
+	return busy, total
 }
 
-// machineBusy returns a function that describes the machine's busy cores
-// (every process, this one and the broker included) since the call.
-func machineBusy() func() string {
-	b0, t0, ok := machineCPU()
-	return func() string {
-		b1, t1, ok1 := machineCPU()
-		if !ok || !ok1 || t1 == t0 {
-			return "machine load unknown"
-		}
-		return fmt.Sprintf("%.2f of %d cores busy on the machine", float64(runtime.NumCPU())*float64(b1-b0)/float64(t1-t0), runtime.NumCPU())
+// pidCPU returns the user and system CPU time of process pid from
+// /proc/PID/stat (clock ticks of 1/100 s, Linux's USER_HZ), zero when it
+// cannot be read.
+func pidCPU(pid string) time.Duration {
+	if pid == "" {
+		return 0
 	}
+	data, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) may hold spaces: count from its ')'.
+	f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64) // utime, field 14
+	k, _ := strconv.ParseInt(f[12], 10, 64) // stime, field 15
+	return time.Duration(u+k) * 10 * time.Millisecond
 }
