@@ -64,7 +64,7 @@ func fillExamples(t *testing.T, brokers []string, tag string, parts, n int) arch
 		recs[p] = append(recs[p], outRecord{key: []byte(imp.UserID), value: val,
 			headers: []kafka.Header{{Key: "impression_id", Value: []byte(imp.ImpressionID)}}})
 	}
-	pr := &producer{client: newClient(brokers), codec: kafka.Zstd}
+	pr := newProducer(newClient(brokers), kafka.Zstd)
 	for p, rs := range recs {
 		for attempt := 0; ; attempt++ {
 			_, err := pr.produce(ctx, in.topic, p, rs)

@@ -27,8 +27,8 @@
 // decoder having rejected those two keys and duplicates in the impression.
 // The key is the user_id; the headers are `impression_id` and `src_offset`
 // (the impression's offset in partition p of `impressions`). The producer
-// compresses batches with zstd (JoinConfig.Compression). Readers decode
-// values with schemas.Decoder.Example.
+// compresses batches with zstd at its fastest level (JoinConfig.Compression).
+// Readers decode values with schemas.Decoder.Example.
 //
 // # Dead letters
 //

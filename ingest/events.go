@@ -106,7 +106,7 @@ func (p *EventProducer) Flush(ctx context.Context) error {
 			go func() {
 				defer wg.Done()
 				var err error
-				pr := &producer{client: p.client, codec: p.codec}
+				pr := newProducer(p.client, p.codec)
 				for attempt := 0; attempt < 5; attempt++ {
 					if _, err = pr.produce(ctx, topic, i, recs); err == nil {
 						return

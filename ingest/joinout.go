@@ -38,8 +38,8 @@ func (b *batch) full(cfg *JoinConfig) bool {
 // while one is produced; a merge that gets ahead blocks on the queue.
 type outPipe struct {
 	jp    *joinPart
-	ex    producer // examples
-	dlq   producer // dead letters
+	ex    *producer // examples
+	dlq   *producer // dead letters
 	queue chan *batch
 	free  chan *batch
 	done  chan struct{} // closed when run returns
@@ -56,7 +56,7 @@ func newOutPipe(jp *joinPart) *outPipe {
 	c := jp.s.client
 	codec := jp.s.cfg.Compression
 	return &outPipe{
-		jp: jp, ex: producer{client: c, codec: codec}, dlq: producer{client: c, codec: codec},
+		jp: jp, ex: newProducer(c, codec), dlq: newProducer(c, codec),
 		queue: make(chan *batch, 1), free: make(chan *batch, 3), done: make(chan struct{}),
 	}
 }

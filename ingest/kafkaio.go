@@ -1,16 +1,17 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/protocol"
 )
 
 // msg is one record read from a topic partition.
@@ -147,8 +148,7 @@ func sleep(ctx context.Context, d time.Duration) {
 const maxProduceBytes = 4 << 20
 
 // outRecord is one record to produce. Its bytes are not read until a
-// produce request is built from it, so a failed request can be sent again
-// (kafka.Record's readers are consumed by the first attempt).
+// produce request is built from it, so a failed request can be sent again.
 type outRecord struct {
 	key, value []byte
 	headers    []kafka.Header
@@ -162,41 +162,19 @@ func (r *outRecord) size() int {
 	return n
 }
 
-// sliceBytes is a kafka.Bytes over a byte slice, allocated in bulk. It is
-// an io.WriterTo, so that kafka-go hands each key and value to the batch's
-// compressor with one Write: without it, io.Copy calls the zstd encoder's
-// ReadFrom, which ends a compressed block at every record.
-type sliceBytes struct {
-	b []byte
-	i int
-}
-
-func (s *sliceBytes) Len() int     { return len(s.b) - s.i }
-func (s *sliceBytes) Close() error { return nil }
-func (s *sliceBytes) WriteTo(w io.Writer) (int64, error) {
-	n, err := w.Write(s.b[s.i:])
-	s.i += n
-	return int64(n), err
-}
-func (s *sliceBytes) Read(p []byte) (int, error) {
-	if s.i >= len(s.b) {
-		return 0, io.EOF
-	}
-	n := copy(p, s.b[s.i:])
-	s.i += n
-	return n, nil
-}
-
-// producer writes records to one topic partition with acks=all. It keeps
-// its scratch between calls; not safe for concurrent use.
+// producer writes records to one topic partition with acks=all, one record
+// batch per request (batchEncoder). It keeps its buffers between calls;
+// not safe for concurrent use.
 type producer struct {
 	client *kafka.Client
-	codec  kafka.Compression
-	recs   []kafka.Record
-	bytes  []sliceBytes
+	enc    *batchEncoder
 	// acked counts the records of the last produce call that the broker
 	// acknowledged (all of them when it returned no error).
 	acked int
+}
+
+func newProducer(c *kafka.Client, codec kafka.Compression) *producer {
+	return &producer{client: c, enc: newBatchEncoder(codec)}
 }
 
 // produce writes recs to topic/partition in requests of at most
@@ -212,28 +190,14 @@ func (pr *producer) produce(ctx context.Context, topic string, partition int, re
 			size += recs[n].size()
 			n++
 		}
-		pr.recs = slices.Grow(pr.recs[:0], n)[:n]
-		pr.bytes = slices.Grow(pr.bytes[:0], 2*n)[:2*n]
-		now := time.Now()
-		for i := range n {
-			r := &recs[i]
-			kr := kafka.Record{Time: now, Headers: r.headers}
-			if r.key != nil {
-				pr.bytes[2*i] = sliceBytes{b: r.key}
-				kr.Key = &pr.bytes[2*i]
-			}
-			if r.value != nil {
-				pr.bytes[2*i+1] = sliceBytes{b: r.value}
-				kr.Value = &pr.bytes[2*i+1]
-			}
-			pr.recs[i] = kr
+		batch, err := pr.enc.encode(recs[:n], time.Now())
+		if err != nil {
+			return -1, err
 		}
-		res, err := pr.client.Produce(ctx, &kafka.ProduceRequest{
+		res, err := pr.client.RawProduce(ctx, &kafka.RawProduceRequest{
 			Topic: topic, Partition: partition, RequiredAcks: kafka.RequireAll,
-			Compression: pr.codec, Records: kafka.NewRecordReader(pr.recs...),
+			RawRecords: protocol.RawRecordSet{Reader: bytes.NewReader(batch)},
 		})
-		clear(pr.recs)
-		clear(pr.bytes)
 		if err == nil && res.Error != nil {
 			err = res.Error
 		}
