@@ -143,7 +143,7 @@ func TestKafkaJoinThroughput(t *testing.T) {
 	}
 	evs := simEvents(t, n)
 	total := int64(len(evs))
-	tp := newTopics(t, "tp")
+	tp := newTopics(t, brokers, "tp")
 	const parts = 4
 	// Per partition, one impression and one install a day after the last
 	// simulated event (the install an orphan, the impression left pending)

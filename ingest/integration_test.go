@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -12,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/segmentio/kafka-go"
 
 	"github.com/wdstream/wdstream/ingest/join"
 	"github.com/wdstream/wdstream/internal/testenv"
@@ -39,11 +42,30 @@ func fastSpec(t *testing.T) string {
 
 type topics struct{ imps, ins, ex, dlq, group string }
 
-func newTopics(t *testing.T, tag string) topics {
-	return topics{
+// newTopics names the topics and group of one join test, and deletes the
+// topics that exist when t ends, so that repeated runs leave nothing on a
+// shared broker (the group's offsets expire with the broker's retention).
+func newTopics(t *testing.T, brokers []string, tag string) topics {
+	tp := topics{
 		imps: testenv.UniqueName(t, "imp"+tag), ins: testenv.UniqueName(t, "ins"+tag),
 		ex: testenv.UniqueName(t, "ex"+tag), dlq: testenv.UniqueName(t, "dlq"+tag), group: testenv.UniqueName(t, "g"+tag),
 	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		names := []string{tp.imps, tp.ins, tp.ex, tp.dlq}
+		res, err := newClient(brokers).DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: names})
+		if err != nil {
+			t.Logf("topics %v left behind: %v", names, err)
+			return
+		}
+		for name, err := range res.Errors {
+			if err != nil && !errors.Is(err, kafka.UnknownTopicOrPartition) {
+				t.Logf("topic %s left behind: %v", name, err)
+			}
+		}
+	})
+	return tp
 }
 
 func (tp topics) runArgs(brokers []string, spec string) []string {
@@ -97,7 +119,7 @@ func TestKafkaCrashExactness(t *testing.T) {
 	evs := simEvents(t, 60000)
 	want := offlineLabels(t, evs, 30*time.Minute)
 
-	clean, crash := newTopics(t, "c"), newTopics(t, "k")
+	clean, crash := newTopics(t, brokers, "c"), newTopics(t, brokers, "k")
 	crash.imps, crash.ins = clean.imps, clean.ins // same input, other group and output
 	produceEvents(t, brokers, clean.imps, clean.ins, 4, evs)
 
@@ -196,7 +218,7 @@ func TestKafkaStreamEqualsBackfill(t *testing.T) {
 	if _, err := w.Run(ctx, func(e simulate.Event) error { evs = append(evs, e); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	tp := newTopics(t, "b")
+	tp := newTopics(t, brokers, "b")
 	produceEvents(t, brokers, tp.imps, tp.ins, 3, evs)
 	s, err := NewJoinStage(JoinConfig{Brokers: brokers, Group: tp.group, Impressions: tp.imps, Installs: tp.ins,
 		Examples: tp.ex, DeadLetter: tp.dlq, Window: 30 * time.Minute, IdleAdvance: 2 * time.Second, Logger: testLogger(t)})
@@ -242,7 +264,7 @@ func TestKafkaTwoInstances(t *testing.T) {
 		}
 	}
 	want := offlineLabels(t, evs, 30*time.Minute)
-	tp := newTopics(t, "2")
+	tp := newTopics(t, brokers, "2")
 	ep, err := NewEventProducer(context.Background(), brokers, tp.imps, tp.ins, 4)
 	if err != nil {
 		t.Fatal(err)

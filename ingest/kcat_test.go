@@ -20,7 +20,7 @@ import (
 func TestKafkaKcatProducer(t *testing.T) {
 	brokers := testenv.RealKafka(t)
 	kcat := testenv.Kcat(t)
-	tp := newTopics(t, "kc")
+	tp := newTopics(t, brokers, "kc")
 	if err := EnsureTopics(context.Background(), brokers, 1, tp.imps, tp.ins); err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ func TestKafkaBrokerRestart(t *testing.T) {
 	brokers := testenv.RealKafka(t)
 	evs := simEvents(t, scaled(80000))
 	want := offlineLabels(t, evs, 30*time.Minute)
-	tp := newTopics(t, "r")
+	tp := newTopics(t, brokers, "r")
 	produceEvents(t, brokers, tp.imps, tp.ins, 4, evs)
 	s, err := NewJoinStage(JoinConfig{Brokers: brokers, Group: tp.group, Impressions: tp.imps, Installs: tp.ins,
 		Examples: tp.ex, DeadLetter: tp.dlq, Window: 30 * time.Minute, IdleAdvance: 2 * time.Second,
