@@ -22,14 +22,14 @@ func testLogger(t testing.TB) *slog.Logger {
 func TestJoinStageMatchesOffline(t *testing.T) {
 	brokers := testenv.Brokers(t)
 	evs := simEvents(t, 4000)
-	imps, ins := testenv.UniqueName(t, "imp"), testenv.UniqueName(t, "ins")
-	produceEvents(t, brokers, imps, ins, 3, evs)
+	tp := newTopics(t, brokers, "")
+	produceEvents(t, brokers, tp.imps, tp.ins, 3, evs)
 	want := offlineLabels(t, evs, 30*time.Minute)
 
 	cfg := JoinConfig{
-		Brokers: brokers, Group: testenv.UniqueName(t, "g"),
-		Impressions: imps, Installs: ins,
-		Examples: testenv.UniqueName(t, "ex"), DeadLetter: testenv.UniqueName(t, "dlq"),
+		Brokers: brokers, Group: tp.group,
+		Impressions: tp.imps, Installs: tp.ins,
+		Examples: tp.ex, DeadLetter: tp.dlq,
 		Window: 30 * time.Minute, IdleAdvance: time.Second, FlushRecords: 500,
 		Logger: testLogger(t),
 	}
