@@ -17,8 +17,8 @@ func TestShippedConfigs(t *testing.T) {
 				t.Fatal(err)
 			}
 			c, ok := s.Cross("installed_apps_x_app_id")
-			if !ok || !reflect.DeepEqual(c.Columns, []string{"installed_apps", "app_id"}) || c.HashBuckets != 1<<20 {
-				t.Errorf("cross installed_apps_x_app_id = %+v, want installed_apps x app_id in 2^20 buckets", c)
+			if !ok || !reflect.DeepEqual(c.Columns, []string{"installed_apps", "app_id"}) || c.HashBuckets < 1<<20 {
+				t.Errorf("cross installed_apps_x_app_id = %+v, want installed_apps x app_id in at least 2^20 buckets", c)
 			}
 			if s.Join.LabelWindow.D() != 30*time.Minute {
 				t.Errorf("label_window %v, want 30m", s.Join.LabelWindow)

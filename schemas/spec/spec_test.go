@@ -111,5 +111,9 @@ func ExampleLoad() {
 	}
 	// Output:
 	// playstore wide_deep [64 32] 30m
-	// installed_apps_x_app_id 1048576
+	// installed_apps_x_app_id 4194304
+	// country_x_app_category 100000
+	// language_x_app_category 100000
+	// age_bucket_x_app_category 100000
+	// device_x_app_category 100000
 }
