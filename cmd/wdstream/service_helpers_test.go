@@ -53,7 +53,7 @@ func serviceSpec(t *testing.T, repl ...string) string {
 // quality).
 func smallServiceSpec(t *testing.T) string {
 	return serviceSpec(t,
-		"hash_buckets: 1048576", "hash_buckets: 16384",
+		"hash_buckets: 4194304", "hash_buckets: 16384",
 		"idle_advance: 1m", "idle_advance: 2s",
 		"min_auc: 0.55", "min_auc: 0.5",
 		"max_logloss: 0.7", "max_logloss: 2",

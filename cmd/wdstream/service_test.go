@@ -254,7 +254,7 @@ func TestServiceSASL(t *testing.T) {
 			tp := newServiceTopics(t, "s")
 			hookTopic := testenv.Topic(t, plain, 1)
 			spec := serviceSpec(t,
-				"hash_buckets: 1048576", "hash_buckets: 16384",
+				"hash_buckets: 4194304", "hash_buckets: 16384",
 				"idle_advance: 1m", "idle_advance: 2s",
 				"min_auc: 0.55", "min_auc: 0.3", "max_logloss: 0.7", "max_logloss: 5",
 				"calibration: [0.5, 2.0]", "calibration: [0.01, 100]",
