@@ -42,6 +42,7 @@ func fillExamples(t *testing.T, brokers []string, tag string, parts, n int) arch
 	if err := EnsureTopics(ctx, brokers, parts, in.topic); err != nil {
 		t.Fatal(err)
 	}
+	deleteAtEnd(t, brokers, in.topic)
 	ps := make([]int, parts)
 	for i := range ps {
 		ps[i] = i

@@ -3,6 +3,7 @@ package ingest
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -34,6 +35,25 @@ func simEvents(t testing.TB, impressions int) []simulate.Event {
 		t.Fatal(err)
 	}
 	return evs
+}
+
+// deleteAtEnd deletes the topics that exist among names when t ends, so
+// that repeated runs leave nothing on a shared broker.
+func deleteAtEnd(t testing.TB, brokers []string, names ...string) {
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		res, err := newClient(brokers).DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: names})
+		if err != nil {
+			t.Logf("topics %v left behind: %v", names, err)
+			return
+		}
+		for name, err := range res.Errors {
+			if err != nil && !errors.Is(err, kafka.UnknownTopicOrPartition) {
+				t.Logf("topic %s left behind: %v", name, err)
+			}
+		}
+	})
 }
 
 // produceEvents writes evs to the two topics (created with parts partitions).

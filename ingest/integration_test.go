@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"context"
-	"errors"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -13,8 +12,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/segmentio/kafka-go"
 
 	"github.com/wdstream/wdstream/ingest/join"
 	"github.com/wdstream/wdstream/internal/testenv"
@@ -42,29 +39,15 @@ func fastSpec(t *testing.T) string {
 
 type topics struct{ imps, ins, ex, dlq, group string }
 
-// newTopics names the topics and group of one join test, and deletes the
-// topics that exist when t ends, so that repeated runs leave nothing on a
-// shared broker (the group's offsets expire with the broker's retention).
+// newTopics names the topics and group of one join test; the topics are
+// deleted when t ends (the group's offsets expire with the broker's
+// retention).
 func newTopics(t *testing.T, brokers []string, tag string) topics {
 	tp := topics{
 		imps: testenv.UniqueName(t, "imp"+tag), ins: testenv.UniqueName(t, "ins"+tag),
 		ex: testenv.UniqueName(t, "ex"+tag), dlq: testenv.UniqueName(t, "dlq"+tag), group: testenv.UniqueName(t, "g"+tag),
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		names := []string{tp.imps, tp.ins, tp.ex, tp.dlq}
-		res, err := newClient(brokers).DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: names})
-		if err != nil {
-			t.Logf("topics %v left behind: %v", names, err)
-			return
-		}
-		for name, err := range res.Errors {
-			if err != nil && !errors.Is(err, kafka.UnknownTopicOrPartition) {
-				t.Logf("topic %s left behind: %v", name, err)
-			}
-		}
-	})
+	deleteAtEnd(t, brokers, tp.imps, tp.ins, tp.ex, tp.dlq)
 	return tp
 }
 
