@@ -111,7 +111,7 @@ func TestServiceMetricsAndHealth(t *testing.T) {
 		t.Fatalf("/debug/pprof/heap with --pprof: %d %.200q", c, body)
 	}
 	var metrics string
-	deadline = time.Now().Add(90 * time.Second)
+	deadline = time.Now().Add(3 * time.Minute)
 	for {
 		ready, _ := httpGet(t, base+"/readyz")
 		_, metrics = httpGet(t, base+"/metrics")
@@ -119,7 +119,7 @@ func TestServiceMetricsAndHealth(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no publish or no archived example within 90s (readyz %d):\n%s\n%s", ready, metrics, stderr.String())
+			t.Fatalf("no publish or no archived example within 3m (readyz %d):\n%s\n%s", ready, metrics, stderr.String())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
