@@ -76,8 +76,13 @@ step "go vet" go vet "${pkgs[@]}"
 if [ "$#" -eq 0 ]; then
 	step "openblas build" go test -tags openblas -count=1 ./trainer/...
 fi
+# Tests that restart the shared broker (testenv.RestartKafka; their names
+# hold BrokerRestart) run alone, one package at a time: a restart in the
+# middle of another package's tests would fail those.
 # shellcheck disable=SC2086
-step "go test" go test -race -count=1 -timeout "${WDSTREAM_TEST_TIMEOUT:-25m}" ${WDSTREAM_GO_TEST_FLAGS:-} "${pkgs[@]}"
+step "broker restarts" go test -race -count=1 -p 1 -timeout "${WDSTREAM_TEST_TIMEOUT:-25m}" ${WDSTREAM_GO_TEST_FLAGS:-} -run BrokerRestart "${pkgs[@]}"
+# shellcheck disable=SC2086
+step "go test" go test -race -count=1 -timeout "${WDSTREAM_TEST_TIMEOUT:-25m}" ${WDSTREAM_GO_TEST_FLAGS:-} -skip BrokerRestart "${pkgs[@]}"
 # ---- End of steps.
 
 if [ "${#failed[@]}" -gt 0 ]; then

@@ -23,8 +23,16 @@ import (
 // directory and environment, and returns once brokers answer metadata
 // requests again. Without WDSTREAM_SERVICES_DIR the test is skipped (it
 // fails in CI).
+//
+// The broker is shared: a test that restarts it must have BrokerRestart in
+// its name, so that scripts/test.sh runs it alone (-run BrokerRestart -p 1)
+// and keeps it out of the step that runs every other test in parallel
+// packages (-skip BrokerRestart).
 func RestartKafka(tb testing.TB, brokers []string) {
 	tb.Helper()
+	if !strings.Contains(tb.Name(), "BrokerRestart") {
+		tb.Fatalf("testenv.RestartKafka in %s: a test that restarts the shared broker must have BrokerRestart in its name (scripts/test.sh runs those alone)", tb.Name())
+	}
 	dir := os.Getenv("WDSTREAM_SERVICES_DIR")
 	if dir == "" {
 		if InCI() {
