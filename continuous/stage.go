@@ -303,16 +303,15 @@ func (s *Stage) stop(ctx context.Context, dec *schemas.Decoder, recs []ingest.Re
 // openSource opens the examples topic where the stage is: from the next
 // offset not yet read of every partition read so far (restored from a
 // checkpoint or a published version, or read since), else from
-// StartDefault. The
-// topic may not exist yet when the join stage starts in the same process
-// (it creates it), and the brokers may be unreachable for a while: it
-// retries until ctx is done, and then returns a nil Source.
+// StartDefault. The topic may not exist yet when the join stage starts in
+// the same process (it creates it), and the brokers may be unreachable for
+// a while: it retries until ctx is done, and then returns a nil Source.
 func (s *Stage) openSource(ctx context.Context) (*ingest.Source, error) {
 	backoff := 250 * time.Millisecond
 	for {
 		src, err := ingest.OpenSource(ctx, ingest.SourceConfig{
 			Brokers: s.cfg.Brokers, Topic: s.cfg.Topic, Auth: s.cfg.Auth,
-			Start: s.read, StartDefault: s.cfg.StartDefault,
+			Start: maps.Clone(s.read), StartDefault: s.cfg.StartDefault,
 		})
 		if err == nil {
 			return src, nil
