@@ -31,7 +31,6 @@ import (
 	"time"
 
 	"github.com/wdstream/wdstream/featurize"
-	"github.com/wdstream/wdstream/ingest/join"
 	"github.com/wdstream/wdstream/schemas"
 	"github.com/wdstream/wdstream/schemas/spec"
 	"github.com/wdstream/wdstream/simulate"
@@ -115,20 +114,7 @@ func world(cfg simulate.Config) ([]schemas.Example, error) {
 	if err != nil {
 		return nil, err
 	}
-	var imps []schemas.Impression
-	var ins []schemas.Install
-	if _, err := w.Run(context.Background(), func(e simulate.Event) error {
-		if e.Impression != nil {
-			imps = append(imps, *e.Impression)
-		} else {
-			ins = append(ins, *e.Install)
-		}
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	exs, _, err := join.Offline(imps, ins, 30*time.Minute)
-	return exs, err
+	return simulate.Examples(context.Background(), w, 30*time.Minute)
 }
 
 // heapInUse is the heap's bytes in use after a full collection.
