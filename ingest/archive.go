@@ -102,7 +102,10 @@ func (a *ArchiveStage) Stats() ArchiveStats { return a.stats.snapshot() }
 // Run archives until ctx is done, then uploads the open files, commits and
 // returns nil.
 func (a *ArchiveStage) Run(ctx context.Context) error {
-	if _, err := partitionCounts(ctx, a.client, a.cfg.Topic); err != nil {
+	if _, err := waitForTopic(ctx, a.client, a.cfg.Topic, a.logger); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return err
 	}
 	g := &groupRunner{brokers: a.cfg.Brokers, auth: a.cfg.Auth, group: a.cfg.Group, topics: []string{a.cfg.Topic}, logger: a.logger,

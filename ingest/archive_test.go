@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
 	"path"
 	"regexp"
@@ -36,7 +37,13 @@ type archiveInput struct {
 // and partitioned by user_id, labeled 1 for every fifth.
 func fillExamples(t *testing.T, brokers []string, tag string, parts, n int) archiveInput {
 	t.Helper()
-	in := archiveInput{topic: testenv.UniqueName(t, "arch"+tag), parts: parts, labels: map[string]int32{}}
+	return fillTopic(t, brokers, testenv.UniqueName(t, "arch"+tag), parts, n)
+}
+
+// fillTopic is fillExamples into the named topic, which it creates.
+func fillTopic(t *testing.T, brokers []string, topic string, parts, n int) archiveInput {
+	t.Helper()
+	in := archiveInput{topic: topic, parts: parts, labels: map[string]int32{}}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := EnsureTopics(ctx, brokers, parts, in.topic); err != nil {
@@ -315,4 +322,47 @@ func TestKafkaArchiveStage(t *testing.T) {
 			t.Logf("%d examples in %d files (%d checks while running); stats %+v", len(exs), len(files), checks, st)
 		})
 	}
+}
+
+// TestArchiveWaitsForItsTopic starts the archive stage before its topic
+// exists, as `run --stages join,archive` does when the join stage has yet
+// to create the examples topic: the stage waits for the topic instead of
+// joining its group early and getting no partitions for good.
+func TestArchiveWaitsForItsTopic(t *testing.T) {
+	brokers := testenv.EmbeddedKafka(t)
+	ctx := context.Background()
+	b, err := blob.OpenBucket(ctx, "file://"+t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	topic := testenv.UniqueName(t, "late")
+	var logs testenv.SyncBuffer
+	a, err := NewArchiveStage(ArchiveConfig{Brokers: brokers, Group: testenv.UniqueName(t, "ga"), Topic: topic, Bucket: b,
+		FlushInterval: time.Second, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- a.Run(rctx) }()
+	for wait := time.Now().Add(10 * time.Second); !strings.Contains(logs.String(), "waiting for the topic to read"); {
+		if time.Now().After(wait) {
+			t.Fatalf("the archive stage did not wait for its topic:\n%s", logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	in := fillTopic(t, brokers, topic, 2, 2000)
+	deadline := time.Now().Add(time.Minute)
+	for a.Stats().Examples < int64(len(in.labels)) {
+		if time.Now().After(deadline) {
+			t.Fatalf("archived %d of %d examples after a minute:\n%s", a.Stats().Examples, len(in.labels), logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	checkExactlyOnce(t, readArchive(t, b, "", in.labels), in.labels)
 }

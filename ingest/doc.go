@@ -108,5 +108,7 @@
 // becomes visible only when its upload completes (object storage writes are
 // atomic), and the offset after its last example is committed only then, so
 // a crash re-writes at most the file that was being written, under the same
-// name.
+// name. The stage waits for `examples` to exist before it joins its group:
+// started beside the join stage, which creates the topic, it would
+// otherwise be assigned no partitions until the next rebalance.
 package ingest

@@ -236,6 +236,31 @@ func partitionCounts(ctx context.Context, c *kafka.Client, topics ...string) (ma
 	return out, nil
 }
 
+// waitForTopic returns the partition count of topic once it exists with
+// partitions, retrying (and logging) until then: a stage that reads a topic
+// another stage creates, like the archive reading the join's examples, may
+// start first. Joining a consumer group before that would get an empty
+// assignment that nothing revisits (kafka-go's group only rebalances on
+// membership changes here). It returns ctx.Err() when ctx ends first.
+func waitForTopic(ctx context.Context, c *kafka.Client, topic string, logger *slog.Logger) (int, error) {
+	backoff := 250 * time.Millisecond
+	for {
+		counts, err := partitionCounts(ctx, c, topic)
+		if err == nil && counts[topic] > 0 {
+			return counts[topic], nil
+		}
+		if ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
+		if err == nil {
+			err = fmt.Errorf("topic %s does not exist yet", topic)
+		}
+		logger.Warn("waiting for the topic to read", "topic", topic, "err", err, "backoff", backoff)
+		sleep(ctx, backoff)
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
 // ensureTopic creates topic with the given partition count when it does
 // not exist, and checks the count when it does (want 0: any count).
 func ensureTopic(ctx context.Context, c *kafka.Client, topic string, partitions, want int) (int, error) {

@@ -1,7 +1,6 @@
 package publisher
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -173,10 +172,10 @@ env | grep ^WDSTREAM_ | sort > "$1/$WDSTREAM_VERSION.$WDSTREAM_EVENT.env"
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs bytes.Buffer
+	var logs testenv.SyncBuffer
 	s, _ := fileStore(t)
 	p := newPublisher(t, s, Options{Gate: fastGate(f), Hooks: hooks, HookBackoff: 10 * time.Millisecond,
-		Logger: slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil))})
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	ctx := context.Background()
 	ok, err := p.Publish(ctx, f.good, &Manifest{Model: "m"}, f.fresh, PublishOptions{})
 	if err != nil || !ok.Published {
@@ -268,22 +267,4 @@ func TestNewHooksRefusesAMissingSecret(t *testing.T) {
 	if _, err := NewHooks(spec.Hooks{Kafka: []spec.KafkaHook{{Topic: "model-events"}}}, HookConfig{}); err == nil {
 		t.Fatal("a kafka hook without brokers was accepted")
 	}
-}
-
-// syncWriter serializes writes of concurrent loggers.
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
-}
-
-func (s *syncWriter) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.(*bytes.Buffer).String()
 }

@@ -1,7 +1,6 @@
 package publisher
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wdstream/wdstream/internal/testenv"
 	"github.com/wdstream/wdstream/schemas/spec"
 )
 
@@ -29,8 +29,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var logs bytes.Buffer
-	lw := &syncWriter{w: &logs}
+	lw := &testenv.SyncBuffer{}
 	logger := slog.New(slog.NewTextHandler(lw, nil))
 	var errs []error
 
