@@ -316,7 +316,7 @@ func (jp *joinPart) head(i int) bool {
 		m := &in.buf[in.pos]
 		var err error
 		if i == 0 {
-			err = jp.dec.Impression(m.value, &jp.headImp)
+			err = jp.dec.ImpressionKey(m.value, &jp.headImp) // the message is kept as read
 			if err == nil {
 				jp.headKey = join.Key{ImpressionID: jp.headImp.ImpressionID, TS: jp.headImp.TS, UserID: jp.headImp.UserID, AppID: jp.headImp.AppID}
 				in.headTS = jp.headImp.TS

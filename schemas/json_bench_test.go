@@ -6,7 +6,8 @@ import (
 )
 
 // BenchmarkDecodeImpression decodes simulator-like impressions (4 fixed
-// columns, 12 feature columns including a list of 10-40 app ids).
+// columns, 12 feature columns including a list of 10-40 app ids): in full
+// (Impression) and only their join key after checking them (ImpressionKey).
 func BenchmarkDecodeImpression(b *testing.B) {
 	r := rand.New(rand.NewPCG(7, 8))
 	msgs := make([][]byte, 256)
@@ -16,17 +17,24 @@ func BenchmarkDecodeImpression(b *testing.B) {
 		msgs[i] = AppendImpressionJSON(nil, &imp)
 		size += len(msgs[i])
 	}
-	b.SetBytes(int64(size / len(msgs)))
-	b.ReportAllocs()
-	var d Decoder
-	var imp Impression
-	cpu0 := processCPU()
-	for i := 0; b.Loop(); i++ {
-		if err := d.Impression(msgs[i%len(msgs)], &imp); err != nil {
-			b.Fatal(err)
-		}
+	for _, bc := range []struct {
+		name   string
+		decode func(*Decoder, []byte, *Impression) error
+	}{{"full", (*Decoder).Impression}, {"key", (*Decoder).ImpressionKey}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(int64(size / len(msgs)))
+			b.ReportAllocs()
+			var d Decoder
+			var imp Impression
+			cpu0 := processCPU()
+			for i := 0; b.Loop(); i++ {
+				if err := bc.decode(&d, msgs[i%len(msgs)], &imp); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+		})
 	}
-	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 }
 
 func BenchmarkEncodeImpression(b *testing.B) {

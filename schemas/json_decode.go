@@ -37,6 +37,7 @@ type Decoder struct {
 	intern  map[string]string
 	strs    []string            // scratch for list elements
 	unknown map[string]struct{} // unknown keys of an install, for duplicates
+	keys    keySet              // feature keys of an ImpressionKey message
 }
 
 // Bits of the fixed fields seen in one message.
@@ -67,27 +68,43 @@ func (d *Decoder) begin(data []byte) (*scanner, error) {
 // (or sets Features to nil first). On error dst holds unspecified content.
 // Errors are *FieldError.
 func (d *Decoder) Impression(data []byte, dst *Impression) error {
-	return d.impression(data, dst, nil)
+	return d.impression(data, dst, nil, false)
+}
+
+// ImpressionKey checks one impression message exactly as Impression does,
+// with the same errors, but decodes only its fixed fields (impression_id,
+// ts, user_id, app_id) into dst and sets dst.Features to nil. A caller that
+// needs the message valid and its join key, not its features (the join
+// stage keeps the message's bytes), skips building the feature map: a
+// third of the cost of Impression on simulated impressions
+// (BenchmarkDecodeImpression).
+func (d *Decoder) ImpressionKey(data []byte, dst *Impression) error {
+	dst.Features = nil
+	return d.impression(data, dst, nil, true)
 }
 
 // Example decodes one example message into dst, like Impression plus the
 // label (0 or 1) and install_ts (required when label is 1, null or absent
 // when it is 0).
 func (d *Decoder) Example(data []byte, dst *Example) error {
-	return d.impression(data, &dst.Impression, dst)
+	return d.impression(data, &dst.Impression, dst, false)
 }
 
 // impression decodes an impression, or an example when ex is not nil (imp
-// is then &ex.Impression).
-func (d *Decoder) impression(data []byte, imp *Impression, ex *Example) error {
+// is then &ex.Impression). With keysOnly (ImpressionKey) the feature
+// columns are checked, not kept, and imp.Features is left alone.
+func (d *Decoder) impression(data []byte, imp *Impression, ex *Example, keysOnly bool) error {
 	s, err := d.begin(data)
 	if err != nil {
 		return err
 	}
 	imp.ImpressionID, imp.TS, imp.UserID, imp.AppID = "", 0, "", ""
-	if imp.Features == nil {
+	switch {
+	case keysOnly:
+		d.keys.reset()
+	case imp.Features == nil:
 		imp.Features = make(map[string]Value, 16)
-	} else {
+	default:
 		clear(imp.Features)
 	}
 	if ex != nil {
@@ -135,7 +152,11 @@ func (d *Decoder) impression(data []byte, imp *Impression, ex *Example) error {
 				return fieldErr(string(key), "reserved for examples, not allowed in an impression")
 			}
 			var isNull bool
-			isNull, err = d.feature(s, key, imp.Features)
+			if keysOnly {
+				err = d.checkFeature(s, key)
+			} else {
+				isNull, err = d.feature(s, key, imp.Features)
+			}
 			nulls = nulls || isNull
 		}
 		if err != nil {
@@ -332,57 +353,93 @@ func (d *Decoder) feature(s *scanner, key []byte, m map[string]Value) (isNull bo
 		return false, fieldErr(string(key), "duplicate key")
 	}
 	name := d.internStr(key)
+	v, err := d.value(s, name, true)
+	if err != nil {
+		return false, err
+	}
+	m[name] = v
+	return v.Kind == KindNull, nil
+}
+
+// checkFeature checks one feature column's value as feature reads it, with
+// the same errors, without keeping it.
+func (d *Decoder) checkFeature(s *scanner, key []byte) error {
+	if d.keys.add(key) {
+		return fieldErr(string(key), "duplicate key")
+	}
+	// Errors name the column; a stand-in name, replaced on the error path
+	// only, spares a string per column. The empty key keeps "" (str reads
+	// it as a key, which changes its errors).
+	name := checkedName
+	if len(key) == 0 {
+		name = ""
+	}
+	_, err := d.value(s, name, false)
+	if fe, ok := err.(*FieldError); ok && name != "" && fe.Field == checkedName {
+		fe.Field = string(key)
+	}
+	return err
+}
+
+// checkedName stands for a column's name in checkFeature's errors.
+const checkedName = "\x00column"
+
+// value reads a feature column's value at s.pos. Unless keep is set, only
+// its kind is returned (strings and lists are checked, not copied).
+func (d *Decoder) value(s *scanner, name string, keep bool) (Value, error) {
 	if s.pos >= len(s.data) {
-		return false, fieldErr(name, s.unexpected("a JSON value"))
+		return Value{}, fieldErr(name, s.unexpected("a JSON value"))
 	}
 	switch c := s.data[s.pos]; c {
 	case '"':
 		b, err := s.str(name)
-		if err != nil {
-			return false, err
+		if err != nil || !keep {
+			return Value{Kind: KindString}, err
 		}
-		m[name] = String(d.internStr(b))
+		return String(d.internStr(b)), nil
 	case 't', 'f':
 		word := "true"
 		if c == 'f' {
 			word = "false"
 		}
 		if err := s.literal(name, word); err != nil {
-			return false, err
+			return Value{}, err
 		}
-		m[name] = Bool(c == 't')
+		return Bool(c == 't'), nil
 	case 'n':
 		if err := s.literal(name, "null"); err != nil {
-			return false, err
+			return Value{}, err
 		}
-		m[name] = Value{Kind: KindNull}
-		return true, nil
+		return Value{Kind: KindNull}, nil
 	case '[':
-		strs, err := d.list(s, name)
+		strs, err := d.list(s, name, keep)
 		if err != nil {
-			return false, err
+			return Value{}, err
 		}
-		m[name] = Strings(strs)
+		return Strings(strs), nil
 	case '{':
-		return false, fieldErr(name, "got an object, want a string, number, bool or list of strings")
+		return Value{}, fieldErr(name, "got an object, want a string, number, bool or list of strings")
 	default:
 		if !isNumberStart(c) {
-			return false, fieldErr(name, s.unexpected("a JSON value"))
+			return Value{}, fieldErr(name, s.unexpected("a JSON value"))
 		}
 		f, err := s.float(name)
 		if err != nil {
-			return false, err
+			return Value{}, err
 		}
-		m[name] = Number(f)
+		return Number(f), nil
 	}
-	return false, nil
 }
 
-// list reads a list of strings at s.pos into a new slice of exact length.
-func (d *Decoder) list(s *scanner, name string) ([]string, error) {
+// list reads a list of strings at s.pos into a new slice of exact length,
+// or only checks it (returning nil) unless keep is set.
+func (d *Decoder) list(s *scanner, name string, keep bool) ([]string, error) {
 	s.pos++ // '['
 	if s.peek() == ']' {
 		s.pos++
+		if !keep {
+			return nil, nil
+		}
 		return []string{}, nil
 	}
 	strs := d.strs[:0]
@@ -401,12 +458,17 @@ func (d *Decoder) list(s *scanner, name string) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		strs = append(strs, d.internStr(b))
+		if keep {
+			strs = append(strs, d.internStr(b))
+		}
 		switch s.peek() {
 		case ',':
 			s.pos++
 		case ']':
 			s.pos++
+			if !keep {
+				return nil, nil
+			}
 			return append([]string(nil), strs...), nil
 		default:
 			return nil, fieldErr(name, s.unexpected("',' or ']' in list"))

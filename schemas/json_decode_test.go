@@ -1,7 +1,11 @@
 package schemas
 
 import (
+	"encoding/binary"
 	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -115,8 +119,68 @@ func TestDecodeImpressionErrors(t *testing.T) {
 			var imp Impression
 			err := d.Impression([]byte(tt.msg), &imp)
 			checkFieldError(t, err, tt.field, tt.problem)
+			checkFieldError(t, d.ImpressionKey([]byte(tt.msg), &imp), tt.field, tt.problem)
 		})
 	}
+}
+
+// TestImpressionKeyMatchesImpression compares ImpressionKey with Impression
+// on generated impressions and on thousands of random corruptions of them
+// (bytes replaced, inserted, deleted; keys duplicated; truncation): both
+// accept or reject the same messages with the same error, and agree on the
+// fixed fields, with one Decoder of each reused across all messages.
+func TestImpressionKeyMatchesImpression(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	var full, keys Decoder
+	var a, b Impression
+	check := func(msg []byte) {
+		t.Helper()
+		errA, errB := full.Impression(msg, &a), keys.ImpressionKey(msg, &b)
+		if fmt.Sprint(errA) != fmt.Sprint(errB) {
+			t.Fatalf("%q:\nImpression:    %v\nImpressionKey: %v", msg, errA, errB)
+		}
+		if errA == nil && (a.ImpressionID != b.ImpressionID || a.TS != b.TS || a.UserID != b.UserID || a.AppID != b.AppID || b.Features != nil) {
+			t.Fatalf("%q: Impression %+v, ImpressionKey %+v", msg, a, b)
+		}
+	}
+	alphabet := []byte(`{}[]",:\ 0123456789.eE-+tfnulrsaxyz` + "\x00\xff\xc3\n")
+	rejected := 0
+	for i := range 3000 {
+		imp := genImpression(r, i)
+		msg := AppendImpressionJSON(nil, &imp)
+		check(msg)
+		for range 5 {
+			bad := slices.Clone(msg)
+			switch pos := r.IntN(len(bad)); r.IntN(5) {
+			case 0:
+				bad[pos] = alphabet[r.IntN(len(alphabet))]
+			case 1:
+				bad = slices.Insert(bad, pos, alphabet[r.IntN(len(alphabet))])
+			case 2:
+				bad = slices.Delete(bad, pos, pos+1)
+			case 3:
+				bad = bad[:pos]
+			case 4: // a feature key again, with another value
+				bad = append(bad[:len(bad)-1], `,"`+testColumns[r.IntN(len(testColumns))].Name+`":1}`...)
+			}
+			if full.Impression(bad, &a) != nil {
+				rejected++
+			}
+			check(bad)
+		}
+	}
+	// A message with many distinct feature keys (the key set grows), one
+	// repeated at the end.
+	many := []byte(`{"impression_id":"i","ts":1,"user_id":"u","app_id":"a"`)
+	for i := range 500 {
+		many = fmt.Appendf(many, `,"k%d":%d`, i, i)
+	}
+	check(append(slices.Clone(many), '}'))
+	check(append(many, `,"k321":"again"}`...))
+	if rejected < 5000 {
+		t.Fatalf("only %d of 15000 corruptions rejected: the test exercises too few errors", rejected)
+	}
+	t.Logf("%d of 15000 corruptions rejected", rejected)
 }
 
 func TestDecodeLimits(t *testing.T) {
@@ -234,5 +298,37 @@ func checkFieldError(t *testing.T, err error, field, problem string) {
 	}
 	if fe.Field != field || !strings.Contains(fe.Problem, problem) {
 		t.Fatalf("got %v (field %q), want field %q with problem containing %q", err, fe.Field, field, problem)
+	}
+}
+
+// TestSpecial8 checks the word-at-a-time test of str against the byte
+// predicate, for every byte value at every position of a word of plain
+// bytes, and for pairs of bytes.
+func TestSpecial8(t *testing.T) {
+	special := func(c byte) bool { return c == '"' || c == '\\' || c < 0x20 || c >= 0x80 }
+	word := func(b [8]byte) uint64 { return binary.LittleEndian.Uint64(b[:]) }
+	for pos := range 8 {
+		for c := range 256 {
+			b := [8]byte{'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'}
+			b[pos] = byte(c)
+			if got := special8(word(b)); got != special(byte(c)) {
+				t.Fatalf("byte %#x at %d: special8 %v", c, pos, got)
+			}
+		}
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 200000 {
+		var b [8]byte
+		want := false
+		for i := range b {
+			b[i] = byte(r.IntN(256))
+			if r.IntN(2) == 0 {
+				b[i] = byte(0x20 + r.IntN(0x60)) // mostly plain
+			}
+			want = want || special(b[i])
+		}
+		if got := special8(word(b)); got != want {
+			t.Fatalf("%q: special8 %v, want %v", b[:], got, want)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package schemas
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -28,6 +29,25 @@ func FuzzDecodeImpression(f *testing.F) {
 		}
 		if !impressionsEqual(&imp, &again) {
 			t.Fatalf("round trip changed the impression\nfirst:  %+v\nsecond: %+v\nencoded: %q", imp, again, enc)
+		}
+	})
+}
+
+// FuzzImpressionKey checks that ImpressionKey accepts and rejects exactly
+// what Impression does, with the same error, and agrees on the fixed fields.
+func FuzzImpressionKey(f *testing.F) {
+	f.Add([]byte(validImpression))
+	f.Add([]byte(`{"impression_id":"i","ts":1,"user_id":"u","app_id":"a","x":1,"x":null}`))
+	f.Add([]byte(`{"impression_id":"i","ts":1,"user_id":"u","app_id":"a","":["a",1]}`))
+	var full, keys Decoder
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var a, b Impression
+		errA, errB := full.Impression(data, &a), keys.ImpressionKey(data, &b)
+		if fmt.Sprint(errA) != fmt.Sprint(errB) {
+			t.Fatalf("%q:\nImpression:    %v\nImpressionKey: %v", data, errA, errB)
+		}
+		if errA == nil && (a.ImpressionID != b.ImpressionID || a.TS != b.TS || a.UserID != b.UserID || a.AppID != b.AppID) {
+			t.Fatalf("%q: Impression %+v, ImpressionKey %+v", data, a, b)
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package schemas
 
 import (
+	"encoding/binary"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -120,7 +121,15 @@ func (s *scanner) str(field string) ([]byte, error) {
 	s.pos++ // opening quote
 	start := s.pos
 	data := s.data
-	for i := start; i < len(data); {
+	i := start
+	// Eight bytes at a time while none needs a look: no quote, backslash,
+	// control character or non-ASCII byte.
+	for ; i+8 <= len(data); i += 8 {
+		if special8(binary.LittleEndian.Uint64(data[i:])) {
+			break
+		}
+	}
+	for i < len(data) {
 		c := data[i]
 		switch {
 		case c == '"':
@@ -142,6 +151,20 @@ func (s *scanner) str(field string) ([]byte, error) {
 	}
 	s.pos = len(data)
 	return nil, s.strErr(field, "unterminated string")
+}
+
+// special8 reports whether any of the eight bytes of w is a quote, a
+// backslash, below 0x20 or above 0x7f (the bit tricks of "Bit Twiddling
+// Hacks": a byte is zero, or less than n, exactly when its high bit ends up
+// set; a false positive only follows a true one, which the caller's byte
+// loop handles anyway).
+func special8(w uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	quote, backslash := w^(ones*'"'), w^(ones*'\\')
+	m := (quote - ones) &^ quote
+	m |= (backslash - ones) &^ backslash
+	m |= (w - ones*0x20) &^ w
+	return (m|w)&highs != 0
 }
 
 func (s *scanner) strErr(field, problem string) error {

@@ -85,7 +85,7 @@ type Joiner[P any] struct {
 
 	pending map[string]*pendingImp[P]
 	byUA    map[uaKey]*pendingImp[P] // the latest of each (user, app) list
-	order   impHeap[P]               // by (close, ts, id)
+	order   impOrder[P]              // by (close, ts, id)
 
 	early   map[string][]*heldInstall // by impression id
 	earlyUA map[uaKey][]*heldInstall  // unattributed, by user and app
@@ -106,7 +106,6 @@ type pendingImp[P any] struct {
 	payload   P
 	matched   bool
 	installTS int64
-	heapIdx   int
 	seq       int64   // the impression's entry in impQ
 	installs  []int64 // entries in insQ of installs matched to it
 	// The pending impressions of one (user, app) in arrival order, a
@@ -177,7 +176,7 @@ func (j *Joiner[P]) AddImpression(k Key, payload P, offset int64, emit func(Resu
 		return nil
 	}
 	if len(j.pending) >= j.cfg.MaxPending {
-		oldest := j.order[0]
+		oldest := j.order.min()
 		if err := j.close(oldest, true, emit); err != nil {
 			return fmt.Errorf("%w: %w", ErrFull, err)
 		}
@@ -330,8 +329,8 @@ func (j *Joiner[P]) Advance(wm int64, emit func(Result[P]) error) error {
 		j.stats.Orphans++
 		j.insQ.done(h.seq)
 	}
-	for len(j.order) > 0 && j.order[0].TS+j.window < wm {
-		if err := j.close(j.order[0], false, emit); err != nil {
+	for j.order.len() > 0 && j.order.min().TS+j.window < wm {
+		if err := j.close(j.order.min(), false, emit); err != nil {
 			return err
 		}
 	}
@@ -364,7 +363,8 @@ func (j *Joiner[P]) dropHeld(h *heldInstall) {
 	j.setEarlyUA(ua, removePtr(j.earlyUA[ua], h))
 }
 
-// close emits p and removes it from the pending state.
+// close emits p, the least pending impression, and removes it from the
+// pending state.
 func (j *Joiner[P]) close(p *pendingImp[P], forced bool, emit func(Result[P]) error) error {
 	r := Result[P]{Key: p.Key, Payload: p.payload, Forced: forced}
 	if p.matched {
@@ -374,7 +374,7 @@ func (j *Joiner[P]) close(p *pendingImp[P], forced bool, emit func(Result[P]) er
 	if err := emit(r); err != nil {
 		return fmt.Errorf("join: emitting impression %q: %w", p.ImpressionID, err)
 	}
-	j.order.remove(p.heapIdx)
+	j.order.popMin() // p is the least: close is only called on it
 	delete(j.pending, p.ImpressionID)
 	ua := uaKey{p.UserID, p.AppID}
 	switch {
