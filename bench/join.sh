@@ -12,7 +12,7 @@
 #   - heap bytes per pending impression (BenchmarkPendingBytes) and the
 #     process's resident memory with 1,000,000 pending impressions
 #     (TestPendingMillionRSS).
-# usage: bench/join.sh   (WDSTREAM_BENCH_IMPRESSIONS=N to change the size;
+# usage: bench/join.sh   (WDSTREAM_BENCH_IMPRESSIONS=N to change the size, 1,000,000 by default;
 #        WDSTREAM_BENCH_CPUPROFILE=FILE for a CPU profile of the join phase,
 #        WDSTREAM_BENCH_TRACE=FILE for its execution trace, go tool trace FILE;
 #        WDSTREAM_BENCH_COMPRESSION=lz4 (snappy, gzip) to compare codecs)
