@@ -183,12 +183,8 @@ func TestServiceCrashExactness(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.start()
-	waitTrained(t, st, crash.model, int64(len(want)), 2*time.Minute, s)
-	time.Sleep(2 * time.Second) // an example trained twice would show now
-	s.stop(35 * time.Second)
-	got := trainedSet(t, st, crash.model)
-	compareTrained(t, "run with 6 SIGKILLs and a SIGTERM vs the backfill's join", got, want)
-	nv := checkCoverage(t, st, crash.model, crash.ex, 4, minTS, maxTS)
+	got, nv := stopWhenTrained(t, st, s, crash.model, crash.ex, want, 2*time.Minute, minTS, maxTS,
+		"run with 6 SIGKILLs and a SIGTERM vs the backfill's join")
 	t.Logf("run with crashes: %d examples trained exactly once in %v; %d versions published, each naming its offsets and event-time range",
 		len(got), time.Since(t0).Round(time.Millisecond), nv)
 
@@ -206,6 +202,22 @@ func TestServiceCrashExactness(t *testing.T) {
 	compareTrained(t, "run with crashes vs the crash-free run", got, ref)
 	checkCoverage(t, st, clean.model, clean.ex, 4, minTS, maxTS)
 	t.Logf("crash-free run: the same %d examples, trained in %v", len(ref), time.Since(t0).Round(time.Millisecond))
+}
+
+// stopWhenTrained waits until the service s has trained len(want) examples
+// of model, gives it 2 s more (an example trained twice would show then),
+// stops it, and checks that the trained set is want (what names the
+// comparison) and that every version covers the examples topic ex. It
+// returns the trained set and the number of versions.
+func stopWhenTrained(t *testing.T, st *publisher.Store, s *service, model, ex string, want map[string]int,
+	timeout time.Duration, minTS, maxTS int64, what string) (map[string]int, int) {
+	t.Helper()
+	waitTrained(t, st, model, int64(len(want)), timeout, s)
+	time.Sleep(2 * time.Second)
+	s.stop(35 * time.Second)
+	got := trainedSet(t, st, model)
+	compareTrained(t, what, got, want)
+	return got, checkCoverage(t, st, model, ex, 4, minTS, maxTS)
 }
 
 // trainedSet reads the trained set of model from its checkpoints.
@@ -329,12 +341,8 @@ func TestServiceBrokerRestart(t *testing.T) {
 	if err := p.produce(append(evs[half:], sentinels...)); err != nil {
 		t.Fatal(err)
 	}
-	waitTrained(t, st, tp.model, int64(len(want)), 3*time.Minute, s)
-	time.Sleep(2 * time.Second) // an example trained twice would show now
-	s.stop(35 * time.Second)
-	got := trainedSet(t, st, tp.model)
-	compareTrained(t, "service across a broker restart vs the backfill's join", got, want)
-	nv := checkCoverage(t, st, tp.model, tp.ex, 4, minTS, maxTS)
+	got, nv := stopWhenTrained(t, st, s, tp.model, tp.ex, want, 3*time.Minute, minTS, maxTS,
+		"service across a broker restart vs the backfill's join")
 	log, _ := os.ReadFile(s.log)
 	t.Logf("broker restarted with %d examples checkpointed; %d trained exactly once, %d versions; the train stage reopened the examples topic %d times",
 		before, len(got), nv, strings.Count(string(log), "reading the examples topic again"))
