@@ -119,3 +119,18 @@ func valuesEqual(a, b Value) bool {
 	}
 	return true
 }
+
+// hostileImpression returns a valid impression with n distinct feature
+// columns "0", "1", ... (about 10 bytes each: 96,000 of them fit in
+// DefaultMaxBytes), all null when nulls is set, else all 0.
+func hostileImpression(n int, nulls bool) []byte {
+	value := "0"
+	if nulls {
+		value = "null"
+	}
+	msg := []byte(`{"impression_id":"hostile","ts":1,"user_id":"u","app_id":"a"`)
+	for i := range n {
+		msg = fmt.Appendf(msg, `,"%d":%s`, i, value)
+	}
+	return append(msg, '}')
+}

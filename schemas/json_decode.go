@@ -13,12 +13,22 @@ const (
 )
 
 // Interning bounds: strings up to maxInternLen bytes (column names,
-// categorical values, app ids) are interned until the table holds
-// maxInterned entries; after that new strings are allocated as usual.
+// categorical values, app ids) are interned in a table of at most
+// maxInterned entries, which starts over when full.
 const (
 	maxInterned  = 8192
 	maxInternLen = 64
 )
+
+// maxReusedFeatures bounds the maps a Decoder clears for the next message
+// (Impression.Features, the unknown keys of an install). Clearing a map
+// costs its capacity, which never shrinks: one huge message (a valid 1 MiB
+// impression has room for over 100,000 columns) would slow every later
+// message of its partition. A map that holds more entries is replaced by a
+// new one instead (about a microsecond); one that held up to
+// maxReusedFeatures entries costs at most a few hundred nanoseconds more to
+// clear than a small one.
+const maxReusedFeatures = 256
 
 // Decoder decodes the JSON events of the Kafka topics strictly (see the
 // package documentation for the rules). Its zero value is ready to use with
@@ -63,9 +73,9 @@ func (d *Decoder) begin(data []byte) (*scanner, error) {
 }
 
 // Impression decodes one impression message into dst. dst's Features map
-// is cleared and reused (a new one is made when it is nil), so a caller that
-// keeps a decoded impression decodes the next one into a fresh Impression
-// (or sets Features to nil first). On error dst holds unspecified content.
+// is cleared and reused (a new one is made when it is nil or holds over 256
+// entries), so a caller that keeps a decoded impression decodes the next
+// one into a fresh Impression (or sets Features to nil first). On error dst holds unspecified content.
 // Errors are *FieldError.
 func (d *Decoder) Impression(data []byte, dst *Impression) error {
 	return d.impression(data, dst, nil, false)
@@ -102,7 +112,7 @@ func (d *Decoder) impression(data []byte, imp *Impression, ex *Example, keysOnly
 	switch {
 	case keysOnly:
 		d.keys.reset()
-	case imp.Features == nil:
+	case imp.Features == nil || len(imp.Features) > maxReusedFeatures:
 		imp.Features = make(map[string]Value, 16)
 	default:
 		clear(imp.Features)
@@ -167,11 +177,7 @@ func (d *Decoder) impression(data []byte, imp *Impression, ex *Example, keysOnly
 		return err
 	}
 	if nulls {
-		for k, v := range imp.Features {
-			if v.Kind == KindNull {
-				delete(imp.Features, k)
-			}
-		}
+		imp.Features = dropNulls(imp.Features)
 	}
 	for _, f := range [...]struct {
 		bit  uint
@@ -194,6 +200,28 @@ func (d *Decoder) impression(data []byte, imp *Impression, ex *Example, keysOnly
 		return fieldErr(ColInstallTS, "set while label is 0 (want null or absent)")
 	}
 	return nil
+}
+
+// dropNulls deletes the KindNull entries of m, kept while decoding to catch
+// duplicates, and returns m. A map that held over maxReusedFeatures entries
+// is copied without them into a new one instead, so that its length keeps
+// telling impression how large it is.
+func dropNulls(m map[string]Value) map[string]Value {
+	if len(m) > maxReusedFeatures {
+		kept := make(map[string]Value, 16)
+		for k, v := range m {
+			if v.Kind != KindNull {
+				kept[k] = v
+			}
+		}
+		return kept
+	}
+	for k, v := range m {
+		if v.Kind == KindNull {
+			delete(m, k)
+		}
+	}
+	return m
 }
 
 // fixedBit returns the seen-bit of a fixed key, or 0 for a feature column.
@@ -231,7 +259,9 @@ func (d *Decoder) Install(data []byte, dst *Install) error {
 		return err
 	}
 	*dst = Install{}
-	if len(d.unknown) > 0 {
+	if len(d.unknown) > maxReusedFeatures {
+		d.unknown = nil // made again when needed (see maxReusedFeatures)
+	} else if len(d.unknown) > 0 {
 		clear(d.unknown)
 	}
 	var seen uint
@@ -445,7 +475,8 @@ func (d *Decoder) list(s *scanner, name string, keep bool) ([]string, error) {
 	strs := d.strs[:0]
 	defer func() {
 		clear(strs) // drop references held by the scratch
-		d.strs = strs[:0]
+		// Keep the scratch unless a huge list grew it (see keySet).
+		d.strs = trim(strs, minSlots)
 	}()
 	for i := 0; ; i++ {
 		if s.peek() != '"' {
@@ -477,7 +508,10 @@ func (d *Decoder) list(s *scanner, name string, keep bool) ([]string, error) {
 }
 
 // internStr returns b as a string, shared with earlier calls for short
-// strings while the table has room.
+// strings. A full table starts over, so that the strings of one hostile
+// message (up to 1 MiB of distinct keys) do not keep the strings of the
+// messages after it from being interned; the clear (about 10 µs) adds a
+// nanosecond or so per string interned.
 func (d *Decoder) internStr(b []byte) string {
 	if len(b) > maxInternLen {
 		return string(b)
@@ -489,8 +523,9 @@ func (d *Decoder) internStr(b []byte) string {
 	if d.intern == nil {
 		d.intern = make(map[string]string, 256)
 	}
-	if len(d.intern) < maxInterned {
-		d.intern[s] = s
+	if len(d.intern) >= maxInterned {
+		clear(d.intern)
 	}
+	d.intern[s] = s
 	return s
 }
