@@ -37,21 +37,60 @@
 // bytes and the headers `source_topic`, `source_partition`, `source_offset`
 // and `reason` (the *schemas.FieldError text); the stage keeps running.
 //
-// # Order and watermark
+// # Order and watermark: the labeling rule
 //
 // Per partition p the stage merges impressions[p] and installs[p] by event
 // time (ts; the impression first on equal ts; within a topic, offset order)
 // and feeds the merged stream to one join.Joiner, advancing its watermark to
-// the largest ts merged so far minus JoinConfig.AllowedLateness. The merge
-// takes a record only when both inputs have one buffered, so the merged
-// order, hence every label, is a function of the topics' contents. A quiet
-// input does not stall labeling: an input that is caught up (its next offset
-// is its high watermark) and has delivered nothing for IdleAdvance of
-// processing time is treated as empty up to wall clock minus IdleAdvance in
-// event time; the other input's records up to that time are merged, and when
-// both are quiet the watermark moves to wall clock minus IdleAdvance minus
-// the allowed lateness. An input that is behind never counts as quiet, so a
-// slow fetch or a broker restart does not change labels.
+// the largest ts merged so far minus JoinConfig.AllowedLateness. This is the
+// offline join's order (join.Offline, `wdstream join`, the backfill), so
+// each impression's label and install_ts equal the offline join's on the
+// same events, whatever the order in which the two topics were produced, as
+// long as each topic partition is in ts order (or out of it by at most the
+// allowed lateness) and the rule below is not broken. The rule, exactly:
+//
+//   - The merge takes a record when both inputs have one buffered (the
+//     least ts first). An input whose next records are not fetched yet is
+//     waited for; the fetches run ahead of the merge (up to 4 responses per
+//     input) so that this costs no round trip.
+//   - An input with nothing buffered counts as empty up to wall clock minus
+//     JoinConfig.IdleAdvance, letting the other input's records past it,
+//     only when it is quiet: every fetch answered for IdleAdvance found the
+//     partition at its high watermark with nothing new, the latest answer at
+//     most 5 s old (a broker restart or a lost connection stops the answers,
+//     and with them the quiet). And quiet is not enough: the input must also
+//     be live (its last record's Kafka timestamp, the time it was produced,
+//     is within IdleAdvance after its ts: its producer logs in real time,
+//     so what it has yet to send is newer than wall clock minus
+//     IdleAdvance), or nothing new may have come on the other input for
+//     IdleAdvance either (the end of the data: a replay that finished,
+//     traffic that stopped). When both inputs are quiet the watermark moves
+//     to wall clock minus IdleAdvance minus the allowed lateness, which
+//     closes the windows of the last impressions.
+//   - So a replay (old event times) may produce its topics in any order and
+//     at any speed, before or while the stage runs: an input that is behind
+//     or not yet produced is waited for, because it is not live. What
+//     breaks the rule is a pause of IdleAdvance or more in which neither
+//     topic gets a record while one of them still has records to come with
+//     event times the other has passed; and, for a live producer, records
+//     produced more than IdleAdvance after their ts.
+//   - An install read before its impression (one topic ahead of the other
+//     within the allowed lateness, or a topic out of ts order) is held,
+//     counted in the joiner's Held, until the watermark passes its ts plus
+//     the label window; an impression read in that time still gets it.
+//   - Committed offsets never pass a record whose work is unfinished: an
+//     install is finished only when the impression it labels was emitted,
+//     or when it was found late, duplicate, outside its window, or an orphan
+//     after its hold. A restart from the committed offsets replays every
+//     record a pending impression can need, in event-time order again, so
+//     the labels of the impressions not yet emitted come out the same; what
+//     was already emitted is not emitted again (below).
+//
+// TestKafkaChaosBrokerRestart checks the rule differentially: seeded
+// schedules of produce order, skew between the topics, start on a backlog,
+// on empty topics or in the middle, SIGKILLs, a second instance joining and
+// leaving, and broker restarts, compared impression by impression with the
+// offline join (bench/chaos.sh runs it for a long soak).
 //
 // # Delivery guarantee: effectively exactly once
 //

@@ -2,7 +2,9 @@ package ingest
 
 import (
 	"reflect"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/wdstream/wdstream/schemas"
 )
@@ -48,5 +50,19 @@ func TestAppendExample(t *testing.T) {
 				t.Fatalf("%s:\nspliced %+v\ncompact %+v", spliced[6:], fromSplice, fromCompact)
 			}
 		}
+	}
+}
+
+func TestReasonHeaderCapped(t *testing.T) {
+	if got := string(reasonHeader("short")); got != "short" {
+		t.Fatalf("short reason: %q", got)
+	}
+	long := strings.Repeat("é", 600_000) // 1.2 MB, two bytes a rune
+	got := reasonHeader("bad key " + long)
+	if len(got) > maxReasonBytes+64 {
+		t.Fatalf("reason of %d bytes, want at most %d", len(got), maxReasonBytes+64)
+	}
+	if !utf8.Valid(got) || !strings.HasSuffix(string(got), "more bytes)") {
+		t.Fatalf("reason %q...: not valid UTF-8 or without the note of what was cut", got[:40])
 	}
 }

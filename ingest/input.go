@@ -5,17 +5,27 @@ import (
 	"time"
 )
 
+// confirmFresh bounds the age of the fetch response that says an input is
+// at its end: an input whose fetches stopped answering (a broker restart,
+// a network partition) is not known to be caught up, so it never counts as
+// quiet. The fetcher long-polls for at most 500 ms, so a caught-up input
+// gets an answer about twice a second.
+const confirmFresh = 5 * time.Second
+
 // input is one of the two inputs of a partition's merge: the records
 // fetched from one topic partition and not yet merged.
 type input struct {
 	topic     string
 	ch        chan fetched
+	status    *fetchStatus // the fetcher's word on the partition's end
 	buf       []msg
 	pos       int
-	next      int64     // offset after the last record merged or skipped
-	fetchNext int64     // offset after the last record fetched
-	hwm       int64     // high watermark of the last fetch; -1 before any
-	last      time.Time // when a fetch last delivered records (or the start)
+	next      int64 // offset after the last record merged or skipped
+	fetchNext int64 // offset after the last record fetched
+
+	// live: the last record read was appended to Kafka within the idle
+	// bound of its event time (see emptyUntil).
+	live bool
 
 	// The head (buf[pos]) once decoded and valid.
 	hasHead bool
@@ -25,16 +35,10 @@ type input struct {
 func (in *input) drained() bool { return in.pos == len(in.buf) }
 
 // set replaces a drained buffer with a fetched batch.
-func (in *input) set(b fetched, now time.Time) {
+func (in *input) set(b fetched) {
 	in.buf, in.pos = b.msgs, 0
 	in.hasHead = false
-	if b.hwm >= 0 {
-		in.hwm = b.hwm
-	}
 	in.fetchNext = b.next
-	if len(b.msgs) > 0 {
-		in.last = now
-	}
 }
 
 // advance moves past the head.
@@ -49,12 +53,35 @@ func (in *input) advance() {
 	}
 }
 
-// emptyUntil returns the event time up to which a quiet input counts as
-// empty: wall clock minus idle when the input is caught up (nothing
-// buffered, fetched up to the high watermark) and has delivered nothing for
-// idle; else math.MinInt64.
-func (in *input) emptyUntil(now time.Time, idle time.Duration) int64 {
-	if !in.drained() || in.hwm < 0 || in.fetchNext < in.hwm || now.Sub(in.last) < idle {
+// noteHead records the head's event time ts and whether it came from a
+// live producer: one that appended it (Kafka timestamp appended, Unix ms;
+// <= 0 when the producer set none) within idle of ts.
+func (in *input) noteHead(ts, appended int64, idle time.Duration) {
+	in.headTS = ts
+	in.live = appended > 0 && appended-ts <= idle.Milliseconds()
+}
+
+// quiet reports whether the input has nothing to merge and its partition
+// has stayed at its end, with nothing new, for idle by the broker's recent
+// word (fetchStatus.still).
+func (in *input) quiet(now time.Time, idle time.Duration) bool {
+	return in.drained() && len(in.ch) == 0 && in.status.still(now, idle)
+}
+
+// emptyUntil returns the event time up to which the input counts as empty,
+// other being the merge's other input: wall clock minus idle when the
+// input is quiet and either
+//   - it is live (its producer logs in real time, so a record it has yet
+//     to send carries an event time after wall clock minus idle), or
+//   - nothing new has come on the other input for idle either (the end of
+//     the data: a replay that finished, or traffic that stopped);
+//
+// else math.MinInt64, and the merge waits for the input's records. A quiet
+// input that is not live (a replay's old event times, or an input that has
+// delivered nothing yet) while the other input still delivers is waited
+// for: its producer may be behind.
+func (in *input) emptyUntil(now time.Time, idle time.Duration, other *input) int64 {
+	if !in.quiet(now, idle) || !(in.live || other.status.still(now, idle)) {
 		return math.MinInt64
 	}
 	return now.Add(-idle).UnixMilli()

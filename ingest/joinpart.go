@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/segmentio/kafka-go"
 
@@ -113,11 +114,10 @@ func (s *JoinStage) newPartition(ctx context.Context, gen *kafka.Generation, p i
 
 	fctx, cancel := context.WithCancel(ctx)
 	jp.cancel = cancel
-	now := time.Now()
 	for i, t := range []string{c.Impressions, c.Installs} {
 		in := &jp.in[i]
-		*in = input{topic: t, ch: make(chan fetched, 4), next: start[i], fetchNext: start[i], hwm: -1, last: now}
-		f := &fetcher{client: s.client, topic: t, partition: p, offset: start[i], maxBytes: c.FetchMaxBytes, maxWait: 500 * time.Millisecond, logger: s.logger}
+		*in = input{topic: t, ch: make(chan fetched, 4), status: &fetchStatus{}, next: start[i], fetchNext: start[i]}
+		f := &fetcher{client: s.client, topic: t, partition: p, offset: start[i], maxBytes: c.FetchMaxBytes, maxWait: 500 * time.Millisecond, logger: s.logger, status: in.status}
 		jp.wg.Add(1)
 		go func() {
 			defer jp.wg.Done()
@@ -195,7 +195,7 @@ func (jp *joinPart) run(ctx context.Context) (err error) {
 			return jp.drain(pcancel)
 		}
 		now := time.Now()
-		if err := jp.pull(now); err != nil {
+		if err := jp.pull(); err != nil {
 			return err
 		}
 		n := 0
@@ -247,12 +247,12 @@ func (jp *joinPart) run(ctx context.Context) (err error) {
 			if b.err != nil {
 				return b.err
 			}
-			jp.in[0].set(b, time.Now())
+			jp.in[0].set(b)
 		case b := <-c1:
 			if b.err != nil {
 				return b.err
 			}
-			jp.in[1].set(b, time.Now())
+			jp.in[1].set(b)
 		case <-jp.pipe.done:
 			return jp.pipe.err
 		case <-timer.C:
@@ -287,7 +287,7 @@ func (jp *joinPart) drain(pcancel context.CancelFunc) error {
 }
 
 // pull takes a fetched batch for each drained input, without waiting.
-func (jp *joinPart) pull(now time.Time) error {
+func (jp *joinPart) pull() error {
 	for i := range jp.in {
 		in := &jp.in[i]
 		if !in.drained() {
@@ -298,7 +298,7 @@ func (jp *joinPart) pull(now time.Time) error {
 			if b.err != nil {
 				return b.err
 			}
-			in.set(b, now)
+			in.set(b)
 		default:
 		}
 	}
@@ -319,14 +319,14 @@ func (jp *joinPart) head(i int) bool {
 			err = jp.dec.ImpressionKey(m.value, &jp.headImp) // the message is kept as read
 			if err == nil {
 				jp.headKey = join.Key{ImpressionID: jp.headImp.ImpressionID, TS: jp.headImp.TS, UserID: jp.headImp.UserID, AppID: jp.headImp.AppID}
-				in.headTS = jp.headImp.TS
+				in.noteHead(jp.headImp.TS, m.time, jp.s.cfg.IdleAdvance)
 			}
 		} else {
 			var ins schemas.Install
 			err = jp.dec.Install(m.value, &ins)
 			if err == nil {
 				jp.headIns = join.Install{TS: ins.TS, ImpressionID: ins.ImpressionID, UserID: ins.UserID, AppID: ins.AppID}
-				in.headTS = ins.TS
+				in.noteHead(ins.TS, m.time, jp.s.cfg.IdleAdvance)
 			}
 		}
 		if err != nil {
@@ -348,9 +348,27 @@ func (jp *joinPart) deadLetter(topic string, m *msg, reason error) {
 			{Key: "source_topic", Value: []byte(topic)},
 			{Key: "source_partition", Value: strconv.AppendInt(nil, int64(jp.p), 10)},
 			{Key: "source_offset", Value: strconv.AppendInt(nil, m.offset, 10)},
-			{Key: "reason", Value: []byte(reason.Error())},
+			{Key: "reason", Value: reasonHeader(reason.Error())},
 		},
 	})
+}
+
+// maxReasonBytes caps the dead-letter reason header: an error text quotes
+// the key or value at fault, and a record with a 1 MB key must not make a
+// 3 MB header.
+const maxReasonBytes = 1024
+
+// reasonHeader returns reason, cut to maxReasonBytes (at a UTF-8 boundary)
+// with a note of how much was cut.
+func reasonHeader(reason string) []byte {
+	if len(reason) <= maxReasonBytes {
+		return []byte(reason)
+	}
+	cut := maxReasonBytes
+	for cut > 0 && !utf8.RuneStart(reason[cut]) {
+		cut--
+	}
+	return fmt.Appendf([]byte(reason[:cut]), "... (%d more bytes)", len(reason)-cut)
 }
 
 // step merges one record into the joiner, if the merge order allows one
@@ -366,15 +384,15 @@ func (jp *joinPart) step(now time.Time) (bool, error) {
 			take = 1
 		}
 	case h0:
-		if jp.in[1].emptyUntil(now, cfg.IdleAdvance) >= jp.in[0].headTS {
+		if jp.in[1].emptyUntil(now, cfg.IdleAdvance, &jp.in[0]) >= jp.in[0].headTS {
 			take = 0
 		}
 	case h1:
-		if jp.in[0].emptyUntil(now, cfg.IdleAdvance) >= jp.in[1].headTS {
+		if jp.in[0].emptyUntil(now, cfg.IdleAdvance, &jp.in[1]) >= jp.in[1].headTS {
 			take = 1
 		}
 	default:
-		b := min(jp.in[0].emptyUntil(now, cfg.IdleAdvance), jp.in[1].emptyUntil(now, cfg.IdleAdvance))
+		b := min(jp.in[0].emptyUntil(now, cfg.IdleAdvance, &jp.in[1]), jp.in[1].emptyUntil(now, cfg.IdleAdvance, &jp.in[0]))
 		if b > math.MinInt64 && b-cfg.AllowedLateness.Milliseconds() > jp.j.Watermark() {
 			if err := jp.j.Advance(b-cfg.AllowedLateness.Milliseconds(), jp.emit); err != nil {
 				return false, err

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -17,23 +18,62 @@ import (
 // msg is one record read from a topic partition.
 type msg struct {
 	offset  int64
+	time    int64 // the record's Kafka timestamp, Unix ms (0: none)
 	key     []byte
 	value   []byte
 	headers []kafka.Header
 }
 
-// fetched is one fetch response: its records (at or after the requested
-// offset) and the partition's high watermark, or a fatal error.
+// fetched is one fetch response with records (at or after the requested
+// offset), or a fatal error.
 type fetched struct {
 	msgs []msg
 	next int64 // offset after the last record (the next to fetch)
-	hwm  int64
 	err  error
 }
 
+// fetchStatus is what a fetcher knows of its partition's end, shared with
+// the merge: since when every answer has found the partition at its high
+// watermark with nothing new, and when the latest answer came.
+type fetchStatus struct {
+	mu        sync.Mutex
+	endSince  time.Time // zero: records came with the last answer, or none yet
+	confirmed time.Time
+}
+
+func (s *fetchStatus) records(at time.Time) {
+	s.mu.Lock()
+	s.endSince, s.confirmed = time.Time{}, at
+	s.mu.Unlock()
+}
+
+// atEnd records an answer without records; end says whether it found the
+// partition at its high watermark. A gap longer than confirmFresh between
+// answers (a broker restart) starts a new run.
+func (s *fetchStatus) atEnd(at time.Time, end bool) {
+	s.mu.Lock()
+	switch {
+	case !end:
+		s.endSince = time.Time{}
+	case s.endSince.IsZero() || at.Sub(s.confirmed) > confirmFresh:
+		s.endSince = at
+	}
+	s.confirmed = at
+	s.mu.Unlock()
+}
+
+// still reports whether the partition has been at its end, with nothing
+// new, for at least idle by answers no older than confirmFresh.
+func (s *fetchStatus) still(now time.Time, idle time.Duration) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.endSince.IsZero() && now.Sub(s.endSince) >= idle && now.Sub(s.confirmed) <= confirmFresh
+}
+
 // fetcher reads one topic partition from offset into out until ctx is done.
-// Transient errors (a broker restarting) are retried with backoff; an
-// offset out of range is sent as a fatal error.
+// Answers without records only update status. Transient errors (a broker
+// restarting) are retried with backoff; an offset out of range is sent as
+// a fatal error.
 type fetcher struct {
 	client    *kafka.Client
 	topic     string
@@ -42,6 +82,7 @@ type fetcher struct {
 	maxBytes  int64
 	maxWait   time.Duration
 	logger    *slog.Logger
+	status    *fetchStatus
 }
 
 func (f *fetcher) run(ctx context.Context, out chan<- fetched) {
@@ -68,17 +109,21 @@ func (f *fetcher) run(ctx context.Context, out chan<- fetched) {
 			continue
 		}
 		backoff = 100 * time.Millisecond
-		b := fetched{hwm: res.HighWatermark, next: f.offset}
+		b := fetched{next: f.offset}
 		err = readRecords(res.Records, f.offset, func(m msg) { b.msgs = append(b.msgs, m) })
 		if err != nil {
 			f.logger.Warn("reading fetched records failed, retrying", "topic", f.topic, "partition", f.partition, "err", err)
 			sleep(ctx, backoff)
 			continue
 		}
-		if n := len(b.msgs); n > 0 {
-			b.next = b.msgs[n-1].offset + 1
+		now := time.Now()
+		if len(b.msgs) == 0 {
+			f.status.atEnd(now, f.offset >= res.HighWatermark)
+			continue
 		}
+		b.next = b.msgs[len(b.msgs)-1].offset + 1
 		f.offset = b.next
+		f.status.records(now) // before the send, which may wait
 		if !send(ctx, out, b) {
 			return
 		}
@@ -103,6 +148,9 @@ func readRecords(rr kafka.RecordReader, from int64, fn func(msg)) error {
 			continue
 		}
 		m := msg{offset: r.Offset, headers: r.Headers}
+		if !r.Time.IsZero() {
+			m.time = r.Time.UnixMilli()
+		}
 		if r.Key != nil {
 			// Keys (user ids) are small: copy them into shared chunks.
 			n := r.Key.Len()

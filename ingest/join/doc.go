@@ -19,9 +19,12 @@
 // order among those closed by one Advance call, so the output is a function
 // of the input order only.
 //
-// Installs that arrive before their impression are kept until the watermark
-// passes their own ts (no impression that could match them can arrive after
-// that, since impressions older than the watermark are late). Installs that
+// Installs that arrive before their impression are held until the watermark
+// passes their ts + window: an impression that could match one has ts <=
+// the install's ts and is accepted (not late) until the watermark passes
+// its own ts + window, so an impression read after its install, within
+// that bound, still gets it. Held installs are counted (Stats.Held) and
+// bounded by the installs of one window. Installs that
 // arrive after their impression was emitted are counted as Late; installs
 // that match nothing are counted as Orphans; duplicates as Duplicates.
 // Nothing is dropped silently: every install ends in exactly one counter

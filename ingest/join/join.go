@@ -201,10 +201,19 @@ func (j *Joiner[P]) AddImpression(k Key, payload P, offset int64, emit func(Resu
 func (j *Joiner[P]) claimEarly(p *pendingImp[P]) {
 	if len(j.early) > 0 {
 		if held := j.early[p.ImpressionID]; len(held) > 0 {
-			delete(j.early, p.ImpressionID)
+			kept := held[:0]
 			for _, h := range held {
+				if h.TS < p.TS || h.TS > p.TS+j.window {
+					kept = append(kept, h) // outside its window: an orphan when it expires
+					continue
+				}
 				j.unhold(h)
 				j.matchTo(p, h.TS, h.seq)
+			}
+			if len(kept) == 0 {
+				delete(j.early, p.ImpressionID)
+			} else {
+				j.early[p.ImpressionID] = kept
 			}
 		}
 	}
@@ -293,8 +302,15 @@ func (j *Joiner[P]) matchTo(p *pendingImp[P], ts int64, seq int64) {
 	p.installs = append(p.installs, seq)
 }
 
+// hold keeps an install that matches no pending impression until the
+// watermark passes its ts + window: an impression that could match it has
+// ts <= in.TS, and is accepted (not late) until the watermark passes its
+// ts + window. In event-time order such an impression always comes first,
+// so holding changes nothing there; held, an install survives an
+// impression that arrives after it (a topic out of ts order, or one input
+// read ahead of the other) as long as the impression is not late itself.
 func (j *Joiner[P]) hold(in Install, seq int64) {
-	if in.TS < j.wm { // no impression that could match it can still arrive
+	if in.TS+j.window < j.wm { // no impression that could match it is accepted any more
 		j.stats.Orphans++
 		j.insQ.done(seq)
 		return
@@ -317,13 +333,13 @@ func (j *Joiner[P]) unhold(h *heldInstall) {
 
 // Advance moves the watermark to wm (it never moves back) and emits, in
 // (ts, id) order, every impression whose window has closed: ts + window < wm.
-// Held installs older than wm become orphans.
+// Held installs with ts + window < wm become orphans.
 func (j *Joiner[P]) Advance(wm int64, emit func(Result[P]) error) error {
 	if wm <= j.wm {
 		return nil
 	}
 	j.wm = wm
-	for len(j.expiry) > 0 && j.expiry[0].TS < wm {
+	for len(j.expiry) > 0 && j.expiry[0].TS+j.window < wm {
 		h := heap.Pop(&j.expiry).(*heldInstall)
 		j.dropHeld(h)
 		j.stats.Orphans++

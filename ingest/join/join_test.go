@@ -171,13 +171,17 @@ func TestJoinCommittedOffsets(t *testing.T) {
 	if i, n := j.Committed(); i != 0 || n != 0 {
 		t.Fatalf("before any close: committed %d/%d, want 0/0", i, n)
 	}
-	must(t, j.Advance(31*minute, emit)) // closes a; orphans the install at 26m
+	must(t, j.Advance(31*minute, emit)) // closes a
 	if i, n := j.Committed(); i != 1 || n != 0 {
 		t.Fatalf("after closing a: committed %d/%d, want 1/0 (install 0 waits for b)", i, n)
 	}
-	must(t, j.Advance(51*minute, emit)) // closes b
+	must(t, j.Advance(51*minute, emit)) // closes b; the install at 26m is held until 56m
+	if i, n := j.Committed(); i != 2 || n != 1 {
+		t.Fatalf("after closing b: committed %d/%d, want 2/1 (install 1 is held)", i, n)
+	}
+	must(t, j.Advance(57*minute, emit)) // orphans the install at 26m
 	if i, n := j.Committed(); i != 2 || n != 2 {
-		t.Fatalf("after closing b: committed %d/%d, want 2/2", i, n)
+		t.Fatalf("after the held install expired: committed %d/%d, want 2/2", i, n)
 	}
 	must(t, j.Flush(emit))
 	if i, n := j.Committed(); i != 3 || n != 2 {
@@ -298,4 +302,32 @@ func countPos(m map[string]int32) int {
 		n += int(l)
 	}
 	return n
+}
+
+// TestJoinInstallBeforeItsImpression: an install read before its
+// impression (a topic out of ts order, one input read ahead of the other)
+// is held until the watermark passes its ts + window, so the impression
+// still gets it while it is not late itself; an install whose ts is before
+// the impression's stays an orphan, as in event-time order.
+func TestJoinInstallBeforeItsImpression(t *testing.T) {
+	cfg := Config{Window: 30 * time.Minute}
+	g, j := run(t, cfg, []ev{
+		ins("a", 10*minute, "u", "x"), ins("", 12*minute, "u", "y"), ins("b", 4*minute, "u", "z"),
+		adv(20 * minute), // past the installs' ts, not past ts + window
+		imp("a", 5*minute, "u", "x"), imp("c", 6*minute, "u", "y"), imp("b", 5*minute, "u", "z"),
+	}, true)
+	want := map[string]int32{"a": 1, "b": 0, "c": 1}
+	for id, l := range want {
+		if g.labels[id] != l {
+			t.Errorf("label of %s = %d, want %d (labels %v)", id, g.labels[id], l, g.labels)
+		}
+	}
+	if s := j.Stats(); s.Matched != 2 || s.Orphans != 1 || s.Held != 0 {
+		t.Errorf("stats %+v: want 2 matched, 1 orphan, none held", s)
+	}
+	// Past ts + window the install is an orphan and a late impression gets nothing.
+	g, _ = run(t, cfg, []ev{ins("a", 10*minute, "u", "x"), adv(41 * minute), imp("a", 5*minute, "u", "x")}, true)
+	if g.labels["a"] != 0 {
+		t.Errorf("an impression read after the watermark passed its install's ts + window: label %d, want 0", g.labels["a"])
+	}
 }
