@@ -170,6 +170,7 @@ func (jp *joinPart) close() {
 	jp.cancel()
 	jp.wg.Wait()
 	jp.s.stats.pending.Add(-jp.last.Pending)
+	jp.s.stats.held.Add(-jp.last.Held)
 	jp.s.stats.dropWatermark(jp.p)
 }
 
@@ -546,6 +547,7 @@ func (jp *joinPart) noteStats() {
 	c.outOfWindow.Add(d(st.OutOfWindow, jp.last.OutOfWindow))
 	c.dupImps.Add(d(st.DupImpressions, jp.last.DupImpressions))
 	c.pending.Add(d(st.Pending, jp.last.Pending))
+	c.held.Add(d(st.Held, jp.last.Held))
 	jp.last = st
 	if wm := jp.j.Watermark(); wm > math.MinInt64 {
 		c.setWatermark(jp.p, wm)

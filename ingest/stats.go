@@ -21,6 +21,7 @@ type JoinStats struct {
 	OutOfWindow  int64 // installs outside their impression's window
 	DupImps      int64 // impressions whose id was already pending
 	Pending      int64 // impressions waiting now (gauge)
+	Held         int64 // installs read before an impression they could label, waiting (gauge)
 	Assigned     int64 // partitions this member runs now (gauge)
 	// MinWatermark is the smallest event-time watermark (Unix ms) of the
 	// partitions this member runs, as of their last flush; 0 when none has
@@ -35,6 +36,7 @@ type JoinStats struct {
 type joinCounters struct {
 	impressions, installs, deadLetters, examples, positives, suppressed atomic.Int64
 	forced, late, orphans, dupInstalls, outOfWindow, dupImps, pending   atomic.Int64
+	held                                                                atomic.Int64
 	commits, restarts, assigned                                         atomic.Int64
 	flushRecords, flushBytes, flushTime, flushIdle, flushStop           atomic.Int64
 
@@ -77,7 +79,7 @@ func (c *joinCounters) snapshot() JoinStats {
 		Positives: c.positives.Load(), Suppressed: c.suppressed.Load(),
 		Forced: c.forced.Load(), LateInstalls: c.late.Load(), Orphans: c.orphans.Load(),
 		DupInstalls: c.dupInstalls.Load(), OutOfWindow: c.outOfWindow.Load(),
-		DupImps: c.dupImps.Load(), Pending: c.pending.Load(),
+		DupImps: c.dupImps.Load(), Pending: c.pending.Load(), Held: c.held.Load(),
 		Commits: c.commits.Load(), Restarts: c.restarts.Load(), Assigned: c.assigned.Load(),
 		MinWatermark: c.minWatermark(),
 		FlushRecords: c.flushRecords.Load(), FlushBytes: c.flushBytes.Load(),

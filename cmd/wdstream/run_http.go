@@ -56,6 +56,7 @@ func registerJoinMetrics(reg prometheus.Registerer, stats func() ingest.JoinStat
 		c("suppressed_total", "Re-emissions suppressed after a restart.", func(s ingest.JoinStats) int64 { return s.Suppressed }),
 		c("partition_restarts_total", "Partition restarts from committed offsets after an error.", func(s ingest.JoinStats) int64 { return s.Restarts }),
 		g("pending_impressions", "Impressions waiting for their label window to close.", func(s ingest.JoinStats) int64 { return s.Pending }),
+		g("held_installs", "Installs read before an impression they could label, held until the watermark passes their ts + window.", func(s ingest.JoinStats) int64 { return s.Held }),
 		g("assigned_partitions", "Partitions this member joins now.", func(s ingest.JoinStats) int64 { return s.Assigned }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "wdstream_join_watermark_delay_seconds",
 			Help: "Wall clock minus the smallest event-time watermark of this member's partitions (NaN before the first); the label of an impression is final once the watermark passes its ts plus the label window."},

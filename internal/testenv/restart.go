@@ -66,7 +66,7 @@ func RestartKafka(tb testing.TB, brokers []string) {
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 		tb.Fatal(err)
 	}
-	for i := 0; syscall.Kill(pid, 0) == nil; i++ {
+	for i := 0; syscall.Kill(pid, 0) == nil && !zombie(pid); i++ {
 		if i == 300 {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
@@ -88,7 +88,7 @@ func RestartKafka(tb testing.TB, brokers []string) {
 	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o644); err != nil {
 		tb.Fatal(err)
 	}
-	_ = cmd.Process.Release()
+	go func() { _ = cmd.Wait() }() // reaps it when a later restart stops it
 	// A fresh connection each time: a kafka.Client's shared transport
 	// answers metadata from its cache.
 	deadline := time.Now().Add(2 * time.Minute)
@@ -105,6 +105,18 @@ func RestartKafka(tb testing.TB, brokers []string) {
 		time.Sleep(500 * time.Millisecond)
 	}
 	tb.Log("broker restarted")
+}
+
+// zombie reports whether process pid has exited but was not reaped yet (a
+// broker that an earlier RestartKafka of this process started).
+func zombie(pid int) bool {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	// pid (comm) S ...: the state follows the last ')'.
+	i := bytes.LastIndexByte(stat, ')')
+	return i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z'
 }
 
 // brokerServes checks on a new connection to addr that every partition of

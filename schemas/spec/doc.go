@@ -84,8 +84,11 @@
 //	label_window  duration  an impression is positive when its install
 //	                        arrives within this long after its ts;
 //	                        default 30m, > 0
-//	idle_advance  duration  a partition idle this long (processing time)
-//	                        advances its watermark by as much; default 1m, > 0
+//	idle_advance  duration  an input caught up and quiet this long
+//	                        (processing time) counts as empty up to wall
+//	                        clock minus this, when it is live or both
+//	                        inputs are quiet (package ingest, "Order and
+//	                        watermark"); default 1m, > 0
 //	max_pending   int       impressions waiting for their window to close;
 //	                        default 2000000, > 0
 //
