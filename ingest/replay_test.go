@@ -38,7 +38,7 @@ func TestKafkaSimulatedReplay(t *testing.T) {
 		days, perDay = 3, 200000
 	}
 	dir := t.TempDir()
-	w, err := simulate.NewWorld(simulate.Config{Days: days, ImpressionsPerDay: perDay})
+	w, err := simulate.NewWorld(simulate.Config{Seed: 1, Days: days, ImpressionsPerDay: perDay}) // wdstream simulate's default seed
 	if err != nil {
 		t.Fatal(err)
 	}
