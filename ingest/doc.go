@@ -67,6 +67,10 @@
 //     traffic that stopped). When both inputs are quiet the watermark moves
 //     to wall clock minus IdleAdvance minus the allowed lateness, which
 //     closes the windows of the last impressions.
+//     The Kafka timestamp is taken as the time of production: Kafka
+//     clients set it when they send (CreateTime), or the broker when it
+//     appends (LogAppendTime); a producer that copies the event time into
+//     it makes a replay look live.
 //   - So a replay (old event times) may produce its topics in any order and
 //     at any speed, before or while the stage runs: an input that is behind
 //     or not yet produced is waited for, because it is not live. What
