@@ -36,6 +36,16 @@ func (w WideSlot) Size() int {
 	return w.size
 }
 
+// SizeLimit is the most ids the slot can ever have, or 0 when its
+// vocabulary has no max_size: a table indexed by the slot's ids never needs
+// more rows.
+func (w WideSlot) SizeLimit() int {
+	if w.vocab != nil {
+		return w.vocab.SizeLimit()
+	}
+	return w.size
+}
+
 // DeepInput describes one categorical field of the deep part.
 type DeepInput struct {
 	Name         string
@@ -47,6 +57,10 @@ type DeepInput struct {
 
 // Size is the current number of ids (embedding rows) of the field.
 func (d DeepInput) Size() int { return d.vocab.Size() }
+
+// SizeLimit is the most ids the field can ever have, or 0 when its
+// vocabulary has no max_size.
+func (d DeepInput) SizeLimit() int { return d.vocab.SizeLimit() }
 
 // Layout describes what the batches of a State hold, in order: the wide
 // slots (Batch.WideSlots values index it), the deep categorical fields
@@ -98,6 +112,7 @@ type Batch struct {
 
 	vals      []schemas.Value // one example's feature values
 	oovCounts []uint64        // per categorical feature, flushed to the Vocab after Transform
+	cutCounts []uint64        // per categorical feature: elements and lists cut by max_length, flushed after Transform
 	scratch   []uint64        // cross hashes
 	crossOff  []int           // per cross column: start in scratch
 	numBuf    [32]byte
@@ -136,4 +151,5 @@ func (b *Batch) Reset() {
 	}
 	b.Dense = b.Dense[:0]
 	clear(b.oovCounts)
+	clear(b.cutCounts)
 }

@@ -52,6 +52,12 @@ func newState(sp *spec.Spec, opts Options) (*State, error) {
 				return nil, fmt.Errorf("feature %q: %w", f.Name, err)
 			}
 			c := &catFeature{name: f.Name, col: col, list: f.Type == spec.CategoricalList, vocab: v, wideSlot: -1, deepField: -1, index: len(s.cats)}
+			if c.list {
+				if f.MaxLength < 0 {
+					return nil, fmt.Errorf("feature %q: max_length %d must be > 0 (0 for the default %d)", f.Name, f.MaxLength, spec.DefaultMaxLength)
+				}
+				c.maxLen = f.MaxListLength()
+			}
 			if f.Wide {
 				c.wideSlot = len(s.wide)
 				s.wide = append(s.wide, WideSlot{Name: f.Name, Kind: SlotCategorical, vocab: v})

@@ -54,16 +54,30 @@
 // 0; +-Inf are ordinary values (top and bottom bucket). Bools read as 0 and
 // 1. Nothing downstream is ever NaN.
 //
+// # Lists
+//
+// A categorical_list value is read up to the feature's max_length (spec
+// default 256; a Spec built in Go with 0 gets the default): Fit, Transform
+// and FitTransform keep the first max_length elements in input order and
+// drop the rest, so the deep part's combiner (mean, sum, sqrtn over the
+// kept elements), the wide part's per-element entries and every cross of
+// the list see the same capped list, and a transformed row equals that of
+// the row truncated by hand. Transform and FitTransform count the elements
+// they cut, and the lists, in Stats (Truncated, TruncatedLists); Fit counts
+// nothing. Without the cap one row of 100,000 installed apps crossed with
+// the impressed app gave 100,000 wide entries, enough for the wide sum to
+// saturate the prediction at 1.
+//
 // # Crosses
 //
 // A cross of columns c1..ck yields one feature per element of the Cartesian
 // product of their values (a list times a single value gives one per list
-// element; an empty list gives none). Its id is computed from the raw
-// strings, not vocabulary ids: h = seed; h = fmix64(rotl(h, 27) xor
-// XXH64(v_j)) for each column in order; id = high word of h * hash_buckets.
-// XXH64 has seed 0, fmix64 is MurmurHash3's finalizer, seed is
-// 0x9e3779b97f4a7c15. OOV ids use the same hash: fmix64(XXH64(s)) reduced
-// to [0, oov). hash_test.go pins known values.
+// element, at most max_length; an empty list gives none). Its id is
+// computed from the raw strings, not vocabulary ids: h = seed;
+// h = fmix64(rotl(h, 27) xor XXH64(v_j)) for each column in order; id =
+// high word of h * hash_buckets. XXH64 has seed 0, fmix64 is MurmurHash3's
+// finalizer, seed is 0x9e3779b97f4a7c15. OOV ids use the same hash:
+// fmix64(XXH64(s)) reduced to [0, oov). hash_test.go pins known values.
 //
 // # Batch layout
 //
@@ -136,7 +150,7 @@
 // # Metrics
 //
 // Stats returns per-feature counters (values observed, missing, OOV lookups,
-// full-vocabulary rejections, sketch size and agings; numeric values and
-// missing) for the service to export; the package has no metrics
-// dependency.
+// full-vocabulary rejections, list elements cut by max_length, sketch size
+// and agings; numeric values and missing) for the service to export; the
+// package has no metrics dependency.
 package featurize

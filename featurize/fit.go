@@ -19,7 +19,8 @@ func (s *State) Fit(exs []schemas.Example) error {
 		for k, c := range s.cats {
 			v := &vals[k]
 			if c.list {
-				for _, str := range v.Strs {
+				strs, _ := c.capped(v.Strs)
+				for _, str := range strs {
 					c.vocab.observe(str)
 				}
 				continue

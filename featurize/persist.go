@@ -152,7 +152,9 @@ func (s *State) encodeBody(e *enc, fit bool) {
 // different type, number of OOV buckets, number of quantiles, or a cross's
 // hash_buckets. Persisted sketches keep their own sizes whatever opts say;
 // a persisted admission sketch is dropped when the spec's min_count is now
-// 1. Every format error wraps ErrFormat.
+// 1. A list's max_length is not persisted: the spec's applies, and may
+// change freely (ids keep their meaning). Every format error wraps
+// ErrFormat.
 func Decode(r io.Reader, sp *spec.Spec, opts Options) (*State, error) {
 	b, err := readState(r)
 	if err == nil {

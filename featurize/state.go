@@ -1,6 +1,8 @@
 package featurize
 
 import (
+	"sync/atomic"
+
 	"github.com/wdstream/wdstream/schemas"
 	"github.com/wdstream/wdstream/schemas/spec"
 )
@@ -30,6 +32,12 @@ type catFeature struct {
 	index     int // position in State.cats
 	inCross   bool
 	missing   uint64
+	// maxLen caps the elements of a list read (categorical_list only):
+	// the first maxLen in input order. truncated counts the elements cut
+	// by Transform and FitTransform, truncatedLists the lists cut.
+	maxLen         int
+	truncated      atomic.Uint64
+	truncatedLists atomic.Uint64
 }
 
 type numFeature struct {

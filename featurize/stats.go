@@ -13,6 +13,11 @@ type VocabStats struct {
 	// FullRejects counts the values of unknown strings that Fit refused
 	// because the vocabulary had reached max_size.
 	FullRejects uint64
+	// Truncated counts the list elements beyond max_length that Transform
+	// and FitTransform cut (categorical_list only; the model reads the
+	// first max_length of each list), TruncatedLists the lists they cut.
+	// Fit reads the same first max_length elements and counts nothing.
+	Truncated, TruncatedLists uint64
 	// SketchBytes is the admission sketch's memory (0 with min_count 1);
 	// SketchAgings counts its halvings.
 	SketchBytes  int
@@ -45,6 +50,7 @@ func (s *State) Stats() Stats {
 			Feature: c.name, Size: v.Size(), Admitted: v.Len(),
 			Observed: v.observed, Missing: c.missing,
 			OOV: v.oovHits.Load(), FullRejects: v.fullRejects,
+			Truncated: c.truncated.Load(), TruncatedLists: c.truncatedLists.Load(),
 		}
 		if v.admit != nil {
 			vs.SketchBytes = v.admit.bytes()

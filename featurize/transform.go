@@ -52,6 +52,10 @@ func (s *State) run(dst *Batch, exs []schemas.Example, fit bool) error {
 		if n := dst.oovCounts[i]; n > 0 {
 			c.vocab.oovHits.Add(n)
 		}
+		if n := dst.cutCounts[2*i]; n > 0 {
+			c.truncated.Add(n)
+			c.truncatedLists.Add(dst.cutCounts[2*i+1])
+		}
 	}
 	if err != nil {
 		return err
@@ -81,6 +85,9 @@ func (s *State) shape(dst *Batch) {
 	}
 	if len(dst.oovCounts) != len(s.cats) {
 		dst.oovCounts = make([]uint64, len(s.cats))
+	}
+	if len(dst.cutCounts) != 2*len(s.cats) {
+		dst.cutCounts = make([]uint64, 2*len(s.cats))
 	}
 	if len(dst.crossOff) != 2*len(s.cats) {
 		dst.crossOff = make([]int, 2*len(s.cats))
@@ -114,7 +121,12 @@ func (s *State) transformOne(dst *Batch, i int, ex *schemas.Example, fit bool) e
 			if c.deepField >= 0 {
 				deep = &dst.Deep[c.deepField]
 			}
-			for _, str := range v.Strs {
+			strs, cut := c.capped(v.Strs)
+			if cut > 0 {
+				dst.cutCounts[2*ci] += uint64(cut)
+				dst.cutCounts[2*ci+1]++
+			}
+			for _, str := range strs {
 				h := hashString(str)
 				var id int32
 				var ok bool
@@ -219,6 +231,15 @@ func (s *State) transformOne(dst *Batch, i int, ex *schemas.Example, fit bool) e
 	}
 	dst.WideOffsets = append(dst.WideOffsets, int32(len(dst.WideIDs)))
 	return nil
+}
+
+// capped returns the elements of a list that the model reads, the first
+// maxLen in input order, and how many it cuts.
+func (c *catFeature) capped(strs []string) ([]string, int) {
+	if len(strs) <= c.maxLen {
+		return strs, 0
+	}
+	return strs[:c.maxLen], len(strs) - c.maxLen
 }
 
 func (b *Batch) appendWide(slot int, id int32) {

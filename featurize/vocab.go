@@ -58,6 +58,16 @@ func (v *Vocab) Len() int { return len(v.tokens) }
 // for this feature needs Size() rows.
 func (v *Vocab) Size() int { return v.oov + len(v.tokens) }
 
+// SizeLimit is the most ids the vocabulary can reach, OOVBuckets() plus
+// max_size, or 0 when it has no max_size (it then stops at the int32 id
+// space or 4 GiB of token bytes).
+func (v *Vocab) SizeLimit() int {
+	if v.maxSize <= 0 {
+		return 0
+	}
+	return min(v.oov+v.maxSize, math.MaxInt32)
+}
+
 // Token returns the string of an admitted id, or false for an OOV id or an
 // id out of range.
 func (v *Vocab) Token(id int32) (string, bool) {

@@ -43,7 +43,10 @@ func DecodeBundle(files map[string][]byte) (*Bundle, error) {
 			return nil, fmt.Errorf("missing file %s", n)
 		}
 	}
-	sp, err := spec.Parse(SpecFile, files[SpecFile])
+	// The process that trained the model checked its size against its own
+	// budget (--max-model-bytes): a stored spec is held to the per-key
+	// limits only.
+	sp, err := spec.ParseWith(SpecFile, files[SpecFile], spec.LoadOptions{MaxModelBytes: -1})
 	if err != nil {
 		return nil, err
 	}

@@ -21,13 +21,16 @@ type FTRLTable struct {
 }
 
 // Grow makes the table hold at least rows coordinates, keeping existing ones.
-func (t *FTRLTable) Grow(rows int) {
+func (t *FTRLTable) Grow(rows int) { t.grow(rows, 0) }
+
+// grow is Grow that reserves no capacity beyond limit rows (0: no limit).
+func (t *FTRLTable) grow(rows, limit int) {
 	if rows <= len(t.W) {
 		return
 	}
-	t.W = growZero(t.W, rows)
-	t.Z = growZero(t.Z, rows)
-	t.N = growZero(t.N, rows)
+	t.W = growZero(t.W, rows, limit)
+	t.Z = growZero(t.Z, rows, limit)
+	t.N = growZero(t.N, rows, limit)
 }
 
 // Len is the number of coordinates.
@@ -58,8 +61,10 @@ func (o *FTRL) weight(z, sqrtN float32) float32 {
 }
 
 // growZero returns s extended with zeros to length n, reusing capacity and
-// growing geometrically so that streams of new rows amortize.
-func growZero(s []float32, n int) []float32 {
+// growing geometrically so that streams of new rows amortize, but never
+// reserving more than limit values when limit > 0 (the most a table can
+// need: spec.ModelSize counts that, not twice it).
+func growZero(s []float32, n, limit int) []float32 {
 	if n <= cap(s) {
 		old := len(s)
 		s = s[:n]
@@ -67,6 +72,9 @@ func growZero(s []float32, n int) []float32 {
 		return s
 	}
 	c := max(n, 2*cap(s))
+	if limit > 0 {
+		c = max(n, min(c, limit))
+	}
 	ns := make([]float32, n, c)
 	copy(ns, s)
 	return ns

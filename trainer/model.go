@@ -96,7 +96,7 @@ func (m *Model) usesDeep() bool { return m.Mode != spec.ModeWide }
 // grow makes every table hold the current sizes of the layout.
 func (m *Model) grow(layout featurize.Layout) {
 	for k, s := range layout.Wide {
-		m.Wide[k].Grow(s.Size())
+		m.Wide[k].grow(s.Size(), s.SizeLimit())
 	}
 	for f, d := range layout.Deep {
 		m.growEmb(f, d.Size())
@@ -106,7 +106,7 @@ func (m *Model) grow(layout featurize.Layout) {
 // growTo makes the tables hold the ids of batch b.
 func (m *Model) growTo(b *featurize.Batch) {
 	for k, n := range b.WideSizes {
-		m.Wide[k].Grow(int(n))
+		m.Wide[k].grow(int(n), m.Layout.Wide[k].SizeLimit())
 	}
 	for f := range b.Deep {
 		m.growEmb(f, int(b.Deep[f].Size))
@@ -119,8 +119,9 @@ func (m *Model) growEmb(f, rows int) {
 	if rows <= old {
 		return
 	}
-	e.W = growZero(e.W, rows*e.Dim)
-	e.Acc = growZero(e.Acc, rows*e.Dim)
+	ceil := m.Layout.Deep[f].SizeLimit() * e.Dim
+	e.W = growZero(e.W, rows*e.Dim, ceil)
+	e.Acc = growZero(e.Acc, rows*e.Dim, ceil)
 	limit := math.Sqrt(3 / float64(e.Dim))
 	for r := old; r < rows; r++ {
 		m.initRow(e.W[r*e.Dim:(r+1)*e.Dim], f, r, limit)

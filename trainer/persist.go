@@ -160,7 +160,7 @@ func DecodeWeights(b []byte, sp *spec.Spec, layout featurize.Layout) (*Model, er
 		w := ld.vec(p+"/w", -1)
 		t := FTRLTable{W: w, Z: ld.vec(p+"/z", len(w)), N: ld.vec(p+"/n", len(w))}
 		if ld.err == nil && len(w) < s.Size() {
-			t.Grow(s.Size())
+			t.grow(s.Size(), s.SizeLimit())
 		}
 		m.Wide[k] = t
 	}

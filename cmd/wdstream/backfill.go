@@ -33,6 +33,7 @@ type backfillFlags struct {
 	spec, store, model              string
 	examples, impressions, installs string
 	warm, mode, order, reinit       string
+	maxModelBytes                   spec.ByteSize
 	epochs, workers                 int
 	holdout                         float64
 	jsonOut                         bool
@@ -55,6 +56,7 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.IntVar(&f.epochs, "epochs", 0, "passes over the training data (0: the spec's model.epochs)")
 	fs.Float64Var(&f.holdout, "holdout", 0.1, "the last fraction of the examples by time, held out for evaluation (0 to 0.9)")
 	fs.StringVar(&f.mode, "mode", "", "override the spec's model.mode: wide, deep or wide_deep")
+	fs.Var(&f.maxModelBytes, "max-model-bytes", maxModelBytesUsage)
 	fs.StringVar(&f.order, "order", string(trainer.OrderTime), "example order within an epoch: time or shuffle")
 	fs.IntVar(&f.workers, "workers", runtime.GOMAXPROCS(0), "training threads (data-parallel shards of each batch)")
 	fs.BoolVar(&f.jsonOut, "json", false, "print the published manifest (or the rejection report) as JSON")
@@ -85,7 +87,7 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	trainer.UseBestBLAS()
 
-	sp, err := loadSpec(f.spec, f.mode)
+	sp, err := loadSpec(f.spec, f.mode, f.maxModelBytes)
 	if err != nil {
 		return err
 	}
@@ -200,9 +202,14 @@ func gateAndPublish(ctx context.Context, store *publisher.Store, b *publisher.Bu
 	return nil
 }
 
-// loadSpec reads the spec file and applies a --mode override.
-func loadSpec(path, mode string) (*spec.Spec, error) {
-	sp, err := spec.Load(path)
+// maxModelBytesUsage documents the --max-model-bytes flag of the commands
+// that load a spec to train.
+const maxModelBytesUsage = "memory budget of the spec's model (parameters with optimizer state plus one batch), e.g. 4GiB, 512MiB, or off (default 4GiB)"
+
+// loadSpec reads the spec file, refusing a model above budget (0: the
+// default, spec.DefaultMaxModelBytes), and applies a --mode override.
+func loadSpec(path, mode string, budget spec.ByteSize) (*spec.Spec, error) {
+	sp, err := spec.LoadWith(path, spec.LoadOptions{MaxModelBytes: int64(budget)})
 	if err != nil {
 		return nil, err
 	}

@@ -43,6 +43,7 @@ type runConfig struct {
 	archiveFileBytes                  int64
 	archiveFlush, lateness            time.Duration
 	shutdown                          time.Duration
+	maxModelBytes                     spec.ByteSize
 	svc                               serviceFlags
 	// Train-stage knobs without a flag (0: continuous.Config's defaults);
 	// the demo sets them for its small world.
@@ -115,6 +116,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.Int64Var(&f.archiveFileBytes, "archive-file-bytes", f.archiveFileBytes, "archive Parquet file size at which a file is cut")
 	fs.DurationVar(&f.archiveFlush, "archive-flush", f.archiveFlush, "an archive file open this long is cut and uploaded")
 	fs.DurationVar(&f.lateness, "allowed-lateness", f.lateness, "event-time slack subtracted from the merged stream's ts to form the join watermark")
+	fs.Var(&f.maxModelBytes, "max-model-bytes", maxModelBytesUsage)
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&f.shutdown, "shutdown-timeout", f.shutdown, "on SIGTERM, how long the stages may drain, checkpoint and commit before the process exits anyway")
 	addServiceFlags(fs, &f.svc)
@@ -141,7 +143,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := f.checkStages(); err != nil {
 		return runUsage(fs, err.Error())
 	}
-	sp, err := spec.Load(f.specPath)
+	sp, err := spec.LoadWith(f.specPath, spec.LoadOptions{MaxModelBytes: int64(f.maxModelBytes)})
 	if err != nil {
 		return err
 	}

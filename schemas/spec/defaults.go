@@ -15,6 +15,13 @@ const (
 	defaultCombiner     = CombinerMean
 )
 
+// DefaultMaxLength is the default max_length of a categorical_list feature:
+// the elements of one list value that the model reads. Real lists (a
+// user's installed apps) are tens to a few hundred long; a cross of a list
+// with a single value gives one wide entry per element, so the cap also
+// bounds the wide part's work per example.
+const DefaultMaxLength = 256
+
 // CrossNameSep joins the column names of a cross into its default name.
 const CrossNameSep = "_x_"
 
@@ -35,6 +42,7 @@ func applyDefaults(s *Spec, r *reporter, file string) {
 			setDefault(r, p+".oov_buckets", &f.OOVBuckets, defaultOOVBuckets)
 			if f.Type == CategoricalList {
 				setDefault(r, p+".combiner", &f.Combiner, defaultCombiner)
+				setDefault(r, p+".max_length", &f.MaxLength, DefaultMaxLength)
 			}
 		case Numeric:
 			setDefault(r, p+".quantiles", &f.Quantiles, defaultQuantiles)

@@ -35,7 +35,7 @@ hooks:
 		Name:    "minimal",
 		Features: []Feature{
 			{Name: "app_id", Type: Categorical, Wide: true, Deep: true, EmbeddingDim: 8, MinCount: 1, OOVBuckets: 1},
-			{Name: "installed_apps", Type: CategoricalList, Deep: true, EmbeddingDim: 8, Combiner: CombinerMean, MinCount: 1, OOVBuckets: 1},
+			{Name: "installed_apps", Type: CategoricalList, Deep: true, EmbeddingDim: 8, Combiner: CombinerMean, MaxLength: 256, MinCount: 1, OOVBuckets: 1},
 			{Name: "price", Type: Numeric, Deep: true, Quantiles: 20},
 		},
 		Crosses: []Cross{{Name: "installed_apps_x_app_id", Columns: []string{"installed_apps", "app_id"}, HashBuckets: 100000}},

@@ -50,18 +50,26 @@
 //	deep          bool    the feature enters the deep part; default true.
 //	                      A feature that is neither wide nor deep must be a
 //	                      column of a cross
-//	embedding_dim int     categorical types: embedding size; default 8, > 0
+//	embedding_dim int     categorical types: embedding size; default 8,
+//	                      1 to 4096
 //	min_count     int     categorical types: a string gets a vocabulary id
 //	                      once seen this many times; default 1, >= 1
 //	oov_buckets   int     categorical types: hashed out-of-vocabulary ids
-//	                      (0 means one); default 1, >= 0
+//	                      (0 means one); default 1, 0 to 2^30
 //	max_size      int     categorical types: vocabulary cap, 0 for none;
-//	                      default 0, >= 0
+//	                      default 0, >= 0, and max(oov_buckets, 1) +
+//	                      max_size <= 2^31-1 (ids are int32)
 //	combiner      string  categorical_list only: how the element embeddings
 //	                      are pooled: mean, sum or sqrtn; default mean
+//	max_length    int     categorical_list only: the elements of one list
+//	                      the model reads, the first max_length in input
+//	                      order; the rest are cut and counted
+//	                      (featurize.VocabStats.Truncated). The deep
+//	                      part's combiner and the wide part's crosses see
+//	                      the same cut list. Default 256, 1 to 65536
 //	quantiles     int     numeric only: n_q, the number of quantile
 //	                      buckets (n_q-1 boundaries); a value in the i-th
-//	                      maps to (i-1)/(n_q-1). Default 20, >= 2
+//	                      maps to (i-1)/(n_q-1). Default 20, 2 to 65536
 //	missing       number  numeric only: the value of an absent, null or NaN
 //	                      input; default 0, in [0,1]
 //
@@ -77,7 +85,7 @@
 //	name          string          default: the columns joined with "_x_"
 //	                              (installed_apps_x_app_id); unique among
 //	                              crosses and distinct from feature names
-//	hash_buckets  int             default 100000, > 0
+//	hash_buckets  int             default 100000, 1 to 2^31-1
 //
 // join:
 //
@@ -99,8 +107,8 @@
 //	                       cross), deep a feature with deep: true, wide_deep
 //	                       both; inputs of a part that is off are unused
 //	hidden      list of int  ReLU layer widths of the deep part; default
-//	                       [64, 32]; at least one, each > 0
-//	batch_size  int        default 256, > 0
+//	                       [64, 32]; 1 to 64 layers, each 1 to 65536 wide
+//	batch_size  int        default 256, 1 to 2^20
 //	epochs      int        passes over the input in backfill; default 1, > 0
 //	seed        int        weight initialization; default 1
 //	ftrl        mapping    wide part, FTRL-Proximal: alpha (default 0.05,
@@ -154,4 +162,32 @@
 //	kafka[i]     topic (default model-events; 1 to 249 of a-z A-Z 0-9 . _ -)
 //
 // configs/playstore.yaml and configs/paper.yaml are commented examples.
+//
+// # Model size
+//
+// Parse computes the memory of the model a spec describes, (*Spec).ModelSize,
+// and refuses a spec whose model would exceed a budget, charging the error
+// to the key with the largest share and giving the size:
+//
+//	x.yaml:13:5: crosses[0].hash_buckets: the model would take 4.5 GiB
+//	(4810858140 bytes), above the --max-model-bytes budget of 4.0 GiB ...
+//
+// The budget is LoadOptions.MaxModelBytes of LoadWith and ParseWith, 4 GiB
+// by default (Load and Parse); a negative budget turns the check off. The
+// limits of the keys above (int32 ids; sizes far beyond any useful model)
+// hold whatever the budget, and their errors give the size too. The size
+// counts, as the trainer allocates them, every parameter with its
+// optimizer state (12 bytes per wide weight: w and FTRL's z and n; 8 per
+// embedding and tower weight: w and its AdaGrad accumulator; wide tables
+// and embeddings are allocated in every mode, the tower only with a deep
+// part), plus a bound on one training step's buffers at batch_size with
+// every list at max_length (a cross of lists multiplies their lengths). A
+// vocabulary's tables count max(oov_buckets, 1) + max_size rows, the most
+// they can reach; without max_size they count the OOV rows only and grow by
+// ModelSize().Growth's bytes per admitted string, beyond the budget: set
+// max_size on a feature of unbounded cardinality. Not counted: the
+// examples' own data, the featurizer's state (vocabulary strings, an
+// admission sketch of 4 MiB per feature with min_count > 1), the join's
+// pending impressions (join.max_pending) and the gate's examples. The
+// shipped playstore spec's model takes 67 MiB, the paper's 49 MiB.
 package spec

@@ -18,9 +18,13 @@ import (
 const maxFileSize = 1 << 20
 
 // Load reads, decodes and validates the spec file at path, filling in the
-// defaults of absent keys. Problems in the file come back as *Error values
-// joined with errors.Join, each naming the file, line, column and key path.
-func Load(path string) (*Spec, error) {
+// defaults of absent keys, with the default LoadOptions (a model budget of
+// 4 GiB). Problems in the file come back as *Error values joined with
+// errors.Join, each naming the file, line, column and key path.
+func Load(path string) (*Spec, error) { return LoadWith(path, LoadOptions{}) }
+
+// LoadWith is Load with options.
+func LoadWith(path string, opts LoadOptions) (*Spec, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("loading feature spec: %w", err)
@@ -30,12 +34,15 @@ func Load(path string) (*Spec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading feature spec: reading %s: %w", path, err)
 	}
-	return Parse(path, data)
+	return ParseWith(path, data, opts)
 }
 
 // Parse decodes and validates a spec held in data, as Load does. name is the
 // file name used in error messages and for the default Name.
-func Parse(name string, data []byte) (*Spec, error) {
+func Parse(name string, data []byte) (*Spec, error) { return ParseWith(name, data, LoadOptions{}) }
+
+// ParseWith is Parse with options.
+func ParseWith(name string, data []byte, opts LoadOptions) (*Spec, error) {
 	r := newReporter(name)
 	root := parseDocument(r, data)
 	if root == nil {
@@ -49,7 +56,7 @@ func Parse(name string, data []byte) (*Spec, error) {
 	}
 	newDecoder(r).value(root, reflect.ValueOf(s).Elem(), "")
 	applyDefaults(s, r, name)
-	validate(s, r)
+	validate(s, r, opts)
 	if err := r.err(); err != nil {
 		return nil, err
 	}

@@ -40,6 +40,7 @@ type featureYAML struct {
 	Deep         bool        `yaml:"deep"`
 	EmbeddingDim *int        `yaml:"embedding_dim,omitempty"`
 	Combiner     *Combiner   `yaml:"combiner,omitempty"`
+	MaxLength    *int        `yaml:"max_length,omitempty"`
 	MinCount     *int        `yaml:"min_count,omitempty"`
 	OOVBuckets   *int        `yaml:"oov_buckets,omitempty"`
 	MaxSize      *int        `yaml:"max_size,omitempty"`
@@ -55,7 +56,7 @@ func (f Feature) MarshalYAML() (any, error) {
 	case Categorical, CategoricalList:
 		out.EmbeddingDim, out.MinCount, out.OOVBuckets, out.MaxSize = &f.EmbeddingDim, &f.MinCount, &f.OOVBuckets, &f.MaxSize
 		if f.Type == CategoricalList {
-			out.Combiner = &f.Combiner
+			out.Combiner, out.MaxLength = &f.Combiner, &f.MaxLength
 		}
 	case Numeric:
 		out.Quantiles, out.Missing = &f.Quantiles, &f.Missing

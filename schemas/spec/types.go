@@ -68,26 +68,38 @@ type Feature struct {
 
 	// EmbeddingDim is the embedding size of a categorical feature in the deep
 	// part. Default 8 for categorical and categorical_list features (0, and
-	// not allowed in the YAML, for numeric ones); must be > 0.
+	// not allowed in the YAML, for numeric ones); must be in [1, 4096].
 	EmbeddingDim int `yaml:"embedding_dim"`
 	// Combiner for categorical_list features: mean, sum or sqrtn. Default
 	// mean for categorical_list features ("", and not allowed in the YAML,
 	// for other types).
 	Combiner Combiner `yaml:"combiner"`
+	// MaxLength caps the elements of a categorical_list value that the
+	// model reads: the featurizer keeps the first MaxLength in input order
+	// and counts the rest as cut (featurize.VocabStats.Truncated), for the
+	// deep part's combiner and the wide part's crosses alike. Default 256
+	// for categorical_list features (0, and not allowed in the YAML, for
+	// other types); must be in [1, 65536]. A Spec built in Go with 0 reads
+	// as the default (see MaxListLength).
+	MaxLength int `yaml:"max_length"`
 	// MinCount: a string gets a vocabulary id once seen this many times.
 	// Default 1 for categorical types (0 for numeric); must be >= 1.
 	MinCount int `yaml:"min_count"`
 	// OOVBuckets: hashed out-of-vocabulary ids; 0 means a single OOV id.
-	// Default 1 for categorical types (0 for numeric); must be >= 0.
+	// Default 1 for categorical types (0 for numeric); must be in
+	// [0, 2^30].
 	OOVBuckets int `yaml:"oov_buckets"`
 	// MaxSize caps the vocabulary (admitted strings); 0 means no cap.
-	// Default 0; must be >= 0. Categorical types only.
+	// Default 0; must be >= 0, with OOV() + MaxSize <= 2^31-1 (ids are
+	// int32). Categorical types only. Without it the model's tables grow
+	// with the vocabulary beyond what ModelSize counts.
 	MaxSize int `yaml:"max_size"`
 
 	// Quantiles: n_q, the number of quantile buckets of a numeric feature
 	// (n_q-1 boundaries; the paper's rule maps a value in the i-th quantile
 	// to (i-1)/(n_q-1)). Default 20
-	// for numeric features (0 for categorical types); must be >= 2.
+	// for numeric features (0 for categorical types); must be in
+	// [2, 65536].
 	Quantiles int `yaml:"quantiles"`
 	// Missing: the normalized value of a numeric feature that is absent, null
 	// or NaN. Default 0; must be inside [0,1]. Numeric features only.
@@ -98,6 +110,16 @@ type Feature struct {
 // the spec means a single OOV id).
 func (f *Feature) OOV() int { return max(f.OOVBuckets, 1) }
 
+// MaxListLength returns the number of elements of a categorical_list value
+// that the model reads: MaxLength, or DefaultMaxLength when it is 0 (a Spec
+// built in Go rather than loaded). It is meaningless for other types.
+func (f *Feature) MaxListLength() int {
+	if f.MaxLength > 0 {
+		return f.MaxLength
+	}
+	return DefaultMaxLength
+}
+
 // Cross is a cross-product feature of the wide part: the AND of one value of
 // each named column. A list column crossed with single values gives one
 // feature per list element.
@@ -107,7 +129,8 @@ type Cross struct {
 	// Columns crossed; at least 2, each a declared categorical or
 	// categorical_list feature.
 	Columns []string `yaml:"columns"`
-	// HashBuckets the crossed strings are hashed into. Default 100000; > 0.
+	// HashBuckets the crossed strings are hashed into. Default 100000; in
+	// [1, 2^31-1].
 	HashBuckets int `yaml:"hash_buckets" default:"100000"`
 }
 
@@ -142,10 +165,10 @@ type Model struct {
 	// wide input (a wide feature or a cross), mode deep a deep feature, and
 	// wide_deep both; features of the part that is off are simply unused.
 	Mode Mode `yaml:"mode" default:"wide_deep"`
-	// Hidden layer widths of the deep part (ReLU). Default [64, 32]; at least
-	// one layer, each > 0.
+	// Hidden layer widths of the deep part (ReLU). Default [64, 32]; 1 to
+	// 64 layers, each in [1, 65536].
 	Hidden []int `yaml:"hidden" default:"[64, 32]"`
-	// BatchSize of mini-batches. Default 256; > 0.
+	// BatchSize of mini-batches. Default 256; in [1, 2^20].
 	BatchSize int `yaml:"batch_size" default:"256"`
 	// Epochs over the input in backfill. Default 1; > 0.
 	Epochs int `yaml:"epochs" default:"1"`

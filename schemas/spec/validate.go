@@ -9,8 +9,9 @@ import (
 const SupportedVersion = 1
 
 // validate checks the decoded spec, defaults applied, and records every
-// impossible value with the path of its key.
-func validate(s *Spec, r *reporter) {
+// impossible value with the path of its key; last, the size of the model
+// against the per-key limits and the budget of opts.
+func validate(s *Spec, r *reporter, opts LoadOptions) {
 	switch {
 	case !r.has("version"):
 		r.errorf("version", "required: add \"version: %d\" at the top", SupportedVersion)
@@ -25,6 +26,7 @@ func validate(s *Spec, r *reporter) {
 	validateValidation(&s.Validation, r)
 	validatePublish(&s.Publish, r)
 	validateHooks(&s.Hooks, r)
+	validateSize(s, r, opts)
 }
 
 // reserved says why a column may not be a feature, or "".
@@ -73,7 +75,8 @@ func validateFeatures(s *Spec, r *reporter) {
 
 func validateFeature(f *Feature, p string, crossed bool, r *reporter) {
 	// Keys that only one kind of feature may set.
-	categoricalKeys := []string{"embedding_dim", "min_count", "oov_buckets", "max_size", "combiner"}
+	categoricalKeys := []string{"embedding_dim", "min_count", "oov_buckets", "max_size"}
+	listKeys := []string{"combiner", "max_length"}
 	numericKeys := []string{"quantiles", "missing"}
 	switch f.Type {
 	case Categorical, CategoricalList:
@@ -89,16 +92,24 @@ func validateFeature(f *Feature, p string, crossed bool, r *reporter) {
 		nonNegative(r, p+".oov_buckets", f.OOVBuckets)
 		nonNegative(r, p+".max_size", f.MaxSize)
 		if f.Type == Categorical {
-			if r.has(p + ".combiner") {
-				r.errorf(p+".combiner", "applies only to categorical_list features, and %q is categorical", f.Name)
+			for _, k := range listKeys {
+				if r.has(p + "." + k) {
+					r.errorf(p+"."+k, "applies only to categorical_list features, and %q is categorical", f.Name)
+				}
 			}
 		} else {
 			oneOf(r, p+".combiner", "combiner", f.Combiner, CombinerMean, CombinerSum, CombinerSqrtN)
+			positive(r, p+".max_length", f.MaxLength)
 		}
 	case Numeric:
 		for _, k := range categoricalKeys {
 			if r.has(p + "." + k) {
 				r.errorf(p+"."+k, "applies only to categorical features, and %q is numeric", f.Name)
+			}
+		}
+		for _, k := range listKeys {
+			if r.has(p + "." + k) {
+				r.errorf(p+"."+k, "applies only to categorical_list features, and %q is numeric", f.Name)
 			}
 		}
 		if f.Quantiles < 2 {
