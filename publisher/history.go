@@ -8,11 +8,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"path"
 	"strings"
 	"time"
 
-	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
 )
 
@@ -29,17 +29,27 @@ type HistoryEntry struct {
 	// reason or the rollback's reason.
 	Forced bool   `json:"forced,omitempty"`
 	Reason string `json:"reason,omitempty"`
+	// Note says what was special about a publish's move (see the
+	// only-forward rule in the package doc): it repaired a LATEST that
+	// named a missing or unreadable version, or it passed a version
+	// whose name ran ahead of the store's clock.
+	Note string `json:"note,omitempty"`
 }
 
 // errHistory marks a move of LATEST that happened but could not be
 // recorded in the history file.
 var errHistory = errors.New("history not recorded")
 
-// Lock timing: a lock older than lockStale is taken to belong to a dead
-// process and broken; acquiring gives up after lockWait.
+// Lock timing. A lock that a waiter sees unchanged (same owner, same
+// bytes) for lockStale, by the waiter's own monotonic clock, belongs to a
+// dead process and is broken; acquiring gives up after lockWait. Between
+// tries a waiter sleeps lockPoll, doubled after each try up to
+// lockPollMax, each sleep drawn at random in its upper half.
 var (
-	lockStale = 30 * time.Second
-	lockWait  = 45 * time.Second
+	lockStale   = 30 * time.Second
+	lockWait    = 45 * time.Second
+	lockPoll    = 10 * time.Millisecond
+	lockPollMax = time.Second
 )
 
 type lockBody struct {
@@ -47,23 +57,34 @@ type lockBody struct {
 	Time  time.Time `json:"time"`
 }
 
-// lock takes NAME/LOCK, created only if absent (a conditional write, which
-// S3, GCS, Azure and file:// support), and returns its release. Object
+// lock takes NAME/LOCK, created only if absent (createIfAbsent: link(2)
+// on file://, If-None-Match: * on S3), and returns its release. Object
 // stores have no compare-and-swap on contents, so this lock is what makes
 // the read-modify-write of LATEST and history.jsonl safe between
-// publishers. A lock left by a dead process is broken after lockStale; two
-// processes breaking the same stale lock at once is the one window left,
-// narrowed by re-reading the owner before deleting.
+// publishers.
+//
+// A lock left by a dead process is broken once a waiter has seen it
+// unchanged for lockStale: the time is measured by the waiter, so a
+// holder whose clock is off can neither have its live lock broken early
+// nor leave a dead one that is never broken. The one window left: two
+// waiters breaking the same dead lock at once, when one deletes the lock
+// the other has just taken; it is narrowed by reading the lock again
+// right before deleting it, and needs a holder silent for lockStale.
 func (s *Store) lock(ctx context.Context, model string) (func(), error) {
+	if err := s.checkConditionalWrites(ctx, model); err != nil {
+		return nil, err
+	}
 	var id [8]byte
 	_, _ = rand.Read(id[:])
 	owner := hex.EncodeToString(id[:])
 	key := path.Join(model, lockFile)
-	deadline := time.Now().Add(lockWait)
-	wait := 10 * time.Millisecond
+	start := time.Now()
+	wait := lockPoll
+	var seen []byte      // the holder's lock as this waiter last saw it
+	var seenAt time.Time // when this waiter first saw it so
 	for {
 		body, _ := json.Marshal(lockBody{Owner: owner, Time: time.Now().UTC()})
-		err := s.bucket.WriteAll(ctx, key, body, &blob.WriterOptions{IfNotExist: true})
+		err := s.createIfAbsent(ctx, key, body, "application/json")
 		if err == nil {
 			release := func() {
 				ctx := context.WithoutCancel(ctx)
@@ -73,62 +94,157 @@ func (s *Store) lock(ctx context.Context, model string) (func(), error) {
 			}
 			return release, nil
 		}
-		if gcerrors.Code(err) != gcerrors.FailedPrecondition {
-			return nil, fmt.Errorf("store %s: taking %s: %w", s.where, key, err)
+		if !errors.Is(err, errExists) && !errors.Is(err, errBusy) {
+			return nil, fmt.Errorf("taking %s: %w", key, err)
 		}
-		var held lockBody
-		if b, err := s.bucket.ReadAll(ctx, key); err == nil && json.Unmarshal(b, &held) == nil &&
-			time.Since(held.Time) > lockStale {
+		b, err := s.bucket.ReadAll(ctx, key)
+		switch {
+		case gcerrors.Code(err) == gcerrors.NotFound:
+			continue // released meanwhile: try again at once
+		case err != nil:
+			return nil, fmt.Errorf("store %s: reading %s: %w", s.where, key, err)
+		case seenAt.IsZero() || !bytes.Equal(b, seen):
+			seen, seenAt = b, time.Now()
+		case time.Since(seenAt) > lockStale:
 			if b2, err := s.bucket.ReadAll(ctx, key); err == nil && bytes.Equal(b, b2) {
-				_ = s.bucket.Delete(ctx, key)
-				continue
+				if err := s.bucket.Delete(ctx, key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+					return nil, fmt.Errorf("store %s: breaking the stale %s: %w", s.where, key, err)
+				}
 			}
+			seen, seenAt = nil, time.Time{}
+			continue
 		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("store %s: %s is held by %s since %s", s.where, key, held.Owner, held.Time.Format(time.RFC3339))
+		if time.Since(start) > lockWait {
+			var held lockBody
+			_ = json.Unmarshal(seen, &held)
+			return nil, fmt.Errorf("store %s: %s is held by %q (taken at %s by its clock), still after %s",
+				s.where, key, held.Owner, held.Time.Format(time.RFC3339), lockWait)
 		}
+		d := wait/2 + time.Duration(mrand.Int64N(int64(wait/2)+1))
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-time.After(wait):
+		case <-time.After(d):
 		}
-		wait = min(2*wait, time.Second)
+		wait = min(2*wait, lockPollMax)
 	}
 }
 
+// clockAhead bounds how far a version's name may run ahead of the store's
+// time of its manifest and still count as its time in the only-forward
+// rule (see orderTime). Names are made from the publisher's clock before
+// the gate runs, so an honest name is older than its manifest; a minute
+// covers the clock skew of synced machines many times over.
+var clockAhead = time.Minute
+
+// latestMove is what moveLatest did to LATEST.
+type latestMove struct {
+	moved    bool
+	previous string // what LATEST named before ("" for none or unreadable)
+	// note says why LATEST stayed, or what was special about a move: it
+	// repaired a LATEST naming a missing or unreadable version, or it
+	// passed a version whose name runs ahead of its store time. "" for a
+	// plain move.
+	note string
+}
+
 // moveLatest points LATEST at version under the model's lock and records
-// the move in the history. With onlyForward, LATEST moves only if version
-// sorts after the version it names (a racing publisher's newer version
-// stays). It returns whether LATEST moved and what it named before. A move
-// that happened but could not be recorded returns an error wrapping
-// errHistory.
-func (s *Store) moveLatest(ctx context.Context, model, version string, e HistoryEntry, onlyForward bool) (bool, string, error) {
+// the move in the history. With onlyForward, the only-forward rule of the
+// package doc applies: LATEST stays on a complete version that ranks after
+// version (a racing publisher's newer version), and moves past one that is
+// missing or unreadable (repaired) or that ranks before. A move that
+// happened but could not be recorded returns an error wrapping errHistory.
+func (s *Store) moveLatest(ctx context.Context, model, version string, e HistoryEntry, onlyForward bool) (latestMove, error) {
 	release, err := s.lock(ctx, model)
 	if err != nil {
-		return false, "", err
+		return latestMove{}, err
 	}
 	defer release()
+	var mv latestMove
 	prev, err := s.Latest(ctx, model)
-	if err != nil && !errors.Is(err, ErrNoVersion) {
-		return false, "", err
+	switch {
+	case errors.Is(err, ErrCorrupt):
+		mv.note = fmt.Sprintf("repaired: %v", err)
+	case err != nil && !errors.Is(err, ErrNoVersion):
+		return mv, err
 	}
-	if onlyForward && prev >= version {
-		return false, prev, nil
-	}
+	mv.previous = prev
 	if prev == version {
-		return false, prev, nil
+		mv.note = "LATEST already names " + version
+		return mv, nil
+	}
+	if onlyForward && prev != "" {
+		forward, note, err := s.forward(ctx, model, prev, version)
+		if err != nil {
+			return mv, err
+		}
+		mv.note = note
+		if !forward {
+			return mv, nil
+		}
 	}
 	if err := s.SetLatest(ctx, model, version); err != nil {
-		return false, prev, err
+		return mv, err
 	}
-	e.Version, e.Previous = version, prev
+	mv.moved = true
+	e.Version, e.Previous, e.Note = version, prev, mv.note
 	if e.Time.IsZero() {
 		e.Time = time.Now().UTC()
 	}
 	if err := s.appendHistory(ctx, model, e); err != nil {
-		return true, prev, fmt.Errorf("LATEST of %s moved to %s but %w: %w", model, version, errHistory, err)
+		return mv, fmt.Errorf("LATEST of %s moved to %s but %w: %w", model, version, errHistory, err)
 	}
-	return true, prev, nil
+	return mv, nil
+}
+
+// forward applies the only-forward rule between prev, the version LATEST
+// names, and version, a complete version just written: it reports whether
+// LATEST moves to version, and a note when it stays or when the move is
+// not a plain step forward.
+func (s *Store) forward(ctx context.Context, model, prev, version string) (bool, string, error) {
+	if _, err := s.Manifest(ctx, model, prev); errors.Is(err, ErrNoVersion) || errors.Is(err, ErrCorrupt) {
+		return true, fmt.Sprintf("repaired: LATEST named %s, which is not a complete version (%v)", prev, err), nil
+	} else if err != nil {
+		return false, "", fmt.Errorf("only-forward rule: %w", err)
+	}
+	tp, aheadBy, err := s.orderTime(ctx, model, prev)
+	if err != nil {
+		return false, "", err
+	}
+	tv, _, err := s.orderTime(ctx, model, version)
+	if err != nil {
+		return false, "", err
+	}
+	if tp.After(tv) || (tp.Equal(tv) && prev > version) {
+		return false, fmt.Sprintf("LATEST stays on %s, newer than %s", prev, version), nil
+	}
+	if aheadBy > 0 && prev > version {
+		return true, fmt.Sprintf("LATEST named %s, whose name runs %s ahead of the store's time of its manifest (its publisher's clock ran ahead): it ranks as of %s, before %s",
+			prev, aheadBy.Round(time.Second), tp.Format(time.RFC3339), version), nil
+	}
+	return true, "", nil
+}
+
+// orderTime is the time a complete version ranks by in the only-forward
+// rule: the time in its name, but no later than clockAhead after the
+// store wrote its manifest (by the store's clock: the S3 server's, the
+// file system's); a name without a time ranks at that bound. aheadBy is
+// how far the name ran past the store's time when the bound applied.
+func (s *Store) orderTime(ctx context.Context, model, version string) (t time.Time, aheadBy time.Duration, err error) {
+	key := versionPrefix(model, version) + ManifestFile
+	a, err := s.bucket.Attributes(ctx, key)
+	if err != nil {
+		return time.Time{}, 0, fmt.Errorf("store %s: reading the attributes of %s: %w", s.where, key, err)
+	}
+	bound := a.ModTime.Add(clockAhead)
+	named, ok := versionTime(version)
+	if !ok {
+		return bound, 0, nil
+	}
+	if named.After(bound) {
+		return bound, named.Sub(a.ModTime), nil
+	}
+	return named, 0, nil
 }
 
 // appendHistory adds a line to NAME/history.jsonl (read, append, write:
@@ -184,10 +300,11 @@ func (s *Store) History(ctx context.Context, model string) ([]HistoryEntry, erro
 // newest complete version older than the one LATEST names), after loading
 // it through Load so that a corrupt version is refused, and records the
 // move with reason in the history. It returns the versions before and
-// after.
+// after. A rollback to a named version also repairs a LATEST whose
+// contents are not a version name.
 func Rollback(ctx context.Context, s *Store, model, to, reason string) (from, now string, err error) {
 	cur, err := s.Latest(ctx, model)
-	if err != nil {
+	if err != nil && !(to != "" && errors.Is(err, ErrCorrupt)) {
 		return "", "", fmt.Errorf("rollback of %s: %w", model, err)
 	}
 	if to == "" {
@@ -210,9 +327,9 @@ func Rollback(ctx context.Context, s *Store, model, to, reason string) (from, no
 	if to == cur {
 		return cur, cur, fmt.Errorf("rollback of %s: LATEST already names %s", model, to)
 	}
-	_, prev, err := s.moveLatest(ctx, model, to, HistoryEntry{Action: "rollback", Reason: reason}, false)
+	mv, err := s.moveLatest(ctx, model, to, HistoryEntry{Action: "rollback", Reason: reason}, false)
 	if err != nil {
-		return prev, to, err
+		return mv.previous, to, err
 	}
-	return prev, to, nil
+	return mv.previous, to, nil
 }

@@ -137,11 +137,18 @@ type Result struct {
 	Version string
 	// Published is true when the version was written; Latest when LATEST
 	// then moved to it (it stays on a newer version a racing publisher
-	// wrote meanwhile).
+	// wrote meanwhile: see the only-forward rule in the package doc).
 	Published bool
 	Latest    bool
-	Report    *Report
-	Manifest  *Manifest
+	// Previous is what LATEST named before ("" for none). LatestNote says
+	// why LATEST stayed, or what was special about the move: "repaired:
+	// ..." when LATEST named a missing or unreadable version, or that the
+	// version LATEST named ran ahead of the store's clock. "" for a plain
+	// move.
+	Previous   string
+	LatestNote string
+	Report     *Report
+	Manifest   *Manifest
 }
 
 // Publish runs the gate on candidate with the fresh examples (which
@@ -229,17 +236,19 @@ func (p *Publisher) Publish(ctx context.Context, candidate *Bundle, m *Manifest,
 	}
 	res.Published = true
 	p.met.Published.WithLabelValues(fmt.Sprint(m.Forced)).Inc()
-	moved, prev, err := p.store.moveLatest(ctx, m.Model, m.Version, HistoryEntry{Time: now.UTC(), Action: "publish", Forced: m.Forced, Reason: m.ForceReason}, true)
-	res.Latest = moved
+	mv, err := p.store.moveLatest(ctx, m.Model, m.Version, HistoryEntry{Time: now.UTC(), Action: "publish", Forced: m.Forced, Reason: m.ForceReason}, true)
+	res.Latest, res.Previous, res.LatestNote = mv.moved, mv.previous, mv.note
 	switch {
 	case errors.Is(err, errHistory):
 		log.Warn("LATEST moved, history not recorded", "err", err)
 	case err != nil:
 		return res, fmt.Errorf("publishing %s@%s: written, but LATEST did not move: %w", m.Model, m.Version, err)
-	case !moved:
-		log.Warn("LATEST left on a newer version", "version", m.Version, "latest", prev)
+	case !mv.moved:
+		log.Warn("LATEST left on a newer version", "version", m.Version, "latest", mv.previous, "why", mv.note)
+	case mv.note != "":
+		log.Warn("LATEST moved past the version it named", "version", m.Version, "previous", mv.previous, "why", mv.note)
 	}
-	log.Info("published", "version", m.Version, "previous", prev, "verdict", rep.Summary(), "latest", moved)
+	log.Info("published", "version", m.Version, "previous", mv.previous, "verdict", rep.Summary(), "latest", mv.moved)
 	p.retain(ctx, m.Model, candidate)
 	p.hooks.enqueue(&Event{Kind: EventPublished, Model: m.Model, Version: m.Version, Verdict: rep.Verdict(),
 		URL: p.store.where + "/" + versionPrefix(m.Model, m.Version), Time: now.UTC(), Manifest: m})

@@ -13,6 +13,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"gocloud.dev/blob"
@@ -33,18 +34,32 @@ import (
 // VERSION is "v" + UTC time to the millisecond + "-" + 8 random hex digits
 // (v20261127T105755.123Z-9f2c41ab): names sort by time and two publishers
 // never collide.
+//
+// A file:// store writes its temporary files next to their destination
+// (fileblob's no_tmp_dir), so that it works on any filesystem, not only on
+// the one of the system's temp dir; its exclusive creates (NAME/LOCK, a
+// version's files and manifest) are made by the OS (see the package doc).
 type Store struct {
 	bucket *blob.Bucket
 	where  string // the URL without credentials or query, for messages
+	// dir is, for a file:// store, the directory of the bucket, and prefix
+	// the URL's prefix parameter: createIfAbsent works there with the OS.
+	// dir is "" for other stores.
+	dir, prefix string
+
+	probe  sync.Mutex // guards probed
+	probed bool       // the store refused a second conditional create
 }
 
 // ErrNoVersion is returned when a model has no complete version.
 var ErrNoVersion = errors.New("no published version")
 
 // OpenStore opens the store at a bucket URL. A file:// directory is created
-// when missing. Credentials come from the provider's usual chain (for S3:
-// AWS_* environment variables, shared config files, instance roles); they
-// never appear in URLs this package prints.
+// when missing, and its temporary files are written next to their
+// destination (no_tmp_dir=true unless the URL sets no_tmp_dir: os.Rename
+// cannot cross filesystems). Credentials come from the provider's usual
+// chain (for S3: AWS_* environment variables, shared config files,
+// instance roles); they never appear in URLs this package prints.
 func OpenStore(ctx context.Context, rawURL string) (*Store, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -61,6 +76,12 @@ func OpenStore(ctx context.Context, rawURL string) (*Store, error) {
 		if !q.Has("metadata") {
 			q.Set("metadata", "skip") // no .attrs sidecar files next to artifacts
 		}
+		if !q.Has("no_tmp_dir") {
+			// fileblob writes a temporary file and renames it into place;
+			// from os.TempDir() that fails on a store on another
+			// filesystem (invalid cross-device link).
+			q.Set("no_tmp_dir", "true")
+		}
 		u.RawQuery = q.Encode()
 	}
 	b, err := blob.OpenBucket(ctx, u.String())
@@ -69,7 +90,14 @@ func OpenStore(ctx context.Context, rawURL string) (*Store, error) {
 		// without it (and so without the error chain).
 		return nil, fmt.Errorf("opening store %s: %s", Redact(rawURL), scrub(err.Error(), rawURL, u.String()))
 	}
-	return &Store{bucket: b, where: Redact(rawURL)}, nil
+	s := &Store{bucket: b, where: Redact(rawURL)}
+	if u.Scheme == "file" {
+		if s.dir, s.prefix, err = fileLocation(u); err != nil {
+			b.Close()
+			return nil, fmt.Errorf("opening store %s: %w", s.where, err)
+		}
+	}
+	return s, nil
 }
 
 // Redact returns a store URL without user info and query (where secrets
@@ -189,16 +217,17 @@ func (s *Store) Put(ctx context.Context, m *Manifest, files map[string][]byte) e
 		}
 	}
 	for _, n := range names {
-		// Files are conditional too, so that a writer that picked a taken
-		// version name fails before it replaces anybody's bytes.
-		err := s.bucket.WriteAll(ctx, prefix+n, files[n], &blob.WriterOptions{IfNotExist: true})
-		if gcerrors.Code(err) == gcerrors.FailedPrecondition {
+		// Files are created only if absent too, so that a writer that
+		// picked a taken version name fails before it replaces anybody's
+		// bytes.
+		err := s.createIfAbsent(ctx, prefix+n, files[n], "")
+		if errors.Is(err, errExists) {
 			cleanup()
 			return fmt.Errorf("store %s: version %s@%s already has a file %s; versions are never overwritten", s.where, m.Model, m.Version, n)
 		}
 		if err != nil {
 			cleanup()
-			return fmt.Errorf("store %s: writing %s: %w", s.where, prefix+n, err)
+			return err // names the store and the key
 		}
 		written = append(written, prefix+n)
 	}
@@ -207,16 +236,15 @@ func (s *Store) Put(ctx context.Context, m *Manifest, files map[string][]byte) e
 		cleanup()
 		return fmt.Errorf("encoding manifest: %w", err)
 	}
-	// IfNotExist makes the manifest write conditional (If-None-Match on
-	// S3, O_EXCL-like on file://): of two writers of one version, exactly
-	// one completes it.
-	err = s.bucket.WriteAll(ctx, prefix+ManifestFile, append(mb, '\n'), &blob.WriterOptions{ContentType: "application/json", IfNotExist: true})
-	if gcerrors.Code(err) == gcerrors.FailedPrecondition {
+	// The manifest is created only if absent (If-None-Match on S3, link(2)
+	// on file://): of two writers of one version, exactly one completes it.
+	err = s.createIfAbsent(ctx, prefix+ManifestFile, append(mb, '\n'), "application/json")
+	if errors.Is(err, errExists) {
 		return fmt.Errorf("store %s: version %s@%s already exists; versions are never overwritten", s.where, m.Model, m.Version)
 	}
 	if err != nil {
 		cleanup()
-		return fmt.Errorf("store %s: writing %s: %w", s.where, prefix+ManifestFile, err)
+		return err
 	}
 	return nil
 }
@@ -243,7 +271,7 @@ func (s *Store) Latest(ctx context.Context, model string) (string, error) {
 	}
 	v := strings.TrimSpace(string(b))
 	if err := validName("version", v); err != nil {
-		return "", fmt.Errorf("store %s: %s/%s is corrupt: %w", s.where, model, LatestFile, err)
+		return "", fmt.Errorf("%w: store %s: %s/%s: %w", ErrCorrupt, s.where, model, LatestFile, err)
 	}
 	return v, nil
 }
@@ -263,7 +291,7 @@ func (s *Store) Manifest(ctx context.Context, model, version string) (*Manifest,
 		return nil, fmt.Errorf("%w: store %s: %s is not a valid manifest: %w", ErrCorrupt, s.where, key, err)
 	}
 	if m.Model != model || m.Version != version {
-		return nil, fmt.Errorf("store %s: %s names %s@%s", s.where, key, m.Model, m.Version)
+		return nil, fmt.Errorf("%w: store %s: %s names %s@%s", ErrCorrupt, s.where, key, m.Model, m.Version)
 	}
 	return &m, nil
 }

@@ -193,7 +193,9 @@ func gateAndPublish(ctx context.Context, store *publisher.Store, b *publisher.Bu
 		return nil
 	}
 	fmt.Fprintf(stdout, "published %s@%s to %s\n", man.Model, man.Version, store)
-	if !res.Latest {
+	if res.LatestNote != "" {
+		fmt.Fprintf(stdout, "LATEST: %s\n", res.LatestNote)
+	} else if !res.Latest {
 		fmt.Fprintf(stdout, "LATEST stays on a newer version published meanwhile\n")
 	}
 	if man.Metrics != nil {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/wdstream/wdstream/continuous"
 	"github.com/wdstream/wdstream/ingest"
+	"github.com/wdstream/wdstream/publisher"
 	"github.com/wdstream/wdstream/schemas"
 	"github.com/wdstream/wdstream/schemas/spec"
 )
@@ -207,10 +208,14 @@ func startRun(ctx context.Context, cfg *runConfig, sp *spec.Spec, logger *slog.L
 		return nil, err
 	}
 	if cfg.store != "" {
-		if env.bucket, err = blob.OpenBucket(ctx, cfg.store); err != nil {
-			return nil, fmt.Errorf("opening store %s: %w", cfg.store, err)
+		// Opened as the publisher opens stores, so that a file:// store
+		// on another filesystem than the temp dir works for the archive too.
+		st, err := publisher.OpenStore(ctx, cfg.store)
+		if err != nil {
+			return nil, err
 		}
-		env.closers = append(env.closers, env.bucket.Close)
+		env.bucket = st.Bucket()
+		env.closers = append(env.closers, st.Close)
 	}
 	for _, st := range runStages {
 		if !containsStr(cfg.stages, st.name) {
