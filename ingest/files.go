@@ -18,6 +18,7 @@ import (
 	_ "gocloud.dev/blob/fileblob" // file:// inputs
 	_ "gocloud.dev/blob/s3blob"   // s3:// inputs
 
+	"github.com/wdstream/wdstream/internal/redact"
 	"github.com/wdstream/wdstream/schemas"
 )
 
@@ -28,14 +29,23 @@ import (
 // pattern's fixed prefix. Files ending in .parquet are Parquet; .jsonl and
 // .json are one JSON object per line (the Kafka message format).
 type Files struct {
-	pattern string
+	pattern string       // redacted: without user info and query
 	bucket  *blob.Bucket // nil for local files
 	names   []string     // local paths or bucket keys, sorted
+	where   string       // the bucket's redacted URL, for errors
+	secrets []string     // the URLs whose credentials errors must not show
 }
 
-// Glob expands pattern. No match is an error naming the pattern.
+// Glob expands pattern. No match is an error naming the pattern. Errors
+// never quote a bucket URL's credentials: its user info and query are
+// dropped, and any of their values a driver's message repeats is replaced.
 func Glob(ctx context.Context, pattern string) (*Files, error) {
 	u, err := url.Parse(pattern)
+	if err != nil && strings.Contains(pattern, "://") {
+		// A bucket URL that does not parse: url.Parse's error quotes it
+		// whole, or a piece of it, and any piece could be a credential.
+		return nil, errors.New("input pattern: not a valid URL (not shown: it may hold credentials; percent-encode reserved characters in user info and query values)")
+	}
 	if err != nil || u.Scheme == "" || len(u.Scheme) == 1 { // a Windows drive letter is not a scheme
 		names, err := filepath.Glob(pattern)
 		if err != nil {
@@ -52,15 +62,18 @@ func Glob(ctx context.Context, pattern string) (*Files, error) {
 	}
 	keyPattern := strings.TrimPrefix(u.Path, "/")
 	u.Path = ""
-	b, err := blob.OpenBucket(ctx, u.String())
+	bucketURL := u.String()
+	f := &Files{pattern: redact.URL(pattern), where: redact.URL(bucketURL), secrets: []string{pattern, bucketURL}}
+	b, err := blob.OpenBucket(ctx, bucketURL)
 	if err != nil {
-		return nil, fmt.Errorf("input pattern %q: opening bucket: %w", redactURL(pattern), err)
+		// gocloud.dev quotes the whole URL in its errors.
+		return nil, f.errorf(err, "input pattern %q: opening bucket", f.pattern)
 	}
+	f.bucket = b
 	prefix := keyPattern
 	if i := strings.IndexAny(prefix, "*?["); i >= 0 {
 		prefix = prefix[:i]
 	}
-	f := &Files{pattern: redactURL(pattern), bucket: b}
 	it := b.List(&blob.ListOptions{Prefix: prefix})
 	for {
 		obj, err := it.Next(ctx)
@@ -69,7 +82,7 @@ func Glob(ctx context.Context, pattern string) (*Files, error) {
 		}
 		if err != nil {
 			b.Close()
-			return nil, fmt.Errorf("input pattern %q: listing: %w", f.pattern, err)
+			return nil, f.errorf(err, "input pattern %q: listing", f.pattern)
 		}
 		if ok, _ := path.Match(keyPattern, obj.Key); ok && !obj.IsDir {
 			f.names = append(f.names, obj.Key)
@@ -83,14 +96,19 @@ func Glob(ctx context.Context, pattern string) (*Files, error) {
 	return f, nil
 }
 
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return raw
+// errorf returns "MSG: ERR" with the credentials of the input URL removed
+// from ERR's text (see redact.Error: errors.Is still sees ERR's chain).
+func (f *Files) errorf(err error, format string, args ...any) error {
+	return fmt.Errorf(format+": %w", append(args, f.scrub(err))...)
+}
+
+// scrub removes the input URL's credentials from err's text; local files
+// have none, and their errors keep their chain.
+func (f *Files) scrub(err error) error {
+	if len(f.secrets) == 0 {
+		return err
 	}
-	u.User = nil
-	u.RawQuery = ""
-	return u.String()
+	return redact.Error(err, f.secrets...)
 }
 
 // Names returns the matched files.
@@ -121,7 +139,7 @@ func (f *Files) open(ctx context.Context, i int) (io.ReaderAt, int64, func() err
 	}
 	b, err := f.bucket.ReadAll(ctx, name)
 	if err != nil {
-		return nil, 0, nil, fmt.Errorf("reading %s: %w", name, err)
+		return nil, 0, nil, f.errorf(err, "reading %s from %s", name, f.where)
 	}
 	return bytes.NewReader(b), int64(len(b)), func() error { return nil }, nil
 }
@@ -140,7 +158,7 @@ func each[T any](ctx context.Context, f *Files, openPQ func(io.ReaderAt, int64, 
 	for i, name := range f.names {
 		ra, size, closeFile, err := f.open(ctx, i)
 		if err != nil {
-			return fmt.Errorf("input %s: %w", name, err)
+			return fmt.Errorf("input %s: %w", name, f.scrub(err))
 		}
 		err = func() error {
 			defer closeFile()
@@ -183,7 +201,7 @@ func each[T any](ctx context.Context, f *Files, openPQ func(io.ReaderAt, int64, 
 			}
 		}()
 		if err != nil {
-			return fmt.Errorf("input %s: %w", name, err)
+			return fmt.Errorf("input %s: %w", name, f.scrub(err))
 		}
 	}
 	return nil

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"strings"
 	"time"
@@ -12,8 +11,8 @@ import (
 	"github.com/wdstream/wdstream/schemas/spec"
 )
 
-// Environment variables a command hook gets (besides the publisher's own
-// environment); the event's JSON is its standard input.
+// Environment variables a command hook gets besides CommandEnv; the
+// event's JSON is its standard input.
 const (
 	EnvEvent      = "WDSTREAM_EVENT"       // published or rejected
 	EnvModel      = "WDSTREAM_MODEL"       // the model name
@@ -23,14 +22,42 @@ const (
 	EnvIdemKey    = "WDSTREAM_IDEMPOTENCY_KEY"
 )
 
-func newCommand(c spec.Command, retries int) *Hook {
+// CommandEnv is the allowlist of the publisher's environment variables a
+// command hook gets, when set and not empty: what a program needs to run
+// and find its files, and nothing that is usually a credential. The rest
+// of the environment (AWS_*, webhook secrets, Kafka passwords, ...) is
+// withheld unless the command's spec names it in env.
+var CommandEnv = []string{"PATH", "HOME", "USER", "LANG", "LC_ALL", "TZ", "TMPDIR"}
+
+// commandEnv returns the environment of a command hook: the allowlist, the
+// spec's extra names, then the event variables (which win over both).
+func commandEnv(getenv func(string) string, extra []string, e *Event) []string {
+	var env []string
+	seen := map[string]bool{}
+	for _, names := range [][]string{CommandEnv, extra} {
+		for _, name := range names {
+			if seen[name] {
+				continue
+			}
+			seen[name] = true
+			if v := getenv(name); v != "" {
+				env = append(env, name+"="+v)
+			}
+		}
+	}
+	return append(env,
+		EnvEvent+"="+e.Kind, EnvModel+"="+e.Model, EnvVersion+"="+e.Version,
+		EnvVersionURL+"="+e.URL, EnvVerdict+"="+e.Verdict, EnvIdemKey+"="+e.IdempotencyKey())
+}
+
+func newCommand(c spec.Command, cfg HookConfig) *Hook {
 	argv := append([]string(nil), c.Argv...)
-	h := &Hook{Kind: "command", Name: argv[0], Retries: retries, Timeout: c.Timeout.D()}
+	extra := append([]string(nil), c.Env...)
+	getenv := cfg.Getenv
+	h := &Hook{Kind: "command", Name: argv[0], Retries: cfg.CommandRetries, Timeout: c.Timeout.D()}
 	h.run = func(ctx context.Context, e *Event, body []byte, attempt int) error {
 		cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-		cmd.Env = append(os.Environ(),
-			EnvEvent+"="+e.Kind, EnvModel+"="+e.Model, EnvVersion+"="+e.Version,
-			EnvVersionURL+"="+e.URL, EnvVerdict+"="+e.Verdict, EnvIdemKey+"="+e.IdempotencyKey())
+		cmd.Env = commandEnv(getenv, extra, e)
 		cmd.Stdin = bytes.NewReader(body)
 		var out limitedBuffer
 		cmd.Stdout, cmd.Stderr = &out, &out

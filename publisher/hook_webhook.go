@@ -12,7 +12,9 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
+	"github.com/wdstream/wdstream/internal/redact"
 	"github.com/wdstream/wdstream/schemas/spec"
 )
 
@@ -41,10 +43,52 @@ func VerifySignature(secret, body []byte, header string) bool {
 	return hmac.Equal([]byte(header), []byte(Sign(secret, body)))
 }
 
-func newWebhook(w spec.Webhook, cfg HookConfig) (*Hook, error) {
-	u, err := url.Parse(w.URL)
+// webhookTarget resolves a webhook's URL (inline or from url_env) and
+// returns it with the hook's name for logs and a scrubber for every text
+// that could quote it. The name is the URL without user info and query;
+// for a URL from the environment, also without its path (a Slack-style
+// URL keeps its token there).
+func webhookTarget(w spec.Webhook, getenv func(string) string) (raw, name string, scrub func(string) string, err error) {
+	switch {
+	case w.URL != "" && w.URLEnv != "":
+		return "", "", nil, errors.New("give url or url_env, not both")
+	case w.URLEnv != "":
+		raw = getenv(w.URLEnv)
+		if raw == "" {
+			return "", "", nil, fmt.Errorf("url_env %s is not set in the environment", w.URLEnv)
+		}
+	case w.URL != "":
+		raw = w.URL
+	default:
+		return "", "", nil, errors.New("no url or url_env")
+	}
+	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("url %q: want an absolute http or https URL", Redact(w.URL))
+		if w.URLEnv != "" {
+			return "", "", nil, fmt.Errorf("url_env %s: %q: want an absolute http or https URL", w.URLEnv, redact.URL(raw))
+		}
+		return "", "", nil, fmt.Errorf("url %q: want an absolute http or https URL", redact.URL(raw))
+	}
+	name = redact.URL(raw)
+	path := ""
+	if w.URLEnv != "" {
+		name = u.Scheme + "://" + u.Host + " (url_env " + w.URLEnv + ")"
+		path = u.EscapedPath()
+	}
+	scrub = func(msg string) string {
+		msg = redact.Message(msg, raw)
+		if len(path) > 1 {
+			msg = strings.ReplaceAll(msg, path, "/"+redact.Placeholder)
+		}
+		return msg
+	}
+	return raw, name, scrub, nil
+}
+
+func newWebhook(w spec.Webhook, cfg HookConfig) (*Hook, error) {
+	target, name, scrub, err := webhookTarget(w, cfg.Getenv)
+	if err != nil {
+		return nil, err
 	}
 	var secret []byte
 	if w.SecretEnv != "" {
@@ -54,13 +98,12 @@ func newWebhook(w spec.Webhook, cfg HookConfig) (*Hook, error) {
 		}
 		secret = []byte(s)
 	}
-	name := Redact(w.URL)
 	client := cfg.HTTPClient
 	h := &Hook{Kind: "webhook", Name: name, Retries: w.Retries, Timeout: w.Timeout.D()}
 	h.run = func(ctx context.Context, e *Event, body []byte, attempt int) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 		if err != nil {
-			return permanentError{fmt.Errorf("POST %s: %s", name, redactURLError(err))}
+			return permanentError{fmt.Errorf("POST %s: %s", name, scrub(redactURLError(err)))}
 		}
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("User-Agent", "wdstream-publisher")
@@ -72,7 +115,7 @@ func newWebhook(w spec.Webhook, cfg HookConfig) (*Hook, error) {
 		}
 		resp, err := client.Do(req)
 		if err != nil {
-			return fmt.Errorf("POST %s: %s", name, redactURLError(err))
+			return fmt.Errorf("POST %s: %s", name, scrub(redactURLError(err)))
 		}
 		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
@@ -80,7 +123,8 @@ func newWebhook(w spec.Webhook, cfg HookConfig) (*Hook, error) {
 		if resp.StatusCode/100 == 2 {
 			return nil
 		}
-		err = fmt.Errorf("POST %s: HTTP %d: %q", name, resp.StatusCode, bytes.TrimSpace(snippet))
+		// The receiver's answer could quote the request's URL.
+		err = fmt.Errorf("POST %s: HTTP %d: %q", name, resp.StatusCode, scrub(string(bytes.TrimSpace(snippet))))
 		if resp.StatusCode/100 == 4 && resp.StatusCode != http.StatusRequestTimeout && resp.StatusCode != http.StatusTooManyRequests {
 			return permanentError{err}
 		}

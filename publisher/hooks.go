@@ -75,7 +75,9 @@ type HookConfig struct {
 	// ingest.Auth.Transport()); each kafka hook uses a copy. Default: a
 	// plaintext transport.
 	KafkaTransport *kafka.Transport
-	// Getenv reads the webhook secrets. Default os.Getenv.
+	// Getenv reads the webhook secrets and URLs (secret_env, url_env) and
+	// the variables passed to command hooks (CommandEnv and their spec's
+	// env). Default os.Getenv.
 	Getenv func(string) string
 	// HTTPClient posts the webhooks; each attempt is bounded by the hook's
 	// timeout. Default: a client without redirects.
@@ -89,7 +91,10 @@ type HookConfig struct {
 
 // NewHooks builds the hooks of a spec's hooks section. A webhook whose
 // secret_env is set but empty is an error, so that a publisher never sends
-// unsigned calls to a receiver that expects signed ones.
+// unsigned calls to a receiver that expects signed ones; so is one whose
+// url_env is unset or empty. Command hooks get only the CommandEnv
+// allowlist of the environment, their spec's env names and the event
+// variables.
 func NewHooks(h spec.Hooks, cfg HookConfig) ([]*Hook, error) {
 	if cfg.Getenv == nil {
 		cfg.Getenv = os.Getenv
@@ -126,7 +131,7 @@ func NewHooks(h spec.Hooks, cfg HookConfig) ([]*Hook, error) {
 		if len(c.Argv) == 0 || c.Argv[0] == "" {
 			return fail(fmt.Errorf("hooks.commands[%d]: empty argv", i))
 		}
-		out = append(out, newCommand(c, cfg.CommandRetries))
+		out = append(out, newCommand(c, cfg))
 	}
 	for i, k := range h.Kafka {
 		if len(cfg.KafkaBrokers) == 0 {

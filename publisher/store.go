@@ -11,12 +11,15 @@ import (
 	"io"
 	"net/url"
 	"path"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"gocloud.dev/blob"
+
+	"github.com/wdstream/wdstream/internal/redact"
 	_ "gocloud.dev/blob/fileblob" // file:// store URLs
 	_ "gocloud.dev/blob/s3blob"   // s3:// store URLs
 	"gocloud.dev/gcerrors"
@@ -100,45 +103,13 @@ func OpenStore(ctx context.Context, rawURL string) (*Store, error) {
 	return s, nil
 }
 
-// Redact returns a store URL without user info and query (where secrets
-// could hide), for logs and errors.
-func Redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "<unparsable URL>"
-	}
-	u.User = nil
-	u.RawQuery = ""
-	return u.String()
-}
+// Redact returns a store URL without user info, query and fragment (where
+// secrets could hide), for logs and errors (internal/redact.URL).
+func Redact(raw string) string { return redact.URL(raw) }
 
 // scrub removes from msg the given URLs and every secret they could carry
-// (user info, query values).
-func scrub(msg string, urls ...string) string {
-	var secrets []string
-	for _, raw := range urls {
-		msg = strings.ReplaceAll(msg, raw, Redact(raw))
-		u, err := url.Parse(raw)
-		if err != nil {
-			continue
-		}
-		if u.User != nil {
-			secrets = append(secrets, u.User.Username())
-			if p, ok := u.User.Password(); ok {
-				secrets = append(secrets, p)
-			}
-		}
-		for _, vs := range u.Query() {
-			secrets = append(secrets, vs...)
-		}
-	}
-	for _, s := range secrets {
-		if len(s) >= 4 {
-			msg = strings.ReplaceAll(msg, s, "REDACTED")
-		}
-	}
-	return msg
-}
+// (user info, query values; internal/redact.Message).
+func scrub(msg string, urls ...string) string { return redact.Message(msg, urls...) }
 
 // Bucket exposes the underlying bucket (for the archive and tests).
 func (s *Store) Bucket() *blob.Bucket { return s.bucket }
@@ -167,7 +138,25 @@ func NewVersionName(t time.Time) string {
 	return "v" + t.UTC().Format("20060102T150405.000Z") + "-" + hex.EncodeToString(r[:])
 }
 
+// nameRE is the set of model and version names: 1 to 128 of A-Z a-z 0-9
+// . _ -, starting with a letter or digit. Names reach URLs, file names,
+// logs, hook arguments and environment variables, so none may hold a
+// newline, start with '-' (read as a flag) or carry shell metacharacters.
+// NewVersionName's names (v20261127T105755.123Z-9f2c41ab) are in it.
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+// CheckName reports whether s is a valid name of the given kind: "model"
+// and "version" names are held to nameRE; file names within a version may
+// be anything but empty, ".", ".." or hold '/', '\\' or '@'.
+func CheckName(kind, s string) error { return validName(kind, s) }
+
 func validName(kind, s string) error {
+	if kind == "model" || kind == "version" {
+		if !nameRE.MatchString(s) {
+			return fmt.Errorf("invalid %s name %q: want 1 to 128 of A-Z a-z 0-9 . _ -, starting with a letter or digit", kind, s)
+		}
+		return nil
+	}
 	if s == "" || strings.ContainsAny(s, "/\\@") || s == "." || s == ".." {
 		return fmt.Errorf("invalid %s name %q (no '/', '\\', '@'; not empty)", kind, s)
 	}

@@ -153,12 +153,20 @@
 //
 // hooks (default: none):
 //
-//	webhooks[i]  url (required, absolute http or https), secret_env (name of
-//	             the environment variable holding the HMAC-SHA256 key;
+//	webhooks[i]  url (absolute http or https) or url_env (name of the
+//	             environment variable holding it, read at start-up: it must
+//	             then be set; the spec stored with each version keeps the
+//	             name): exactly one; a url with a token belongs in url_env,
+//	             as the spec is stored with every version. secret_env (name
+//	             of the environment variable holding the HMAC-SHA256 key;
 //	             default: unsigned), timeout (default 5s, > 0), retries
 //	             (default 3, >= 0)
 //	commands[i]  argv (required list: the program, not empty, and its
-//	             arguments; no shell), timeout (default 30s, > 0)
+//	             arguments; no shell), env (names of environment variables
+//	             passed through besides PATH, HOME, USER, LANG, LC_ALL, TZ,
+//	             TMPDIR and the WDSTREAM_* event variables; the rest of the
+//	             environment is withheld; default none), timeout (default
+//	             30s, > 0)
 //	kafka[i]     topic (default model-events; 1 to 249 of a-z A-Z 0-9 . _ -)
 //
 // configs/playstore.yaml and configs/paper.yaml are commented examples.

@@ -242,8 +242,16 @@ type Hooks struct {
 
 // Webhook POSTs the manifest or report as JSON.
 type Webhook struct {
-	// URL to POST to. Required, an absolute http or https URL with a host.
-	URL string `yaml:"url"`
+	// URL to POST to: an absolute http or https URL with a host. Exactly
+	// one of URL and URLEnv is required. The spec is stored with every
+	// version (spec.yaml), so a URL that carries a token (in its query or
+	// user info) belongs in URLEnv; logs and errors print it without them.
+	URL string `yaml:"url,omitempty"`
+	// URLEnv names the environment variable holding the URL, read when the
+	// publisher starts (it must then be set, to an absolute http or https
+	// URL); the spec, and every version's spec.yaml, keeps only the name.
+	// A valid variable name ([A-Za-z_][A-Za-z0-9_]*).
+	URLEnv string `yaml:"url_env,omitempty"`
 	// SecretEnv names the environment variable holding the HMAC-SHA256 secret
 	// (the secret itself never lives in the spec). Default: no signature.
 	// When set, a valid variable name ([A-Za-z_][A-Za-z0-9_]*).
@@ -261,6 +269,12 @@ type Command struct {
 	// Argv: the program and its arguments (no shell). Required: at least the
 	// program, which must not be empty.
 	Argv []string `yaml:"argv"`
+	// Env names environment variables passed to the program besides the
+	// allowlist it always gets (PATH, HOME, USER, LANG, LC_ALL, TZ, TMPDIR
+	// and the WDSTREAM_* event variables): the rest of the publisher's
+	// environment, its cloud credentials and webhook secrets, is withheld.
+	// Default none; each a valid variable name ([A-Za-z_][A-Za-z0-9_]*).
+	Env []string `yaml:"env"`
 	// Timeout. Default 30s; > 0.
 	Timeout Duration `yaml:"timeout" default:"30s"`
 }

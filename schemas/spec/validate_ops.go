@@ -3,6 +3,8 @@ package spec
 import (
 	"net/url"
 	"regexp"
+
+	"github.com/wdstream/wdstream/internal/redact"
 )
 
 func validateJoin(j *Join, r *reporter) {
@@ -63,10 +65,21 @@ func validateHooks(h *Hooks, r *reporter) {
 	for i := range h.Webhooks {
 		w := &h.Webhooks[i]
 		p := indexPath("hooks.webhooks", i)
-		if !r.has(p + ".url") {
-			r.errorf(p+".url", "required: the http(s) URL to POST to")
-		} else if u, err := url.Parse(w.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			r.errorf(p+".url", "must be an absolute http:// or https:// URL, got %q", w.URL)
+		hasURL, hasEnv := r.has(p+".url"), r.has(p+".url_env")
+		switch {
+		case hasURL && hasEnv:
+			r.errorf(p+".url_env", "give url or url_env, not both")
+		case !hasURL && !hasEnv:
+			r.errorf(p+".url", "required: the http(s) URL to POST to, or url_env naming the environment variable that holds it")
+		case hasEnv:
+			if !envName.MatchString(w.URLEnv) {
+				r.errorf(p+".url_env", "must name an environment variable ([A-Za-z_][A-Za-z0-9_]*), got %q", w.URLEnv)
+			}
+		default:
+			if u, err := url.Parse(w.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				// Without its query and user info: they could hold a token.
+				r.errorf(p+".url", "must be an absolute http:// or https:// URL, got %q", redact.URL(w.URL))
+			}
 		}
 		if w.SecretEnv != "" && !envName.MatchString(w.SecretEnv) {
 			r.errorf(p+".secret_env", "must name an environment variable ([A-Za-z_][A-Za-z0-9_]*), got %q", w.SecretEnv)
@@ -82,6 +95,11 @@ func validateHooks(h *Hooks, r *reporter) {
 			r.errorf(p+".argv", "required: the program and its arguments, such as [notify.sh, --channel, ml]")
 		case c.Argv[0] == "":
 			r.errorf(indexPath(p+".argv", 0), "the program must not be empty")
+		}
+		for j, name := range c.Env {
+			if !envName.MatchString(name) {
+				r.errorf(indexPath(p+".env", j), "must name an environment variable ([A-Za-z_][A-Za-z0-9_]*), got %q", name)
+			}
 		}
 		positive(r, p+".timeout", c.Timeout)
 	}
