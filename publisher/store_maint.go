@@ -2,6 +2,8 @@ package publisher
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -278,7 +280,7 @@ func (s *Store) RejectedReport(ctx context.Context, model, version string) (*Rep
 	}
 	var r Report
 	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("store %s: %s is not a valid report: %w", s.where, key, err)
+		return nil, fmt.Errorf("%w: store %s: %s is not a valid report: %w", ErrCorrupt, s.where, key, err)
 	}
 	return &r, nil
 }
@@ -286,4 +288,47 @@ func (s *Store) RejectedReport(ctx context.Context, model, version string) (*Rep
 // Models lists the model names in the store (the top-level folders).
 func (s *Store) Models(ctx context.Context) ([]string, error) {
 	return s.listDirs(ctx, "")
+}
+
+// VerifyFiles reads every file the manifest m lists, streaming, and checks
+// its size and SHA-256 against the manifest without keeping the bytes (a
+// listing can check a large version). A file that is missing or differs is
+// an error wrapping ErrCorrupt that names it; other errors (the store
+// unreachable) are returned as they are.
+func (s *Store) VerifyFiles(ctx context.Context, m *Manifest) error {
+	names := make([]string, 0, len(m.Files))
+	for n := range m.Files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if err := validName("file", n); err != nil {
+			return fmt.Errorf("%w: %s@%s: %w", ErrCorrupt, m.Model, m.Version, err)
+		}
+		fi := m.Files[n]
+		key := versionPrefix(m.Model, m.Version) + n
+		r, err := s.bucket.NewReader(ctx, key, nil)
+		if gcerrors.Code(err) == gcerrors.NotFound {
+			return fmt.Errorf("%w: %s@%s: file %s of the manifest is missing", ErrCorrupt, m.Model, m.Version, n)
+		}
+		if err != nil {
+			return fmt.Errorf("store %s: reading %s: %w", s.where, key, err)
+		}
+		h := sha256.New()
+		size, err := io.Copy(h, r)
+		r.Close()
+		if err != nil && strings.Contains(err.Error(), "checksum did not match") {
+			// The S3 SDK checks the server's own checksum of the object.
+			return fmt.Errorf("%w: %s@%s file %s: the store's checksum of the object does not match its bytes",
+				ErrCorrupt, m.Model, m.Version, n)
+		}
+		if err != nil {
+			return fmt.Errorf("store %s: reading %s: %w", s.where, key, err)
+		}
+		if sum := hex.EncodeToString(h.Sum(nil)); size != fi.Size || sum != fi.SHA256 {
+			return fmt.Errorf("%w: %s@%s file %s: %d bytes with sha256 %s, the manifest says %d bytes with %s",
+				ErrCorrupt, m.Model, m.Version, n, size, sum[:12], fi.Size, fi.SHA256[:min(12, len(fi.SHA256))])
+		}
+	}
+	return nil
 }

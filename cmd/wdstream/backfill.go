@@ -70,10 +70,16 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	switch {
 	case f.spec == "" || f.store == "" || f.model == "":
 		return flagError(fs, "--spec, --store and --model are required")
+	case checkModelName(f.model) != nil:
+		// Checked before any work: a name the store would refuse must not
+		// cost a training run.
+		return flagError(fs, "--model: "+checkModelName(f.model).Error())
 	case (f.examples == "") == (f.impressions == "" && f.installs == ""):
 		return flagError(fs, "give either --examples or both --impressions and --installs")
 	case f.examples == "" && (f.impressions == "" || f.installs == ""):
 		return flagError(fs, "--impressions and --installs go together")
+	case f.warm != "latest" && f.warm != "none" && publisher.CheckName("version", f.warm) != nil:
+		return flagError(fs, fmt.Sprintf("--warm-start %q: want latest, none or a version name", f.warm))
 	case f.holdout < 0 || f.holdout > 0.9:
 		return flagError(fs, fmt.Sprintf("--holdout %g: must be in [0, 0.9]", f.holdout))
 	case f.order != string(trainer.OrderTime) && f.order != string(trainer.OrderShuffle):

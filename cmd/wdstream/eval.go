@@ -33,6 +33,9 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *storeURL == "" || *ref == "" || *input == "" {
 		return flagError(fs, "--store, --model and --input are required")
 	}
+	if _, _, err := parseModelRef(*ref); err != nil {
+		return flagError(fs, "--model: "+err.Error())
+	}
 	lm, err := loadForScoring(ctx, *storeURL, *ref)
 	if err != nil {
 		return err
@@ -68,7 +71,7 @@ type loaded struct {
 // loadForScoring loads NAME[@VERSION] through the publisher's loader, the
 // same one the gate's dry run uses.
 func loadForScoring(ctx context.Context, storeURL, ref string) (*loaded, error) {
-	model, version, err := publisher.ParseRef(ref)
+	model, version, err := parseModelRef(ref)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -34,6 +35,11 @@ func runJoin(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if *impGlob == "" || *insGlob == "" || *out == "" {
 		return flagError(fs, "--impressions, --installs and --out are required")
+	}
+	if in, err := inputAt(*out, *impGlob, *insGlob); err != nil {
+		return err
+	} else if in != "" {
+		return flagError(fs, fmt.Sprintf("--out %s is the input file %s: write the examples elsewhere", *out, in))
 	}
 	if *window < 0 {
 		return flagError(fs, fmt.Sprintf("--label-window %v: must be positive", *window))
@@ -66,6 +72,42 @@ func runJoin(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fmt.Fprintf(stdout, "join: %d impressions, %d installs -> %d examples (%d positives) in %s; installs: %d matched, %d duplicate, %d late, %d orphan, %d outside the window\n",
 		len(imps), len(ins), st.Emitted, st.Positives, *out, st.Matched, st.Duplicates, st.Late, st.Orphans, st.OutOfWindow)
 	return nil
+}
+
+// inputAt returns the file among those the local patterns match that out
+// names ("" when none): the same cleaned absolute path or, when out
+// exists, the same file (os.SameFile: a link, another path to it). Bucket
+// patterns are skipped: out is a local file.
+func inputAt(out string, patterns ...string) (string, error) {
+	absOut, err := filepath.Abs(out)
+	if err != nil {
+		return "", fmt.Errorf("--out %s: %w", out, err)
+	}
+	outInfo, statErr := os.Stat(out)
+	for _, p := range patterns {
+		if u, err := url.Parse(p); err == nil && len(u.Scheme) > 1 {
+			if u.Scheme != "file" {
+				continue
+			}
+			p = u.Path // as ingest.Glob reads a file:// pattern
+		}
+		names, err := filepath.Glob(p)
+		if err != nil {
+			continue // ingest.Glob reports a bad pattern
+		}
+		for _, n := range names {
+			if a, err := filepath.Abs(n); err == nil && a == absOut {
+				return n, nil
+			}
+			if statErr != nil {
+				continue
+			}
+			if fi, err := os.Stat(n); err == nil && os.SameFile(fi, outInfo) {
+				return n, nil
+			}
+		}
+	}
+	return "", nil
 }
 
 const defaultLabelWindow = 30 * time.Minute // the spec's default

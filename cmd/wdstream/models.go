@@ -22,7 +22,7 @@ func modelsCommand() command {
 	}
 }
 
-const modelsSynopsis = `--store URL [--model NAME] [--json]        list models, or a model's versions
+const modelsSynopsis = `--store URL [--model NAME] [--verify] [--json]  list models, or a model's versions
        wdstream models show NAME@VERSION --store URL [--json]   a version's manifest (or a rejected candidate's report)
        wdstream models rollback NAME [--to VERSION] [--reason TEXT] --store URL
        wdstream models pin NAME@VERSION --store URL
@@ -40,12 +40,18 @@ func runModels(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	jsonOut := fs.Bool("json", false, "print JSON")
 	to := fs.String("to", "", "rollback: the version to go back to (default: the one before LATEST)")
 	reason := fs.String("reason", "", "rollback: why, recorded in the history")
+	verify := fs.Bool("verify", false, "list with --model: check every version's files against its manifest's checksums (default: only the version LATEST names)")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
 	}
 	if *storeURL == "" {
 		return flagError(fs, "--store is required")
+	}
+	if *model != "" {
+		if err := checkModelName(*model); err != nil {
+			return flagError(fs, "--model: "+err.Error())
+		}
 	}
 	want := map[string]int{"": 0, "show": 1, "rollback": 1, "pin": 1, "unpin": 1, "history": 1}
 	n, ok := want[sub]
@@ -55,6 +61,12 @@ func runModels(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if len(pos) != n {
 		return flagError(fs, fmt.Sprintf("models %s takes %d argument(s), got %d", sub, n, len(pos)))
 	}
+	if n == 1 {
+		// Every name is checked before the store is opened.
+		if _, _, err := parseModelRef(pos[0]); err != nil {
+			return flagError(fs, err.Error())
+		}
+	}
 	store, err := publisher.OpenStore(ctx, *storeURL)
 	if err != nil {
 		return err
@@ -63,13 +75,13 @@ func runModels(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	switch sub {
 	case "":
 		if *model == "" {
-			return listModels(ctx, store, stdout, *jsonOut)
+			return listModels(ctx, store, stdout, stderr, *jsonOut)
 		}
-		return listVersions(ctx, store, *model, stdout, *jsonOut)
+		return listVersions(ctx, store, *model, *verify, stdout, stderr, *jsonOut)
 	case "show":
 		return showVersion(ctx, store, pos[0], stdout, *jsonOut)
 	case "rollback":
-		name, v, err := publisher.ParseRef(pos[0])
+		name, v, err := parseModelRef(pos[0])
 		if err != nil {
 			return err
 		}
@@ -83,7 +95,7 @@ func runModels(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(stdout, "rolled back %s: LATEST %s -> %s\n", name, from, now)
 		return nil
 	case "pin", "unpin":
-		name, v, err := publisher.ParseRef(pos[0])
+		name, v, err := parseModelRef(pos[0])
 		if err != nil {
 			return err
 		}
@@ -101,7 +113,14 @@ func runModels(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(stdout, "%sned %s@%s\n", sub, name, v)
 		return nil
 	case "history":
-		h, err := store.History(ctx, pos[0])
+		name, v, err := parseModelRef(pos[0])
+		if err != nil {
+			return err
+		}
+		if v != "" {
+			return flagError(fs, "history takes NAME")
+		}
+		h, err := store.History(ctx, name)
 		if err != nil {
 			return err
 		}
@@ -141,7 +160,34 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-func listModels(ctx context.Context, store *publisher.Store, w io.Writer, jsonOut bool) error {
+// checkModelName is the rule every command that takes --model (or a
+// NAME[@VERSION] argument) runs before any work: the publisher's
+// (publisher.CheckName), which the library and the service hold every
+// name to as well.
+func checkModelName(name string) error { return publisher.CheckName("model", name) }
+
+// parseModelRef splits NAME[@VERSION] like publisher.ParseRef and holds
+// NAME, and VERSION when given, to checkModelName's set.
+func parseModelRef(ref string) (model, version string, err error) {
+	model, version, err = publisher.ParseRef(ref)
+	if err != nil {
+		return "", "", err
+	}
+	if err := checkModelName(model); err != nil {
+		return "", "", fmt.Errorf("model reference %q: %w", ref, err)
+	}
+	if version != "" {
+		if err := publisher.CheckName("version", version); err != nil {
+			return "", "", fmt.Errorf("model reference %q: %w", ref, err)
+		}
+	}
+	return model, version, nil
+}
+
+// listModels lists every model with its version count and LATEST. A model
+// whose LATEST cannot be read is listed with the reason in STATUS; the
+// others are listed anyway.
+func listModels(ctx context.Context, store *publisher.Store, w, stderr io.Writer, jsonOut bool) error {
 	names, err := store.Models(ctx)
 	if err != nil {
 		return err
@@ -150,6 +196,7 @@ func listModels(ctx context.Context, store *publisher.Store, w io.Writer, jsonOu
 		Model    string `json:"model"`
 		Latest   string `json:"latest,omitempty"`
 		Versions int    `json:"versions"`
+		Status   string `json:"status,omitempty"`
 	}
 	var rows []row
 	for _, n := range names {
@@ -157,19 +204,24 @@ func listModels(ctx context.Context, store *publisher.Store, w io.Writer, jsonOu
 		if err != nil {
 			return err
 		}
-		latest, err := store.Latest(ctx, n)
-		if err != nil && !errors.Is(err, publisher.ErrNoVersion) {
+		r := row{Model: n, Versions: len(vs)}
+		r.Latest, err = store.Latest(ctx, n)
+		switch {
+		case errors.Is(err, publisher.ErrCorrupt):
+			r.Status = "unreadable LATEST: " + err.Error()
+			fmt.Fprintf(stderr, "models: %s: %v\n", n, err)
+		case err != nil && !errors.Is(err, publisher.ErrNoVersion):
 			return err
 		}
-		rows = append(rows, row{n, latest, len(vs)})
+		rows = append(rows, r)
 	}
 	if jsonOut {
 		return writeIndentedJSON(w, rows)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "MODEL\tVERSIONS\tLATEST")
+	fmt.Fprintln(tw, "MODEL\tVERSIONS\tLATEST\tSTATUS")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%d\t%s\n", r.Model, r.Versions, orDash(r.Latest))
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", r.Model, r.Versions, orDash(r.Latest), orDash(r.Status))
 	}
 	return tw.Flush()
 }
@@ -186,9 +238,28 @@ type versionRow struct {
 	Pinned   bool    `json:"pinned,omitempty"`
 	Rejected bool    `json:"rejected,omitempty"`
 	Failed   string  `json:"failed,omitempty"`
+	// Status is "verified" when the version's files were read and match
+	// the manifest's checksums, "corrupt: REASON" when they do not,
+	// "unreadable: REASON" when the manifest (or a rejection report)
+	// cannot be read, and "" when the files were not checked.
+	Status string `json:"status,omitempty"`
 }
 
-func listVersions(ctx context.Context, store *publisher.Store, model string, w io.Writer, jsonOut bool) error {
+// Values of versionRow.Status (the reasons follow the prefixes).
+const (
+	statusVerified   = "verified"
+	statusCorrupt    = "corrupt: "
+	statusUnreadable = "unreadable: "
+)
+
+// listVersions lists a model's versions and rejected candidates. It lists
+// what it can read and marks the rest: a manifest that does not parse is
+// "unreadable", a version whose files do not match its manifest's
+// checksums "corrupt". Checking checksums reads every file, so by default
+// only the version LATEST names is checked (the one predict, eval and warm
+// start load); verifyAll checks every version. A problem with LATEST is
+// also said on stderr.
+func listVersions(ctx context.Context, store *publisher.Store, model string, verifyAll bool, w, stderr io.Writer, jsonOut bool) error {
 	vs, err := store.Versions(ctx, model)
 	if err != nil {
 		return err
@@ -201,7 +272,10 @@ func listVersions(ctx context.Context, store *publisher.Store, model string, w i
 		return fmt.Errorf("model %s in %s: %w", model, store, publisher.ErrNoVersion)
 	}
 	latest, err := store.Latest(ctx, model)
-	if err != nil && !errors.Is(err, publisher.ErrNoVersion) {
+	switch {
+	case errors.Is(err, publisher.ErrCorrupt):
+		fmt.Fprintf(stderr, "models: %v\n", err)
+	case err != nil && !errors.Is(err, publisher.ErrNoVersion):
 		return err
 	}
 	pins, err := store.Pins(ctx, model)
@@ -211,11 +285,28 @@ func listVersions(ctx context.Context, store *publisher.Store, model string, w i
 	var rows []versionRow
 	for _, v := range vs {
 		m, err := store.Manifest(ctx, model, v)
-		if err != nil {
+		if err := fatalListErr(ctx, err); err != nil {
 			return err
+		}
+		if err != nil {
+			r := versionRow{Version: v, Created: "-", Verdict: "-", Latest: v == latest, Pinned: slices.Contains(pins, v),
+				Status: statusUnreadable + reason(err)}
+			rows = append(rows, r)
+			continue
 		}
 		r := versionRow{Version: v, Created: m.Created.Format("2006-01-02 15:04:05Z"), Parent: m.Parent,
 			Verdict: "ungated", Latest: v == latest, Pinned: slices.Contains(pins, v)}
+		if verifyAll || r.Latest {
+			err := store.VerifyFiles(ctx, m)
+			switch {
+			case err == nil:
+				r.Status = statusVerified
+			case errors.Is(err, publisher.ErrCorrupt):
+				r.Status = statusCorrupt + reason(err)
+			default:
+				return err
+			}
+		}
 		if m.Metrics != nil {
 			r.AUC, r.LogLoss = m.Metrics.AUC, m.Metrics.LogLoss
 		}
@@ -227,8 +318,12 @@ func listVersions(ctx context.Context, store *publisher.Store, model string, w i
 	}
 	for _, v := range rej {
 		rep, err := store.RejectedReport(ctx, model, v)
-		if err != nil {
+		if err := fatalListErr(ctx, err); err != nil {
 			return err
+		}
+		if err != nil {
+			rows = append(rows, versionRow{Version: v, Created: "-", Verdict: "rejected", Rejected: true, Status: statusUnreadable + reason(err)})
+			continue
 		}
 		r := versionRow{Version: v, Created: rep.Time.Format("2006-01-02 15:04:05Z"), Verdict: "rejected", Rejected: true,
 			Failed: strings.Join(rep.Failed(), ",")}
@@ -238,11 +333,17 @@ func listVersions(ctx context.Context, store *publisher.Store, model string, w i
 		rows = append(rows, r)
 	}
 	slices.SortFunc(rows, func(a, b versionRow) int { return strings.Compare(a.Version, b.Version) })
+	for _, r := range rows {
+		if r.Latest && r.Status != statusVerified {
+			fmt.Fprintf(stderr, "models: LATEST names %s@%s, which predict, eval and warm start will refuse: %s\n", model, r.Version, r.Status)
+		}
+	}
 	if jsonOut {
 		return writeIndentedJSON(w, rows)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "VERSION\tCREATED\tPARENT\tAUC\tLOGLOSS\tVERDICT\tFLAGS")
+	// STATUS comes last: its reasons are long.
+	fmt.Fprintln(tw, "VERSION\tCREATED\tPARENT\tAUC\tLOGLOSS\tVERDICT\tFLAGS\tSTATUS")
 	for _, r := range rows {
 		var flags []string
 		if r.Latest {
@@ -258,13 +359,35 @@ func listVersions(ctx context.Context, store *publisher.Store, model string, w i
 		if r.AUC != 0 || r.LogLoss != 0 {
 			auc, ll = fmt.Sprintf("%.4f", r.AUC), fmt.Sprintf("%.4f", r.LogLoss)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Version, r.Created, orDash(r.Parent), auc, ll, r.Verdict, strings.Join(flags, " "))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Version, r.Created, orDash(r.Parent), auc, ll, r.Verdict,
+			orDash(strings.Join(flags, " ")), orDash(r.Status))
 	}
 	return tw.Flush()
 }
 
+// reason is err's message for a STATUS cell, without the ErrCorrupt prefix
+// that the status word already says.
+func reason(err error) string {
+	return strings.TrimPrefix(err.Error(), publisher.ErrCorrupt.Error()+": ")
+}
+
+// fatalListErr sorts a per-version read error for a listing: nil when err
+// is nil or condemns only that version (ErrCorrupt; ErrNoVersion, a version
+// deleted since it was listed), so that the listing marks it and goes on;
+// err itself otherwise (the store unreachable, ctx done), which ends the
+// listing.
+func fatalListErr(ctx context.Context, err error) error {
+	if err == nil || ctx.Err() != nil {
+		return err
+	}
+	if errors.Is(err, publisher.ErrCorrupt) || errors.Is(err, publisher.ErrNoVersion) {
+		return nil
+	}
+	return err
+}
+
 func showVersion(ctx context.Context, store *publisher.Store, ref string, w io.Writer, jsonOut bool) error {
-	name, v, err := publisher.ParseRef(ref)
+	name, v, err := parseModelRef(ref)
 	if err != nil {
 		return err
 	}

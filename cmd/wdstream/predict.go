@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -37,6 +38,9 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *storeURL == "" || *ref == "" || *input == "" || *output == "" {
 		return flagError(fs, "--store, --model, --input and --output are required")
 	}
+	if _, _, err := parseModelRef(*ref); err != nil {
+		return flagError(fs, "--model: "+err.Error())
+	}
 	lm, err := loadForScoring(ctx, *storeURL, *ref)
 	if err != nil {
 		return err
@@ -49,11 +53,28 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
+	// eval refuses such a model through its metrics; predict must not
+	// hand NaN or Inf on as scores, so it refuses before writing anything.
+	if i := firstNonFinite(scores); i >= 0 {
+		return fmt.Errorf("%s@%s gives impression %q (example %d of %d) the score %v, not a finite number: refusing the model; nothing written to %s",
+			lm.manifest.Model, lm.manifest.Version, exs[i].ImpressionID, i+1, len(exs), scores[i], *output)
+	}
 	if err := writeScores(*output, stdout, exs, scores); err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "predict: scored %d examples with %s@%s into %s\n", len(exs), lm.manifest.Model, lm.manifest.Version, *output)
 	return nil
+}
+
+// firstNonFinite returns the index of the first NaN or infinite score, or
+// -1.
+func firstNonFinite(scores []float32) int {
+	for i, v := range scores {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return i
+		}
+	}
+	return -1
 }
 
 // writeScores writes impression_id,score rows, as CSV or Parquet, to a

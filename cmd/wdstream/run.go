@@ -136,6 +136,8 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	switch {
 	case f.specPath == "":
 		return runUsage(fs, "--spec is required")
+	case f.model != "" && checkModelName(f.model) != nil:
+		return runUsage(fs, "--model: "+checkModelName(f.model).Error())
 	case len(f.brokers) == 0:
 		return runUsage(fs, "--brokers is required")
 	case f.svc.pprof && f.svc.http == "":
