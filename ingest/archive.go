@@ -166,7 +166,7 @@ func (a *ArchiveStage) runPartition(ctx context.Context, gen *kafka.Generation, 
 	fctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ch := make(chan fetched, 4)
-	f := &fetcher{client: a.client, topic: topic, partition: p, offset: next, maxBytes: 4 << 20, maxWait: 500 * time.Millisecond, logger: a.logger, status: &fetchStatus{}}
+	f := &fetcher{client: a.client, topic: topic, partition: p, offset: next, maxBytes: 4 << 20, maxWait: 500 * time.Millisecond, logger: a.logger, status: &fetchStatus{hwm: -1}}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

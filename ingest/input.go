@@ -61,11 +61,11 @@ func (in *input) noteHead(ts, appended int64, idle time.Duration) {
 	in.live = appended > 0 && appended-ts <= idle.Milliseconds()
 }
 
-// quiet reports whether the input has nothing to merge and its partition
-// has stayed at its end, with nothing new, for idle by the broker's recent
-// word (fetchStatus.still).
+// quiet reports whether the input has nothing to merge, its fetcher has
+// fetched every record of the partition, and no record has been appended
+// for idle, by the broker's recent word (fetchStatus).
 func (in *input) quiet(now time.Time, idle time.Duration) bool {
-	return in.drained() && len(in.ch) == 0 && in.status.still(now, idle)
+	return in.drained() && len(in.ch) == 0 && in.status.caughtUp() && in.status.still(now, idle)
 }
 
 // emptyUntil returns the event time up to which the input counts as empty,
@@ -73,8 +73,9 @@ func (in *input) quiet(now time.Time, idle time.Duration) bool {
 // input is quiet and either
 //   - it is live (its producer logs in real time, so a record it has yet
 //     to send carries an event time after wall clock minus idle), or
-//   - nothing new has come on the other input for idle either (the end of
-//     the data: a replay that finished, or traffic that stopped);
+//   - no record has been appended to the other input for idle either (the
+//     end of the data: a replay that finished, or traffic that stopped),
+//     whether or not the merge has read it all;
 //
 // else math.MinInt64, and the merge waits for the input's records. A quiet
 // input that is not live (a replay's old event times, or an input that has

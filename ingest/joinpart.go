@@ -116,7 +116,7 @@ func (s *JoinStage) newPartition(ctx context.Context, gen *kafka.Generation, p i
 	jp.cancel = cancel
 	for i, t := range []string{c.Impressions, c.Installs} {
 		in := &jp.in[i]
-		*in = input{topic: t, ch: make(chan fetched, 4), status: &fetchStatus{}, next: start[i], fetchNext: start[i]}
+		*in = input{topic: t, ch: make(chan fetched, 4), status: &fetchStatus{hwm: -1}, next: start[i], fetchNext: start[i]}
 		f := &fetcher{client: s.client, topic: t, partition: p, offset: start[i], maxBytes: c.FetchMaxBytes, maxWait: 500 * time.Millisecond, logger: s.logger, status: in.status}
 		jp.wg.Add(1)
 		go func() {

@@ -33,41 +33,44 @@ type fetched struct {
 }
 
 // fetchStatus is what a fetcher knows of its partition's end, shared with
-// the merge: since when every answer has found the partition at its high
-// watermark with nothing new, and when the latest answer came.
+// the merge: the partition's high watermark by the broker's latest answer,
+// since when it has not grown (no record appended), when that answer came,
+// and the offset the fetcher has fetched up to.
 type fetchStatus struct {
 	mu        sync.Mutex
-	endSince  time.Time // zero: records came with the last answer, or none yet
+	hwm       int64 // -1 before any answer
+	since     time.Time
 	confirmed time.Time
+	fetched   int64
 }
 
-func (s *fetchStatus) records(at time.Time) {
+// answer records one answer of the broker at time at: the high watermark
+// end, and the offset fetched up to. The time without growth restarts
+// when end grows, and after a gap longer than confirmFresh between
+// answers (a broker restart: nothing was watched meanwhile).
+func (s *fetchStatus) answer(at time.Time, end, fetched int64) {
 	s.mu.Lock()
-	s.endSince, s.confirmed = time.Time{}, at
-	s.mu.Unlock()
-}
-
-// atEnd records an answer without records; end says whether it found the
-// partition at its high watermark. A gap longer than confirmFresh between
-// answers (a broker restart) starts a new run.
-func (s *fetchStatus) atEnd(at time.Time, end bool) {
-	s.mu.Lock()
-	switch {
-	case !end:
-		s.endSince = time.Time{}
-	case s.endSince.IsZero() || at.Sub(s.confirmed) > confirmFresh:
-		s.endSince = at
+	if end != s.hwm || s.since.IsZero() || at.Sub(s.confirmed) > confirmFresh {
+		s.hwm, s.since = end, at
 	}
-	s.confirmed = at
+	s.confirmed, s.fetched = at, fetched
 	s.mu.Unlock()
 }
 
-// still reports whether the partition has been at its end, with nothing
-// new, for at least idle by answers no older than confirmFresh.
+// still reports whether no record has been appended to the partition for
+// at least idle, by answers no older than confirmFresh.
 func (s *fetchStatus) still(now time.Time, idle time.Duration) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return !s.endSince.IsZero() && now.Sub(s.endSince) >= idle && now.Sub(s.confirmed) <= confirmFresh
+	return !s.since.IsZero() && now.Sub(s.since) >= idle && now.Sub(s.confirmed) <= confirmFresh
+}
+
+// caughtUp reports whether the fetcher has fetched every record of the
+// partition, by the latest answer.
+func (s *fetchStatus) caughtUp() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hwm >= 0 && s.fetched >= s.hwm
 }
 
 // fetcher reads one topic partition from offset into out until ctx is done.
@@ -116,16 +119,43 @@ func (f *fetcher) run(ctx context.Context, out chan<- fetched) {
 			sleep(ctx, backoff)
 			continue
 		}
-		now := time.Now()
 		if len(b.msgs) == 0 {
-			f.status.atEnd(now, f.offset >= res.HighWatermark)
+			f.status.answer(time.Now(), res.HighWatermark, f.offset)
 			continue
 		}
 		b.next = b.msgs[len(b.msgs)-1].offset + 1
 		f.offset = b.next
-		f.status.records(now) // before the send, which may wait
-		if !send(ctx, out, b) {
+		f.status.answer(time.Now(), res.HighWatermark, f.offset) // before the send, which may wait
+		if !f.deliver(ctx, out, b) {
 			return
+		}
+	}
+}
+
+// deliver sends b, and while the merge is not ready for it, asks the
+// broker every maxWait for the partition's end, so that the status keeps
+// telling whether records are still being appended: a merge that waits
+// for the other input must still see that this one's producer stopped.
+func (f *fetcher) deliver(ctx context.Context, out chan<- fetched, b fetched) bool {
+	select {
+	case out <- b:
+		return true
+	case <-ctx.Done():
+		return false
+	default:
+	}
+	t := time.NewTicker(f.maxWait)
+	defer t.Stop()
+	for {
+		select {
+		case out <- b:
+			return true
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			if _, end, err := endOffset(ctx, f.client, f.topic, f.partition); err == nil {
+				f.status.answer(time.Now(), end, f.offset)
+			}
 		}
 	}
 }
