@@ -162,6 +162,30 @@ func writeTemp(p string, data []byte) (string, error) {
 // roots the bucket at and the key prefix of the URL's prefix parameter
 // (which gocloud prepends to every key), the way gocloud.dev v0.47 reads
 // them.
+// otherDevice reports whether the directory of file:// URL u (or, when it
+// does not exist yet, its nearest existing parent) is on another device
+// than dir. It says false when either cannot be examined.
+func otherDevice(u *url.URL, dir string) bool {
+	store, _, err := fileLocation(u)
+	if err != nil {
+		return false
+	}
+	var a, b syscall.Stat_t
+	if syscall.Stat(dir, &b) != nil {
+		return false
+	}
+	for {
+		if err := syscall.Stat(store, &a); err == nil {
+			return a.Dev != b.Dev
+		}
+		parent := filepath.Dir(store)
+		if parent == store {
+			return false
+		}
+		store = parent
+	}
+}
+
 func fileLocation(u *url.URL) (dir, prefix string, err error) {
 	p := u.Path
 	if u.Host == "." || os.PathSeparator != '/' {

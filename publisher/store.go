@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"path"
 	"regexp"
 	"sort"
@@ -60,7 +61,8 @@ var ErrNoVersion = errors.New("no published version")
 // OpenStore opens the store at a bucket URL. A file:// directory is created
 // when missing, and its temporary files are written next to their
 // destination (no_tmp_dir=true unless the URL sets no_tmp_dir: os.Rename
-// cannot cross filesystems). Credentials come from the provider's usual
+// cannot cross filesystems, so this is done only for a store on another
+// filesystem than os.TempDir()). Credentials come from the provider's usual
 // chain (for S3: AWS_* environment variables, shared config files,
 // instance roles); they never appear in URLs this package prints.
 func OpenStore(ctx context.Context, rawURL string) (*Store, error) {
@@ -79,10 +81,13 @@ func OpenStore(ctx context.Context, rawURL string) (*Store, error) {
 		if !q.Has("metadata") {
 			q.Set("metadata", "skip") // no .attrs sidecar files next to artifacts
 		}
-		if !q.Has("no_tmp_dir") {
+		if !q.Has("no_tmp_dir") && otherDevice(u, os.TempDir()) {
 			// fileblob writes a temporary file and renames it into place;
 			// from os.TempDir() that fails on a store on another
-			// filesystem (invalid cross-device link).
+			// filesystem (invalid cross-device link), so the temporary
+			// file goes next to its destination instead. Only then: a
+			// listing that meets such a file as it is renamed fails
+			// (fileblob's List stats every entry it read).
 			q.Set("no_tmp_dir", "true")
 		}
 		u.RawQuery = q.Encode()
