@@ -62,9 +62,10 @@
 //     be live (its last record's Kafka timestamp, the time it was produced,
 //     is within IdleAdvance after its ts: its producer logs in real time,
 //     so what it has yet to send is newer than wall clock minus
-//     IdleAdvance), or nothing new may have come on the other input for
-//     IdleAdvance either (the end of the data: a replay that finished,
-//     traffic that stopped). When both inputs are quiet the watermark moves
+//     IdleAdvance), or no record may have been appended to the other input
+//     for IdleAdvance either, read or not (the end of the data: a replay
+//     that finished, traffic that stopped; the fetcher keeps asking for
+//     the partition's end while the merge is not ready for its records). When both inputs are quiet the watermark moves
 //     to wall clock minus IdleAdvance minus the allowed lateness, which
 //     closes the windows of the last impressions.
 //     The Kafka timestamp is taken as the time of production: Kafka

@@ -21,9 +21,11 @@
 //     creating the same 3,000 keys both "created" 20 to 137 of them
 //     (TestExclusiveAcrossProcesses). On a filesystem without hard links,
 //     the key's file is created with O_CREATE|O_EXCL, then written.
-//     Temporary files of every write go next to their destination
-//     (fileblob's no_tmp_dir, set by OpenStore), so a store on another
-//     filesystem than the system's temp dir works.
+//     For a store on another filesystem than the system's temp dir,
+//     OpenStore sets fileblob's no_tmp_dir, so that temporary files go
+//     next to their destination and the rename into place works (on the
+//     same filesystem they stay in the temp dir: a listing that meets one
+//     as it is renamed fails).
 //   - s3://: a conditional write, If-None-Match: * (gocloud's
 //     WriterOptions.IfNotExist), decided by the server (the lock retries
 //     on a 409 ConditionalRequestConflict). Before its first lock, a Store
