@@ -36,10 +36,6 @@ type HistoryEntry struct {
 	Note string `json:"note,omitempty"`
 }
 
-// errHistory marks a move of LATEST that happened but could not be
-// recorded in the history file.
-var errHistory = errors.New("history not recorded")
-
 // Lock timing. A lock that a waiter sees unchanged (same owner, same
 // bytes) for lockStale, by the waiter's own monotonic clock, belongs to a
 // dead process and is broken; acquiring gives up after lockWait. Between
@@ -152,14 +148,17 @@ type latestMove struct {
 // the move in the history. With onlyForward, the only-forward rule of the
 // package doc applies: LATEST stays on a complete version that ranks after
 // version (a racing publisher's newer version), and moves past one that is
-// missing or unreadable (repaired) or that ranks before. A move that
-// happened but could not be recorded returns an error wrapping errHistory.
+// missing or unreadable (repaired) or that ranks before. The history line
+// is written before LATEST, so a move is never without its line.
 func (s *Store) moveLatest(ctx context.Context, model, version string, e HistoryEntry, onlyForward bool) (latestMove, error) {
 	release, err := s.lock(ctx, model)
 	if err != nil {
 		return latestMove{}, err
 	}
 	defer release()
+	if err := s.finishInterrupted(ctx, model); err != nil {
+		return latestMove{}, err
+	}
 	var mv latestMove
 	prev, err := s.Latest(ctx, model)
 	switch {
@@ -183,18 +182,53 @@ func (s *Store) moveLatest(ctx context.Context, model, version string, e History
 			return mv, nil
 		}
 	}
-	if err := s.SetLatest(ctx, model, version); err != nil {
-		return mv, err
-	}
-	mv.moved = true
+	// The history line first, then LATEST: a mover killed between the two
+	// leaves a line whose move the next mover finishes (finishInterrupted),
+	// never a move of LATEST without its line.
 	e.Version, e.Previous, e.Note = version, prev, mv.note
 	if e.Time.IsZero() {
 		e.Time = time.Now().UTC()
 	}
 	if err := s.appendHistory(ctx, model, e); err != nil {
-		return mv, fmt.Errorf("LATEST of %s moved to %s but %w: %w", model, version, errHistory, err)
+		return mv, fmt.Errorf("LATEST of %s not moved to %s: recording the move: %w", model, version, err)
 	}
+	if err := s.SetLatest(ctx, model, version); err != nil {
+		return mv, err
+	}
+	mv.moved = true
 	return mv, nil
+}
+
+// finishInterrupted completes the move of LATEST that the last history
+// line records when LATEST still names that line's previous version: its
+// mover wrote the line (see moveLatest) and stopped before LATEST. The
+// caller holds the model's lock.
+func (s *Store) finishInterrupted(ctx context.Context, model string) error {
+	h, err := s.History(ctx, model)
+	if err != nil || len(h) == 0 {
+		return err
+	}
+	last := h[len(h)-1]
+	cur, err := s.Latest(ctx, model)
+	switch {
+	case errors.Is(err, ErrNoVersion):
+		if last.Previous != "" {
+			return nil // LATEST removed by other means: not this case
+		}
+	case errors.Is(err, ErrCorrupt):
+		return nil // garbage: the move that follows repairs it, and says so
+	case err != nil:
+		return err
+	case cur == last.Version || cur != last.Previous:
+		return nil // done, or LATEST moved by other means since
+	}
+	if _, err := s.Manifest(ctx, model, last.Version); err != nil {
+		return nil // not a complete version: nothing to finish
+	}
+	if err := s.SetLatest(ctx, model, last.Version); err != nil {
+		return fmt.Errorf("finishing the interrupted move of LATEST of %s to %s: %w", model, last.Version, err)
+	}
+	return nil
 }
 
 // forward applies the only-forward rule between prev, the version LATEST

@@ -165,3 +165,47 @@ func TestOnlyForwardKeepsANewerVersion(t *testing.T) {
 		t.Fatalf("LATEST %s (%v), want %s", got, err, r3.Version)
 	}
 }
+
+// TestInterruptedMoveIsFinished: the history line of a move is written
+// before LATEST, so a publisher killed between the two leaves a line whose
+// move LATEST lacks (simulated by putting LATEST back). The next publish
+// finishes that move first: LATEST never moves without its line, and the
+// history stays one chain (each line's previous is the line before it).
+func TestInterruptedMoveIsFinished(t *testing.T) {
+	f := getFixture(t)
+	for _, sc := range stores(t) {
+		t.Run(sc.name, func(t *testing.T) {
+			ctx := context.Background()
+			s := openStore(t, sc.url)
+			p := newPublisher(t, s, Options{Gate: fastGate(f)})
+			var versions []string
+			for i, b := range []*Bundle{f.good, f.good2, f.good} {
+				r, err := p.Publish(ctx, b, &Manifest{Model: "m"}, f.fresh, PublishOptions{})
+				if err != nil || !r.Latest {
+					t.Fatalf("publish %d: %+v %v", i+1, r, err)
+				}
+				versions = append(versions, r.Version)
+				if i == 1 { // killed after the history line of v2, before LATEST
+					if err := s.bucket.WriteAll(ctx, path.Join("m", LatestFile), []byte(versions[0]+"\n"), nil); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if got, err := s.Latest(ctx, "m"); err != nil || got != versions[2] {
+				t.Fatalf("LATEST %q (%v), want %s", got, err, versions[2])
+			}
+			h, err := s.History(ctx, "m")
+			if err != nil || len(h) != 3 {
+				t.Fatalf("history %+v (%v), want 3 lines", h, err)
+			}
+			for i, e := range h {
+				if e.Version != versions[i] {
+					t.Errorf("history line %d moves to %s, want %s", i+1, e.Version, versions[i])
+				}
+				if i > 0 && e.Previous != h[i-1].Version {
+					t.Errorf("history line %d: previous %s, want %s (the line before): the interrupted move was not finished", i+1, e.Previous, h[i-1].Version)
+				}
+			}
+		})
+	}
+}

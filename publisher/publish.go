@@ -2,7 +2,6 @@ package publisher
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -21,7 +20,7 @@ func Publish(ctx context.Context, s *Store, b *Bundle, m *Manifest) error {
 	if err := s.Put(ctx, m, files); err != nil {
 		return fmt.Errorf("publishing %s: %w", m.Model, err)
 	}
-	if _, err := s.moveLatest(ctx, m.Model, m.Version, HistoryEntry{Action: "publish", Reason: "ungated"}, false); err != nil && !errors.Is(err, errHistory) {
+	if _, err := s.moveLatest(ctx, m.Model, m.Version, HistoryEntry{Action: "publish", Reason: "ungated"}, false); err != nil {
 		return fmt.Errorf("publishing %s@%s: %w", m.Model, m.Version, err)
 	}
 	return nil

@@ -239,8 +239,6 @@ func (p *Publisher) Publish(ctx context.Context, candidate *Bundle, m *Manifest,
 	mv, err := p.store.moveLatest(ctx, m.Model, m.Version, HistoryEntry{Time: now.UTC(), Action: "publish", Forced: m.Forced, Reason: m.ForceReason}, true)
 	res.Latest, res.Previous, res.LatestNote = mv.moved, mv.previous, mv.note
 	switch {
-	case errors.Is(err, errHistory):
-		log.Warn("LATEST moved, history not recorded", "err", err)
 	case err != nil:
 		return res, fmt.Errorf("publishing %s@%s: written, but LATEST did not move: %w", m.Model, m.Version, err)
 	case !mv.moved:
