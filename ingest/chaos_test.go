@@ -197,6 +197,17 @@ func productionOrder(s chaosSchedule, imps []schemas.Impression, ins []schemas.I
 	return out
 }
 
+// infoArgs turns runArgs' --log-level warn into info: the instance's
+// "partition starting" line tells the harness when to kill it.
+func infoArgs(args []string) []string {
+	for i, a := range args {
+		if a == "--log-level" && i+1 < len(args) {
+			args[i+1] = "info"
+		}
+	}
+	return args
+}
+
 // chaosInstance is one running `wdstream run --stages join`.
 type chaosInstance struct {
 	cmd *exec.Cmd
@@ -365,12 +376,7 @@ func runChaos(t *testing.T, brokers []string, bin, spec string, s chaosSchedule)
 	tp := newTopics(t, brokers, "x")
 	testenv.CreateTopic(t, brokers, tp.imps, s.parts)
 	testenv.CreateTopic(t, brokers, tp.ins, s.parts)
-	args := tp.runArgs(brokers, spec)
-	for i, a := range args {
-		if a == "warn" {
-			args[i] = "info" // "partition starting" tells when to kill
-		}
-	}
+	args := infoArgs(tp.runArgs(brokers, spec))
 
 	events := productionOrder(s, imps, ins)
 	before := 0

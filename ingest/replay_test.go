@@ -67,12 +67,7 @@ func TestKafkaSimulatedReplay(t *testing.T) {
 			run.group = testenv.UniqueName(t, "g")
 			run.ex, run.dlq = testenv.UniqueName(t, "ex"), testenv.UniqueName(t, "dlq")
 			deleteAtEnd(t, brokers, run.ex, run.dlq)
-			args := run.runArgs(brokers, spec)
-			for i, a := range args {
-				if a == "warn" {
-					args[i] = "info"
-				}
-			}
+			args := infoArgs(run.runArgs(brokers, spec))
 			logs := &chaosLog{}
 			defer func() {
 				if t.Failed() {

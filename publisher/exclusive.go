@@ -113,22 +113,9 @@ func createFileExclusive(p string, data []byte) error {
 	}
 	// No hard links here (vfat, some network filesystems): an exclusive
 	// create, then the bytes.
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+	err = writeNew(p, data)
 	if errors.Is(err, fs.ErrExist) {
 		return errExists
-	}
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		_ = os.Remove(p)
 	}
 	return err
 }
@@ -140,9 +127,19 @@ func writeTemp(p string, data []byte) (string, error) {
 	var r [8]byte
 	_, _ = rand.Read(r[:])
 	name := p + "." + hex.EncodeToString(r[:]) + ".tmp"
+	if err := writeNew(name, data); err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
+// writeNew creates name, which must not exist (an error wrapping
+// fs.ErrExist when it does), and writes data to it, synced; a file it
+// created but could not fill is removed.
+func writeNew(name string, data []byte) error {
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
 	if err != nil {
-		return "", err
+		return err
 	}
 	_, err = f.Write(data)
 	if err == nil {
@@ -153,9 +150,8 @@ func writeTemp(p string, data []byte) (string, error) {
 	}
 	if err != nil {
 		_ = os.Remove(name)
-		return "", err
 	}
-	return name, nil
+	return err
 }
 
 // fileLocation returns, for a file:// URL, the absolute directory fileblob
