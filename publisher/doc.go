@@ -39,16 +39,33 @@
 //
 // Moves of LATEST and appends to history.jsonl are read-modify-writes, so
 // they happen under NAME/LOCK: an object created exclusively (above)
-// holding a random owner and the time, deleted by its owner when done.
-// Waiters poll with a jittered, doubling backoff and give up after 45 s.
-// A lock that a waiter has seen unchanged for 30 s, by the waiter's own
-// monotonic clock, belongs to a dead process and is broken: no holder's
-// clock matters, so a holder with a clock behind is not broken early and
-// one with a clock ahead does not leave a lock nobody breaks. What is left:
-// a holder stalled for 30 s loses the lock while it runs, and two waiters
-// breaking the same dead lock at once can delete the lock one of them has
-// just taken (the lock is read again right before it is deleted, which
-// narrows that window).
+// holding a random owner, the time and the holding process (host, and a
+// procid: boot id, pid namespace, pid, start time), deleted by its owner
+// when done. Waiters poll with a jittered, doubling backoff and give up
+// after 45 s. A lock is broken when its holder is dead:
+//
+//   - at once, when a waiter on the holder's machine and pid namespace
+//     sees that no process with the holder's pid and start time runs (a
+//     publisher killed with -9 and restarted by systemd or a loop);
+//   - otherwise once a waiter has seen it unchanged for 30 s, by the
+//     waiter's own monotonic clock: no holder's clock matters, so a holder
+//     with a clock behind is not broken early and one with a clock ahead
+//     does not leave a lock nobody breaks.
+//
+// Of several waiters breaking one dead lock, only the one that creates
+// NAME/LOCK.broken/SHA256(lock) (exclusively, like the lock) deletes it,
+// so none deletes a lock another has just taken; those tokens are removed
+// after an hour. What is left: a holder on another machine stalled for
+// 30 s loses the lock while it runs.
+//
+// # Leftovers of a kill
+//
+// A publisher killed mid-write leaves temporary files: on file://, next to
+// the key (KEY.HEX.tmp), which Clean removes once older than CleanGrace
+// (every publish runs it); and gocloud's, in the temp dir, which the
+// wdstream command confines to a directory of its process
+// (TMPDIR=TMP/wdstream-UID/PROCID, package internal/tmpdir) that the next
+// wdstream on the machine removes when it sees the process gone.
 //
 // # The only-forward rule
 //

@@ -9,11 +9,15 @@ import (
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
+	"os"
 	"path"
 	"strings"
 	"time"
 
+	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
+
+	"github.com/wdstream/wdstream/internal/procid"
 )
 
 // HistoryEntry is one move of LATEST, a line of NAME/history.jsonl.
@@ -36,21 +40,30 @@ type HistoryEntry struct {
 	Note string `json:"note,omitempty"`
 }
 
-// Lock timing. A lock that a waiter sees unchanged (same owner, same
-// bytes) for lockStale, by the waiter's own monotonic clock, belongs to a
-// dead process and is broken; acquiring gives up after lockWait. Between
-// tries a waiter sleeps lockPoll, doubled after each try up to
-// lockPollMax, each sleep drawn at random in its upper half.
+// Lock timing. A lock whose holder is known to be dead (same machine,
+// process gone: see package procid) is broken at once. Otherwise a lock
+// that a waiter sees unchanged (same owner, same bytes) for lockStale, by
+// the waiter's own monotonic clock, is taken for a dead holder's and
+// broken; acquiring gives up after lockWait. Between tries a waiter sleeps
+// lockPoll, doubled after each try up to lockPollMax, each sleep drawn at
+// random in its upper half. Tokens of broken locks are kept lockTokenKeep.
 var (
-	lockStale   = 30 * time.Second
-	lockWait    = 45 * time.Second
-	lockPoll    = 10 * time.Millisecond
-	lockPollMax = time.Second
+	lockStale     = 30 * time.Second
+	lockWait      = 45 * time.Second
+	lockPoll      = 10 * time.Millisecond
+	lockPollMax   = time.Second
+	lockTokenKeep = time.Hour
 )
 
+// lockBody is the content of NAME/LOCK.
 type lockBody struct {
 	Owner string    `json:"owner"`
 	Time  time.Time `json:"time"`
+	// Host (for people) and Proc (a procid, "" where unknown) name the
+	// holding process: a waiter on the same machine breaks the lock at
+	// once when that process is gone.
+	Host string `json:"host,omitempty"`
+	Proc string `json:"proc,omitempty"`
 }
 
 // lock takes NAME/LOCK, created only if absent (createIfAbsent: link(2)
@@ -59,13 +72,11 @@ type lockBody struct {
 // the read-modify-write of LATEST and history.jsonl safe between
 // publishers.
 //
-// A lock left by a dead process is broken once a waiter has seen it
-// unchanged for lockStale: the time is measured by the waiter, so a
-// holder whose clock is off can neither have its live lock broken early
-// nor leave a dead one that is never broken. The one window left: two
-// waiters breaking the same dead lock at once, when one deletes the lock
-// the other has just taken; it is narrowed by reading the lock again
-// right before deleting it, and needs a holder silent for lockStale.
+// A lock left by a dead process is broken (breakLock) as soon as a waiter
+// on the holder's machine sees that the process is gone, or else once a
+// waiter has seen it unchanged for lockStale: that time is measured by the
+// waiter, so a holder whose clock is off can neither have its live lock
+// broken early nor leave a dead one that is never broken.
 func (s *Store) lock(ctx context.Context, model string) (func(), error) {
 	if err := s.checkConditionalWrites(ctx, model); err != nil {
 		return nil, err
@@ -79,7 +90,7 @@ func (s *Store) lock(ctx context.Context, model string) (func(), error) {
 	var seen []byte      // the holder's lock as this waiter last saw it
 	var seenAt time.Time // when this waiter first saw it so
 	for {
-		body, _ := json.Marshal(lockBody{Owner: owner, Time: time.Now().UTC()})
+		body, _ := json.Marshal(lockBody{Owner: owner, Time: time.Now().UTC(), Host: hostname, Proc: selfProc})
 		err := s.createIfAbsent(ctx, key, body, "application/json")
 		if err == nil {
 			release := func() {
@@ -94,27 +105,30 @@ func (s *Store) lock(ctx context.Context, model string) (func(), error) {
 			return nil, fmt.Errorf("taking %s: %w", key, err)
 		}
 		b, err := s.bucket.ReadAll(ctx, key)
+		var held lockBody
 		switch {
 		case gcerrors.Code(err) == gcerrors.NotFound:
 			continue // released meanwhile: try again at once
 		case err != nil:
 			return nil, fmt.Errorf("store %s: reading %s: %w", s.where, key, err)
+		case json.Unmarshal(b, &held) == nil && held.Proc != "" && procid.Dead(held.Proc):
+			if err := s.breakLock(ctx, model, b); err != nil {
+				return nil, err
+			}
+			seen, seenAt = nil, time.Time{}
+			continue
 		case seenAt.IsZero() || !bytes.Equal(b, seen):
 			seen, seenAt = b, time.Now()
 		case time.Since(seenAt) > lockStale:
-			if b2, err := s.bucket.ReadAll(ctx, key); err == nil && bytes.Equal(b, b2) {
-				if err := s.bucket.Delete(ctx, key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
-					return nil, fmt.Errorf("store %s: breaking the stale %s: %w", s.where, key, err)
-				}
+			if err := s.breakLock(ctx, model, b); err != nil {
+				return nil, err
 			}
 			seen, seenAt = nil, time.Time{}
 			continue
 		}
 		if time.Since(start) > lockWait {
-			var held lockBody
-			_ = json.Unmarshal(seen, &held)
-			return nil, fmt.Errorf("store %s: %s is held by %q (taken at %s by its clock), still after %s",
-				s.where, key, held.Owner, held.Time.Format(time.RFC3339), lockWait)
+			return nil, fmt.Errorf("store %s: %s is held by %q on %q (taken at %s by its clock), still after %s",
+				s.where, key, held.Owner, held.Host, held.Time.Format(time.RFC3339), lockWait)
 		}
 		d := wait/2 + time.Duration(mrand.Int64N(int64(wait/2)+1))
 		select {
@@ -124,6 +138,54 @@ func (s *Store) lock(ctx context.Context, model string) (func(), error) {
 		}
 		wait = min(2*wait, lockPollMax)
 	}
+}
+
+// breakerPause runs between breakLock's last read of the lock and its
+// delete; tests make it a slow breaker's pause.
+var breakerPause = func() {}
+
+// hostname and selfProc go into this process's locks (lockBody).
+var (
+	hostname, _ = os.Hostname()
+	selfProc    = procid.Self()
+)
+
+// breakLock deletes NAME/LOCK holding b, the lock of a dead holder. Of
+// several waiters breaking the same lock only one deletes it: each first
+// creates NAME/LOCK.broken/SHA256(b), exclusive like the lock itself, and
+// only the one that created it goes on (the others see the lock gone or
+// taken again, and wait their turn). Without that, a slow breaker could
+// delete the lock that a faster one had just taken. It also reads the lock
+// once more right before deleting it, for a holder that was only slow.
+// Tokens are kept lockTokenKeep, far longer than any waiter's view of a
+// lock, and then removed.
+func (s *Store) breakLock(ctx context.Context, model string, b []byte) error {
+	key := path.Join(model, lockFile)
+	tokens := path.Join(model, lockFile+".broken") + "/"
+	err := s.createIfAbsent(ctx, tokens+checksum(b), nil, "")
+	switch {
+	case errors.Is(err, errExists) || errors.Is(err, errBusy):
+		return nil // another waiter breaks it
+	case err != nil:
+		return fmt.Errorf("store %s: breaking the stale %s: %w", s.where, key, err)
+	}
+	if b2, err := s.bucket.ReadAll(ctx, key); err == nil && bytes.Equal(b, b2) {
+		breakerPause()
+		if err := s.bucket.Delete(ctx, key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+			return fmt.Errorf("store %s: breaking the stale %s: %w", s.where, key, err)
+		}
+	}
+	it := s.bucket.List(&blob.ListOptions{Prefix: tokens})
+	for {
+		obj, err := it.Next(ctx)
+		if err != nil {
+			break // io.EOF, or tokens to remove at the next break
+		}
+		if time.Since(obj.ModTime) > lockTokenKeep {
+			_ = s.bucket.Delete(ctx, obj.Key)
+		}
+	}
+	return nil
 }
 
 // clockAhead bounds how far a version's name may run ahead of the store's

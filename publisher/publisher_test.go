@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -389,4 +391,59 @@ func counterValue(t *testing.T, c prometheus.Metric) float64 {
 		return m.Counter.GetValue()
 	}
 	return m.Gauge.GetValue()
+}
+
+// TestCleanRemovesStaleTempFiles: a writer killed between creating its
+// temporary file and linking or renaming it leaves KEY.HEX.tmp next to the
+// key on file:// (createIfAbsent's, or fileblob's with no_tmp_dir); Clean
+// removes those last written before the grace, and nothing else.
+func TestCleanRemovesStaleTempFiles(t *testing.T) {
+	ctx := context.Background()
+	s, dir := fileStore(t)
+	b, _ := testBundle(t)
+	m := &Manifest{Model: "m"}
+	if err := Publish(ctx, s, b, m); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	vdir := filepath.Join(dir, "m", "versions", m.Version)
+	stale := []string{
+		filepath.Join(vdir, WeightsFile+".0123456789abcdef.tmp"),
+		filepath.Join(dir, "m", "LATEST.17e0a1b2c3d4e5f6.tmp"),
+	}
+	kept := []string{
+		filepath.Join(vdir, ManifestFile+".fedcba9876543210.tmp"), // young: a write in progress
+		filepath.Join(dir, "m", "notes.tmp"),                      // not a temporary file's name
+		filepath.Join(dir, "other", "x.0123456789abcdef.tmp"),     // another model's
+	}
+	for i, p := range append(append([]string{}, stale...), kept...) {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("partial"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if i != len(stale) { // all old but the write in progress
+			old := now.Add(-2 * time.Hour)
+			if err := os.Chtimes(p, old, old); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := s.Clean(ctx, "m", time.Hour, now); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range stale {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s: still there (err %v)", p, err)
+		}
+	}
+	for _, p := range kept {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s: %v (it should stay)", p, err)
+		}
+	}
+	if _, _, err := Load(ctx, s, "m", m.Version); err != nil {
+		t.Fatal(err)
+	}
 }

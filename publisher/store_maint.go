@@ -8,7 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"path"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -91,10 +95,14 @@ func (s *Store) deletePrefix(ctx context.Context, prefix string) error {
 
 // Clean removes the leftovers of failed uploads: version folders without a
 // manifest whose name is older than grace (a younger one may be an upload
-// in progress). A folder whose name carries no time is left alone. It
-// returns the versions removed.
+// in progress), and on file:// the temporary files of writers killed
+// mid-write (removeStaleTemps). A folder whose name carries no time is
+// left alone. It returns the versions removed.
 func (s *Store) Clean(ctx context.Context, model string, grace time.Duration, now time.Time) ([]string, error) {
 	if err := validName("model", model); err != nil {
+		return nil, err
+	}
+	if err := s.removeStaleTemps(model, now.Add(-grace)); err != nil {
 		return nil, err
 	}
 	dirs, err := s.listDirs(ctx, path.Join(model, "versions")+"/")
@@ -331,4 +339,38 @@ func (s *Store) VerifyFiles(ctx context.Context, m *Manifest) error {
 		}
 	}
 	return nil
+}
+
+// tempName matches the temporary files written next to a key on file://:
+// createIfAbsent's KEY.HEX16.tmp and fileblob's KEY.HEXNANOS.tmp (with
+// no_tmp_dir).
+var tempName = regexp.MustCompile(`\.[0-9a-f]{8,16}\.tmp$`)
+
+// removeStaleTemps removes, on a file:// store, the temporary files under
+// the model's folder last written before cutoff: a writer killed between
+// creating one and renaming or removing it leaves it there for good. A
+// live writer's file is younger (each write moves its mtime).
+func (s *Store) removeStaleTemps(model string, cutoff time.Time) error {
+	if s.dir == "" {
+		return nil
+	}
+	root, err := s.localPath(model)
+	if err != nil {
+		return err
+	}
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !tempName.MatchString(d.Name()) {
+			return nil // unreadable parts are someone else's problem
+		}
+		if fi, err := d.Info(); err == nil && fi.ModTime().Before(cutoff) {
+			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("store %s: removing a stale temporary file: %w", s.where, err)
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
 }

@@ -15,6 +15,8 @@ import (
 	"os/signal"
 	"sort"
 	"syscall"
+
+	"github.com/wdstream/wdstream/internal/tmpdir"
 )
 
 // command is one subcommand of wdstream.
@@ -50,9 +52,29 @@ var errUsage = errors.New("usage")
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	release := ownTempDir(os.Stderr)
 	code := runMain(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	release()
 	stop()
 	os.Exit(code)
+}
+
+// ownTempDir points TMPDIR at a directory of this process (package
+// tmpdir), after removing those of wdstream processes that were killed,
+// so that the temporary files gocloud.dev writes objects through never
+// outlive a kill -9. The removal is silent: those files are no one's. It
+// returns what removes the directory at exit.
+func ownTempDir(stderr io.Writer) func() {
+	dir, _, release, err := tmpdir.Own(os.TempDir())
+	if err != nil {
+		fmt.Fprintf(stderr, "wdstream: warning: %v; temporary files go to %s\n", err, os.TempDir())
+		return func() {}
+	}
+	if err := os.Setenv("TMPDIR", dir); err != nil {
+		release()
+		return func() {}
+	}
+	return release
 }
 
 func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {

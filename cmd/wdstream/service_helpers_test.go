@@ -228,13 +228,30 @@ type service struct {
 	args []string
 	env  []string
 	log  string
+	tmp  string // TMPDIR of every start
 	cmd  *exec.Cmd
 	done chan struct{} // closed when cmd has exited; err is then its result
 	err  error
 }
 
 func newService(t *testing.T, args ...string) *service {
-	return &service{t: t, bin: testenv.Wdstream(t), args: args, log: filepath.Join(t.TempDir(), "service.log")}
+	dir := t.TempDir()
+	return &service{t: t, bin: testenv.Wdstream(t), args: args, log: filepath.Join(dir, "service.log"), tmp: dir}
+}
+
+// checkNoTempLeft checks that no temporary directory of the service's
+// processes is left: each start removes those of the processes killed
+// before it, and a stopped one removes its own (package tmpdir).
+func (s *service) checkNoTempLeft() {
+	s.t.Helper()
+	parent := filepath.Join(s.tmp, "wdstream-"+strconv.Itoa(os.Getuid()))
+	entries, err := os.ReadDir(parent)
+	if err != nil {
+		s.t.Fatalf("the service made no temporary directory under %s: %v", s.tmp, err)
+	}
+	for _, e := range entries {
+		s.t.Errorf("left in the temporary directory: %s", filepath.Join(parent, e.Name()))
+	}
 }
 
 func (s *service) start() {
@@ -246,7 +263,7 @@ func (s *service) start() {
 	fmt.Fprintf(f, "=== start %s\n", time.Now().Format(time.RFC3339Nano))
 	cmd := exec.Command(s.bin, s.args...)
 	cmd.Stdout, cmd.Stderr = f, f
-	cmd.Env = append(os.Environ(), s.env...)
+	cmd.Env = append(os.Environ(), append([]string{"TMPDIR=" + s.tmp}, s.env...)...)
 	if err := cmd.Start(); err != nil {
 		f.Close()
 		s.t.Fatal(err)

@@ -187,6 +187,7 @@ func TestServiceCrashExactness(t *testing.T) {
 		"run with 6 SIGKILLs and a SIGTERM vs the backfill's join")
 	t.Logf("run with crashes: %d examples trained exactly once in %v; %d versions published, each naming its offsets and event-time range",
 		len(got), time.Since(t0).Round(time.Millisecond), nv)
+	s.checkNoTempLeft()
 
 	// Without crashes, on the same events produced at once.
 	t0 = time.Now()
