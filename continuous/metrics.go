@@ -1,7 +1,11 @@
 package continuous
 
 import (
+	"sync/atomic"
+
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/wdstream/wdstream/featurize"
 )
 
 // stageMetrics are the train stage's collectors.
@@ -17,6 +21,7 @@ type stageMetrics struct {
 	lastTS         prometheus.Gauge
 	publishes      *prometheus.CounterVec
 	sourceRestarts prometheus.Counter
+	features       *featureCollector
 }
 
 func newStageMetrics(reg prometheus.Registerer) *stageMetrics {
@@ -32,12 +37,62 @@ func newStageMetrics(reg prometheus.Registerer) *stageMetrics {
 		lastTS:         prometheus.NewGauge(prometheus.GaugeOpts{Name: "wdstream_train_last_example_timestamp_seconds", Help: "Event time of the newest example trained on."}),
 		publishes:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "wdstream_train_candidates_total", Help: "Candidates sent to the gate, by outcome (published, rejected, error; skipped: the fresh set stayed too small)."}, []string{"outcome"}),
 		sourceRestarts: prometheus.NewCounter(prometheus.CounterOpts{Name: "wdstream_train_source_restarts_total", Help: "Times reading the examples topic failed (a broker outage...) and was reopened from the offsets read."}),
+		features:       &featureCollector{},
 	}
 	for _, o := range []string{"published", "rejected", "error", "skipped"} {
 		m.publishes.WithLabelValues(o) // exported at 0 from the start
 	}
 	if reg != nil {
-		reg.MustRegister(m.examples, m.batches, m.badRecords, m.progAUC, m.progLogLoss, m.checkpoints, m.checkpointTS, m.checkpointErr, m.lastTS, m.publishes, m.sourceRestarts)
+		reg.MustRegister(m.examples, m.batches, m.badRecords, m.progAUC, m.progLogLoss, m.checkpoints, m.checkpointTS, m.checkpointErr, m.lastTS, m.publishes, m.sourceRestarts, m.features)
 	}
 	return m
+}
+
+// featureCollector exports the featurizer's per-feature counters
+// (featurize.Stats) from the snapshot the train stage stores after its
+// batches: State.Stats must not run concurrently with Fit, which the
+// stage's goroutine runs. The counters restart from 0 when the stage
+// replaces its state (a warm start, a bootstrap), which Prometheus reads
+// as a counter reset.
+type featureCollector struct {
+	stats atomic.Pointer[featurize.Stats]
+}
+
+var (
+	featLabels   = []string{"feature"}
+	featValues   = prometheus.NewDesc("wdstream_featurize_values_total", "Values of a categorical feature fitted into its vocabulary.", featLabels, nil)
+	featMissing  = prometheus.NewDesc("wdstream_featurize_missing_total", "Values of a feature that were absent or null (NaN for numeric ones).", featLabels, nil)
+	featOOV      = prometheus.NewDesc("wdstream_featurize_oov_total", "Values of a categorical feature mapped to an out-of-vocabulary bucket.", featLabels, nil)
+	featRejects  = prometheus.NewDesc("wdstream_featurize_vocab_full_rejects_total", "New strings refused because the feature's vocabulary had reached max_size.", featLabels, nil)
+	featCut      = prometheus.NewDesc("wdstream_featurize_truncated_elements_total", "List elements beyond the feature's max_length, cut (the model reads the first max_length).", featLabels, nil)
+	featCutLists = prometheus.NewDesc("wdstream_featurize_truncated_lists_total", "Lists longer than the feature's max_length.", featLabels, nil)
+	featSize     = prometheus.NewDesc("wdstream_featurize_vocab_size", "Ids of a categorical feature's vocabulary: admitted strings plus OOV buckets.", featLabels, nil)
+)
+
+func (c *featureCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{featValues, featMissing, featOOV, featRejects, featCut, featCutLists, featSize} {
+		ch <- d
+	}
+}
+
+func (c *featureCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.stats.Load()
+	if st == nil {
+		return
+	}
+	counter := func(d *prometheus.Desc, v uint64, feature string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), feature)
+	}
+	for _, v := range st.Vocabs {
+		counter(featValues, v.Observed, v.Feature)
+		counter(featMissing, v.Missing, v.Feature)
+		counter(featOOV, v.OOV, v.Feature)
+		counter(featRejects, v.FullRejects, v.Feature)
+		counter(featCut, v.Truncated, v.Feature)
+		counter(featCutLists, v.TruncatedLists, v.Feature)
+		ch <- prometheus.MustNewConstMetric(featSize, prometheus.GaugeValue, float64(v.Size), v.Feature)
+	}
+	for _, n := range st.Numeric {
+		counter(featMissing, n.Missing, n.Feature)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"strconv"
+	"time"
 
 	"github.com/segmentio/kafka-go"
 
@@ -177,7 +178,18 @@ func (s *Stage) trainFitted(exs []schemas.Example, fitted bool) error {
 		s.step(chunk)
 		lo = hi
 	}
+	if time.Since(s.statsAt) >= time.Second {
+		s.exportFeatureStats()
+	}
 	return nil
+}
+
+// exportFeatureStats copies the featurizer's counters to the metrics (at
+// most once a second while training, and at every checkpoint).
+func (s *Stage) exportFeatureStats() {
+	st := s.st.Stats()
+	s.met.features.stats.Store(&st)
+	s.statsAt = time.Now()
 }
 
 // step trains one featurized batch and records its progress.
@@ -290,6 +302,9 @@ func (s *Stage) publish(ctx context.Context) error {
 // checkpoint writes the state if anything was trained since the last one
 // and nothing is held, then commits the offsets to Kafka.
 func (s *Stage) checkpoint(ctx context.Context) error {
+	if s.st != nil {
+		s.exportFeatureStats()
+	}
 	if s.model == nil || s.holding() || !s.dirty {
 		return nil
 	}

@@ -117,6 +117,8 @@ type Stage struct {
 	cfg Config
 	log *slog.Logger
 	met *stageMetrics
+	// statsAt is when the featurizer's counters were last copied to met.
+	statsAt time.Time
 
 	mu     sync.Mutex // guards status
 	status Status

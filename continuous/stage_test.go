@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 
 	"github.com/wdstream/wdstream/internal/testenv"
@@ -77,6 +78,7 @@ type harness struct {
 	topic   string
 	store   *publisher.Store
 	sp      *spec.Spec
+	reg     prometheus.Registerer // nil: no metrics
 }
 
 // run runs a stage until it trained want examples in all, then stops it
@@ -88,7 +90,7 @@ func (h *harness) run(want int64) *Stage {
 		h.t.Fatal(err)
 	}
 	st, err := New(Config{Spec: h.sp, Model: "m", Store: h.store, Publisher: pub, Brokers: h.brokers, Topic: h.topic,
-		TrainedLog: true, Bootstrap: 1000, Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)), CheckpointEvery: 500 * time.Millisecond, BatchWait: 100 * time.Millisecond, Workers: 2})
+		TrainedLog: true, Bootstrap: 1000, Registerer: h.reg, Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)), CheckpointEvery: 500 * time.Millisecond, BatchWait: 100 * time.Millisecond, Workers: 2})
 	if err != nil {
 		h.t.Fatal(err)
 	}
