@@ -214,21 +214,18 @@ func gateAndPublish(ctx context.Context, store *publisher.Store, b *publisher.Bu
 // that load a spec to train.
 const maxModelBytesUsage = "memory budget of the spec's model (parameters with optimizer state plus one batch), e.g. 4GiB, 512MiB, or off (default 4GiB)"
 
-// loadSpec reads the spec file, refusing a model above budget (0: the
-// default, spec.DefaultMaxModelBytes), and applies a --mode override.
+// loadSpec reads the spec file with a --mode override (validated with it),
+// refusing a model above budget (0: the default, spec.DefaultMaxModelBytes).
 func loadSpec(path, mode string, budget spec.ByteSize) (*spec.Spec, error) {
-	sp, err := spec.LoadWith(path, spec.LoadOptions{MaxModelBytes: int64(budget)})
-	if err != nil {
-		return nil, err
+	m := spec.Mode(mode)
+	if m != "" && m != spec.ModeWide && m != spec.ModeDeep && m != spec.ModeWideDeep {
+		return nil, fmt.Errorf("--mode %q: want wide, deep or wide_deep", mode)
 	}
-	if mode != "" {
-		m := spec.Mode(mode)
-		if m != spec.ModeWide && m != spec.ModeDeep && m != spec.ModeWideDeep {
-			return nil, fmt.Errorf("--mode %q: want wide, deep or wide_deep", mode)
-		}
-		sp.Model.Mode = m
+	sp, err := spec.LoadWith(path, spec.LoadOptions{MaxModelBytes: int64(budget), Mode: m})
+	if err != nil && m != "" {
+		return nil, fmt.Errorf("with --mode %s: %w", m, err)
 	}
-	return sp, nil
+	return sp, err
 }
 
 // readTrainingData reads labeled examples, or joins raw events with the

@@ -22,6 +22,10 @@ type LoadOptions struct {
 	// DefaultMaxModelBytes (4 GiB); a negative value turns the budget off
 	// (the per-key limits of doc.go stay).
 	MaxModelBytes int64
+	// Mode, when set, overrides the file's model.mode before validation
+	// (a command's --mode), so that the budget and every rule apply to
+	// the model that will be built.
+	Mode Mode
 }
 
 // budget returns the budget in bytes, or -1 for none.

@@ -56,6 +56,9 @@ func ParseWith(name string, data []byte, opts LoadOptions) (*Spec, error) {
 	}
 	newDecoder(r).value(root, reflect.ValueOf(s).Elem(), "")
 	applyDefaults(s, r, name)
+	if opts.Mode != "" {
+		s.Model.Mode = opts.Mode
+	}
 	validate(s, r, opts)
 	if err := r.err(); err != nil {
 		return nil, err

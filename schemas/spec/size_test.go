@@ -304,3 +304,20 @@ func TestFmtBytes(t *testing.T) {
 		}
 	}
 }
+
+// A mode override (a command's --mode) is validated with the spec, before
+// any work: a wide-only spec cannot train in deep mode.
+func TestParseWithModeOverride(t *testing.T) {
+	y := "version: 1\nfeatures:\n  - name: a\n    type: categorical\n    wide: true\n    deep: false\nmodel:\n  mode: wide\n"
+	if _, err := ParseWith("w.yaml", []byte(y), LoadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := ParseWith("w.yaml", []byte(y), LoadOptions{Mode: ModeDeep})
+	if err == nil || !strings.Contains(err.Error(), "model.mode: mode deep needs a deep input") {
+		t.Fatalf("deep override of a wide-only spec: %v", err)
+	}
+	sp, err := ParseWith("w.yaml", []byte(y), LoadOptions{Mode: ModeWide})
+	if err != nil || sp.Model.Mode != ModeWide {
+		t.Fatalf("wide override: %v, %v", sp, err)
+	}
+}
