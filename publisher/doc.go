@@ -89,7 +89,9 @@
 //     passes it, noted as such ("... ran ahead ...").
 //
 // Publish (ungated) and Rollback move LATEST to the version they are given,
-// and repair an unreadable LATEST on the way. Version names still order
-// Versions, retention and the default rollback target, so a version named
-// ahead sorts last there.
+// and repair an unreadable LATEST on the way. Retention ranks versions the
+// same way (a name later than the present by its manifest's time), so a
+// version named ahead does not hold one of its places for good. Version
+// names alone still order Versions (and the `models` listing) and the
+// default rollback target, so a version named ahead sorts last there.
 package publisher

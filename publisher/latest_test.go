@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -122,6 +123,12 @@ func TestClockAheadDoesNotBlockLatest(t *testing.T) {
 			}
 			if got, _ := s.Latest(ctx, "m"); got != r.Version {
 				t.Fatalf("LATEST %s, want %s", got, r.Version)
+			}
+			// Retention ranks the 2099 name by its store time too: it is
+			// the older of the two, not a version to keep until 2099.
+			deleted, err := s.Retain(ctx, "m", 1)
+			if err != nil || !slices.Equal(deleted, []string{rx.Version}) {
+				t.Fatalf("Retain(1) deleted %v (%v), want the version named ahead, %s", deleted, err, rx.Version)
 			}
 		})
 	}

@@ -171,6 +171,9 @@ func (s *Store) Retain(ctx context.Context, model string, keep int) ([]string, e
 	if len(vs) <= keep {
 		return nil, nil
 	}
+	if vs, err = s.byOrderTime(ctx, model, vs); err != nil {
+		return nil, err
+	}
 	pins, err := s.Pins(ctx, model)
 	if err != nil {
 		return nil, err
@@ -188,6 +191,37 @@ func (s *Store) Retain(ctx context.Context, model string, keep int) ([]string, e
 		deleted = append(deleted, v)
 	}
 	return deleted, nil
+}
+
+// byOrderTime returns the versions vs (sorted by name) sorted by their
+// rank in the only-forward rule (orderTime), so that a version named by a
+// clock running ahead counts as new for as long as it really is, not for
+// as long as its name says: otherwise a name in 2099 would hold one of
+// retention's places for good. Only names later than now (plus
+// clockAhead) need their manifest's time; the others rank by name.
+func (s *Store) byOrderTime(ctx context.Context, model string, vs []string) ([]string, error) {
+	type ranked struct {
+		v string
+		t time.Time
+	}
+	rs := make([]ranked, len(vs))
+	now := time.Now()
+	for i, v := range vs {
+		t, _ := versionTime(v)
+		if t.After(now.Add(clockAhead)) {
+			var err error
+			if t, _, err = s.orderTime(ctx, model, v); err != nil {
+				return nil, err
+			}
+		}
+		rs[i] = ranked{v, t}
+	}
+	slices.SortStableFunc(rs, func(a, b ranked) int { return a.t.Compare(b.t) })
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.v
+	}
+	return out, nil
 }
 
 // Pin protects a complete version from retention.
