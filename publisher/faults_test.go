@@ -3,11 +3,7 @@ package publisher
 import (
 	"context"
 	"crypto/rand"
-	"fmt"
-	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -15,97 +11,15 @@ import (
 	"github.com/wdstream/wdstream/internal/testenv"
 )
 
-// EnvVersitygw names the versitygw binary (exported by scripts/services.sh)
-// that the fault tests start privately, to kill and restart it.
-const EnvVersitygw = "WDSTREAM_VERSITYGW"
-
-// privateS3 is a versitygw started by a test, on its own port and
-// directory, with its own credentials.
-type privateS3 struct {
-	bin, root, addr string
-	cmd             *exec.Cmd
-}
-
-const privBucket = "faults"
-
-func startPrivateS3(t *testing.T) *privateS3 {
-	t.Helper()
-	bin := os.Getenv(EnvVersitygw)
-	if bin == "" {
-		msg := EnvVersitygw + " is not set (scripts/services.sh exports it): no private S3 server to kill"
-		if testenv.InCI() {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	g := &privateS3{bin: bin, root: t.TempDir(), addr: addr}
-	if err := os.Mkdir(filepath.Join(g.root, privBucket), 0o755); err != nil { // a posix bucket is a directory
-		t.Fatal(err)
-	}
-	t.Setenv("AWS_ACCESS_KEY_ID", "faultkey")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "faultsecret")
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	g.start(t)
-	t.Cleanup(func() { g.kill() })
-	return g
-}
-
-func (g *privateS3) url() string {
-	return fmt.Sprintf("s3://%s?endpoint=http://%s&use_path_style=true&region=us-east-1", privBucket, g.addr)
-}
-
-func (g *privateS3) start(t *testing.T) {
-	t.Helper()
-	g.cmd = exec.Command(g.bin, "--port", g.addr, "--region", "us-east-1", "--quiet", "posix", g.root)
-	g.cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY_ID=faultkey", "ROOT_SECRET_ACCESS_KEY=faultsecret")
-	logf, err := os.OpenFile(filepath.Join(g.root, "server.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logf.Close() // the child keeps its own descriptor
-	g.cmd.Stdout, g.cmd.Stderr = logf, logf
-	if err := g.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", g.addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("versitygw did not listen on %s: %v", g.addr, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// kill stops the server with SIGKILL (no chance to finish anything).
-func (g *privateS3) kill() {
-	if g.cmd != nil && g.cmd.Process != nil {
-		_ = g.cmd.Process.Kill()
-		_ = g.cmd.Wait()
-		g.cmd = nil
-	}
-}
-
 // TestS3KilledMidUpload: the S3 server is SIGKILLed while a version's
 // files are being uploaded, then restarted. No partial version is visible,
 // LATEST is unchanged and loads, the next publish succeeds and removes
 // the stray files of the failed upload.
 func TestS3KilledMidUpload(t *testing.T) {
 	f := getFixture(t)
-	g := startPrivateS3(t)
+	g := testenv.PrivateS3(t)
 	ctx := context.Background()
-	s := openStore(t, g.url())
+	s := openStore(t, g.URL())
 	p := newPublisher(t, s, Options{Gate: fastGate(f), CleanGrace: time.Millisecond})
 	r1, err := p.Publish(ctx, f.good, &Manifest{Model: "m"}, f.fresh, PublishOptions{})
 	if err != nil || !r1.Published {
@@ -121,7 +35,7 @@ func TestS3KilledMidUpload(t *testing.T) {
 	m.SetFiles(files)
 	putErr := make(chan error, 1)
 	go func() { putErr <- s.Put(ctx, m, files) }()
-	first := filepath.Join(g.root, privBucket, "m", "versions", m.Version, StateFile)
+	first := g.Object(versionPrefix("m", m.Version) + StateFile)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if _, err := os.Stat(first); err == nil {
@@ -137,14 +51,14 @@ func TestS3KilledMidUpload(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	g.kill()
+	g.Kill()
 	err = <-putErr
 	if err == nil {
 		t.Fatal("the upload finished before the kill: the test needs a larger file")
 	}
 	t.Logf("upload after the kill: %v", err)
 
-	g.start(t)
+	g.Start()
 	if vs, err := s.Versions(ctx, "m"); err != nil || !slices.Equal(vs, []string{r1.Version}) {
 		t.Fatalf("versions after the crash %v (%v), want only %s", vs, err, r1.Version)
 	}
@@ -177,15 +91,15 @@ func TestS3KilledMidUpload(t *testing.T) {
 // TestFlippedBitRefusedOnS3: a bit flipped in a weight file on the S3
 // server is refused on load, naming the file.
 func TestFlippedBitRefusedOnS3(t *testing.T) {
-	g := startPrivateS3(t)
+	g := testenv.PrivateS3(t)
 	ctx := context.Background()
-	s := openStore(t, g.url())
+	s := openStore(t, g.URL())
 	b, _ := testBundle(t)
 	m := &Manifest{Model: "m"}
 	if err := Publish(ctx, s, b, m); err != nil {
 		t.Fatal(err)
 	}
-	p := filepath.Join(g.root, privBucket, "m", "versions", m.Version, WeightsFile)
+	p := g.Object(versionPrefix("m", m.Version) + WeightsFile)
 	raw, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"gocloud.dev/blob"
@@ -90,17 +91,20 @@ func (s *Store) lock(ctx context.Context, model string) (func(), error) {
 	var seen []byte      // the holder's lock as this waiter last saw it
 	var seenAt time.Time // when this waiter first saw it so
 	for {
+		release := func() {
+			defer heldLocks.Delete(owner)
+			ctx := context.WithoutCancel(ctx)
+			if b, err := s.bucket.ReadAll(ctx, key); err == nil && bytes.Contains(b, []byte(owner)) {
+				_ = s.bucket.Delete(ctx, key)
+			}
+		}
 		body, _ := json.Marshal(lockBody{Owner: owner, Time: time.Now().UTC(), Host: hostname, Proc: selfProc})
+		heldLocks.Store(owner, struct{}{})
 		err := s.createIfAbsent(ctx, key, body, "application/json")
 		if err == nil {
-			release := func() {
-				ctx := context.WithoutCancel(ctx)
-				if b, err := s.bucket.ReadAll(ctx, key); err == nil && bytes.Contains(b, []byte(owner)) {
-					_ = s.bucket.Delete(ctx, key)
-				}
-			}
 			return release, nil
 		}
+		heldLocks.Delete(owner)
 		if !errors.Is(err, errExists) && !errors.Is(err, errBusy) {
 			return nil, fmt.Errorf("taking %s: %w", key, err)
 		}
@@ -111,7 +115,14 @@ func (s *Store) lock(ctx context.Context, model string) (func(), error) {
 			continue // released meanwhile: try again at once
 		case err != nil:
 			return nil, fmt.Errorf("store %s: reading %s: %w", s.where, key, err)
-		case json.Unmarshal(b, &held) == nil && held.Proc != "" && procid.Dead(held.Proc):
+		case json.Unmarshal(b, &held) == nil && held.Owner == owner:
+			// Our own create, whose answer was lost (the store restarted)
+			// and whose retry found it.
+			heldLocks.Store(owner, struct{}{})
+			return release, nil
+		case held.Proc != "" && (procid.Dead(held.Proc) || held.Proc == selfProc && !holding(held.Owner)):
+			// A dead process's lock, or one of this process that no call
+			// holds any more (its release could not delete it).
 			if err := s.breakLock(ctx, model, b); err != nil {
 				return nil, err
 			}
@@ -143,6 +154,16 @@ func (s *Store) lock(ctx context.Context, model string) (func(), error) {
 // breakerPause runs between breakLock's last read of the lock and its
 // delete; tests make it a slow breaker's pause.
 var breakerPause = func() {}
+
+// heldLocks holds the owners of the locks this process holds now (or is
+// taking): a lock naming this process whose owner is not among them was
+// left by a release that could not delete it, and is broken at once.
+var heldLocks sync.Map
+
+func holding(owner string) bool {
+	_, ok := heldLocks.Load(owner)
+	return ok
+}
 
 // hostname and selfProc go into this process's locks (lockBody).
 var (

@@ -168,3 +168,33 @@ func TestBreakingAStaleLockIsExclusive(t *testing.T) {
 		})
 	}
 }
+
+// TestLockLeftByThisProcessIsBrokenAtOnce: a release that could not delete
+// the lock (the S3 server was down) leaves a lock naming this very
+// process, which the dead-process check cannot break; no call of this
+// process holds it any more, so the next one breaks it at once, while a
+// lock a call of this process does hold is waited for.
+func TestLockLeftByThisProcessIsBrokenAtOnce(t *testing.T) {
+	if selfProc == "" {
+		t.Skip("process ids need Linux's /proc (package procid)")
+	}
+	for _, sc := range stores(t) {
+		t.Run(sc.name, func(t *testing.T) {
+			setLockTiming(t, time.Hour, 300*time.Millisecond)
+			s := openStore(t, sc.url)
+			ctx := context.Background()
+			b, _ := json.Marshal(lockBody{Owner: "released-but-not-deleted", Time: time.Now(), Proc: selfProc})
+			if err := s.createIfAbsent(ctx, path.Join("m", lockFile), b, ""); err != nil {
+				t.Fatal(err)
+			}
+			release, err := s.lock(ctx, "m")
+			if err != nil {
+				t.Fatalf("an orphaned lock of this process was not broken: %v", err)
+			}
+			if _, err := s.lock(ctx, "m"); err == nil || !strings.Contains(err.Error(), "still after") {
+				t.Fatalf("a lock held by a call of this process: err %v, want a timeout", err)
+			}
+			release()
+		})
+	}
+}

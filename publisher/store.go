@@ -19,11 +19,11 @@ import (
 	"time"
 
 	"gocloud.dev/blob"
-
-	"github.com/wdstream/wdstream/internal/redact"
 	_ "gocloud.dev/blob/fileblob" // file:// store URLs
 	_ "gocloud.dev/blob/s3blob"   // s3:// store URLs
 	"gocloud.dev/gcerrors"
+
+	"github.com/wdstream/wdstream/internal/redact"
 )
 
 // Store is the object-storage home of models, at a gocloud.dev bucket URL
@@ -205,9 +205,14 @@ func (s *Store) Put(ctx context.Context, m *Manifest, files map[string][]byte) e
 	}
 	sort.Strings(names)
 	var written []string
+	// cleanup stops at the first delete that fails: the store is likely
+	// down, each delete would wait out the client's retries, and Clean
+	// removes the version folder later anyway.
 	cleanup := func() {
 		for _, k := range written {
-			_ = s.bucket.Delete(context.WithoutCancel(ctx), k)
+			if err := s.bucket.Delete(context.WithoutCancel(ctx), k); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+				return
+			}
 		}
 	}
 	for _, n := range names {

@@ -1,6 +1,6 @@
 // Package testenv gives tests the services of the test environment: Kafka
-// brokers, an S3-compatible bucket, kcat and a Python interpreter with the
-// interop packages.
+// brokers, an S3-compatible bucket, S3 servers of their own to kill, kcat
+// and a Python interpreter with the interop packages.
 //
 // # Environment contract
 //
@@ -18,6 +18,9 @@
 //	                              server, e.g. s3://BUCKET?endpoint=http://127.0.0.1:19000&use_path_style=true&region=us-east-1
 //	AWS_ACCESS_KEY_ID             credentials for WDSTREAM_S3_URL (with
 //	AWS_SECRET_ACCESS_KEY         AWS_REGION when the URL names no region)
+//	                              and for the servers PrivateS3 starts
+//	WDSTREAM_VERSITYGW            path of the versitygw binary (the S3 server
+//	                              of WDSTREAM_S3_URL), for PrivateS3
 //	WDSTREAM_KCAT                 path of kcat; else kcat is looked up on PATH
 //	WDSTREAM_PYTHON               a Python interpreter that imports numpy,
 //	                              pyarrow and safetensors
@@ -26,7 +29,7 @@
 // # Skip or fail
 //
 // A test that needs a real service asks for it with [RealKafka],
-// [RealKafkaSASL], [S3Bucket], [Kcat] or [Python]. When the variable is not
+// [RealKafkaSASL], [S3Bucket], [PrivateS3], [Kcat] or [Python]. When the variable is not
 // set the test is skipped with the reason, except when CI is set: then the
 // test fails, so that CI cannot pass without having run it. A variable that
 // is set but names something unusable (a broker that does not answer, a
@@ -41,4 +44,16 @@
 // Neither broker creates topics on first use: tests create theirs with
 // [Topic] (a unique name per test, deleted when the test ends) or
 // [CreateTopic].
+//
+// # S3 server faults
+//
+// The S3 server of WDSTREAM_S3_URL is shared by every test running in
+// parallel, so no test stops it. A test that kills an S3 server starts one
+// of its own with [PrivateS3]: versitygw on a free port of 127.0.0.1 with a
+// posix root under the test's temp dir, which the test kills (SIGKILL) and
+// starts again on the same port and root, at a moment it picks by watching
+// objects appear in that root ([S3Server.KillWhen]). [KillSchedule] gives
+// such tests their number of rounds and a seeded random source for their
+// kill points (WDSTREAM_S3_KILL_ROUNDS, WDSTREAM_S3_KILL_SEED; the seed is
+// logged, so that a failing schedule runs again).
 package testenv
