@@ -7,7 +7,7 @@
 // # The loop
 //
 // Records of every partition of `examples` (read from explicit offsets,
-// ingest.Source) are decoded and gathered into mini-batches of
+// kafka.Source) are decoded and gathered into mini-batches of
 // model.batch_size, or fewer after 1s without new records. Each batch goes
 // through the featurizer's FitTransform (vocabularies and quantile sketches
 // grow with the stream) and one training step; the step's predictions are

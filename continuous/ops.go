@@ -9,10 +9,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/segmentio/kafka-go"
-
 	"github.com/wdstream/wdstream/featurize"
-	"github.com/wdstream/wdstream/ingest"
+	"github.com/wdstream/wdstream/kafka"
 	"github.com/wdstream/wdstream/publisher"
 	"github.com/wdstream/wdstream/schemas"
 	"github.com/wdstream/wdstream/trainer"
@@ -258,7 +256,7 @@ func (s *Stage) publish(ctx context.Context) error {
 		if !ok {
 			if off, ok = s.prog.Offsets[p]; !ok {
 				off = 0
-				if s.cfg.StartDefault == kafka.LastOffset {
+				if s.cfg.StartDefault == kafka.AtEnd {
 					off = -1
 				}
 			}
@@ -343,5 +341,5 @@ func (s *Stage) checkpoint(ctx context.Context) error {
 }
 
 func ingestCommit(ctx context.Context, s *Stage, offsets map[int]int64) error {
-	return ingest.CommitOffsets(ctx, s.cfg.Brokers, s.cfg.Auth, s.cfg.TrainGroup, s.cfg.Topic, offsets)
+	return s.client.CommitStandalone(ctx, s.cfg.TrainGroup, s.cfg.Topic, offsets)
 }

@@ -11,10 +11,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/segmentio/kafka-go"
 
 	"github.com/wdstream/wdstream/featurize"
-	"github.com/wdstream/wdstream/ingest"
+	"github.com/wdstream/wdstream/kafka"
 	"github.com/wdstream/wdstream/publisher"
 	"github.com/wdstream/wdstream/schemas"
 	"github.com/wdstream/wdstream/schemas/spec"
@@ -30,14 +29,14 @@ type Config struct {
 	Store     *publisher.Store
 	Publisher *publisher.Publisher
 	Brokers   []string
-	Auth      ingest.Auth
+	Auth      kafka.Auth
 	Topic     string
 	// TrainGroup is the consumer group the offsets are committed under
 	// (monitoring only; checkpoints own the offsets). Default wdstream-train.
 	TrainGroup string
 	// StartDefault is where a partition without a recorded offset starts:
-	// kafka.FirstOffset (default) or kafka.LastOffset.
-	StartDefault int64
+	// kafka.AtFirst (the zero value) or kafka.AtEnd.
+	StartDefault kafka.StartAt
 	// CheckpointEvery is the time between checkpoints. Default 1m.
 	CheckpointEvery time.Duration
 	// KeepCheckpoints is how many complete checkpoints are kept. Default 3
@@ -91,9 +90,6 @@ func (c *Config) validate() error {
 	if c.TrainGroup == "" {
 		c.TrainGroup = "wdstream-train"
 	}
-	if c.StartDefault == 0 {
-		c.StartDefault = kafka.FirstOffset
-	}
 	if c.CheckpointEvery == 0 {
 		c.CheckpointEvery = time.Minute
 	}
@@ -117,6 +113,8 @@ type Stage struct {
 	cfg Config
 	log *slog.Logger
 	met *stageMetrics
+	// client commits the read offsets for lag tools.
+	client *kafka.Client
 	// statsAt is when the featurizer's counters were last copied to met.
 	statsAt time.Time
 
@@ -181,6 +179,7 @@ func New(cfg Config) (*Stage, error) {
 		cfg:    cfg,
 		log:    cfg.Logger.With("component", "train"),
 		met:    newStageMetrics(cfg.Registerer),
+		client: kafka.NewClient(cfg.Brokers, cfg.Auth),
 		window: newProgressive(cfg.ProgressiveWindow),
 	}, nil
 }
@@ -204,6 +203,7 @@ func (s *Stage) setStatus(fn func(*Status)) {
 // checkpoint and returns.
 func (s *Stage) Run(ctx context.Context) error {
 	s.setStatus(func(st *Status) { st.Started = s.cfg.Now() })
+	defer s.client.Close()
 	if err := s.restore(ctx); err != nil {
 		return err
 	}
@@ -225,7 +225,7 @@ func (s *Stage) Run(ctx context.Context) error {
 	s.pubCount = s.prog.Examples
 
 	dec := &schemas.Decoder{}
-	var recs []ingest.Record
+	var recs []kafka.SourceRecord
 	var exs []schemas.Example
 	timer := time.NewTimer(s.cfg.BatchWait)
 	defer timer.Stop()
@@ -292,7 +292,7 @@ func (s *Stage) Run(ctx context.Context) error {
 
 // stop ends Run: intake has stopped; it trains what was read (recs
 // included), checkpoints and commits.
-func (s *Stage) stop(ctx context.Context, dec *schemas.Decoder, recs []ingest.Record, exs []schemas.Example) error {
+func (s *Stage) stop(ctx context.Context, dec *schemas.Decoder, recs []kafka.SourceRecord, exs []schemas.Example) error {
 	ctx = context.WithoutCancel(ctx)
 	err := s.consume(ctx, dec, recs, exs[:0], true)
 	if cerr := s.checkpoint(ctx); cerr != nil && err == nil {
@@ -308,10 +308,10 @@ func (s *Stage) stop(ctx context.Context, dec *schemas.Decoder, recs []ingest.Re
 // StartDefault. The topic may not exist yet when the join stage starts in
 // the same process (it creates it), and the brokers may be unreachable for
 // a while: it retries until ctx is done, and then returns a nil Source.
-func (s *Stage) openSource(ctx context.Context) (*ingest.Source, error) {
+func (s *Stage) openSource(ctx context.Context) (*kafka.Source, error) {
 	backoff := 250 * time.Millisecond
 	for {
-		src, err := ingest.OpenSource(ctx, ingest.SourceConfig{
+		src, err := kafka.OpenSource(ctx, kafka.SourceConfig{
 			Brokers: s.cfg.Brokers, Topic: s.cfg.Topic, Auth: s.cfg.Auth,
 			Start: maps.Clone(s.read), StartDefault: s.cfg.StartDefault,
 		})
@@ -333,7 +333,7 @@ func (s *Stage) openSource(ctx context.Context) (*ingest.Source, error) {
 
 // consume decodes a batch of records and routes the examples: bootstrap,
 // fresh set for a publish, or training. final trains everything held.
-func (s *Stage) consume(ctx context.Context, dec *schemas.Decoder, recs []ingest.Record, exs []schemas.Example, final bool) error {
+func (s *Stage) consume(ctx context.Context, dec *schemas.Decoder, recs []kafka.SourceRecord, exs []schemas.Example, final bool) error {
 	for _, r := range recs {
 		var ex schemas.Example
 		if err := dec.Example(r.Value, &ex); err != nil {
@@ -399,7 +399,7 @@ func (s *Stage) publishDue() bool {
 // these read offsets, or freshFrom while a fresh set is held (everything
 // read before it was trained, nothing after), and no checkpoint is taken
 // during the bootstrap, so they always mean "trained".
-func (s *Stage) advance(r ingest.Record) {
+func (s *Stage) advance(r kafka.SourceRecord) {
 	if s.read == nil {
 		s.read = map[int]int64{}
 	}

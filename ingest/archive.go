@@ -11,9 +11,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/segmentio/kafka-go"
 	"gocloud.dev/blob"
 
+	"github.com/wdstream/wdstream/kafka"
 	"github.com/wdstream/wdstream/schemas"
 )
 
@@ -22,7 +22,7 @@ type ArchiveConfig struct {
 	Brokers []string
 	// Auth (TLS, SASL) for every connection of the stage. Default:
 	// plaintext without authentication.
-	Auth Auth
+	Auth kafka.Auth
 	// Group is the consumer group id. Default DefaultArchiveGroup.
 	Group string
 	// Topic to archive. Default DefaultExamplesTopic.
@@ -93,7 +93,7 @@ func NewArchiveStage(cfg ArchiveConfig) (*ArchiveStage, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &ArchiveStage{cfg: cfg, client: newAuthClient(cfg.Brokers, cfg.Auth), logger: cfg.Logger.With("component", "archive")}, nil
+	return &ArchiveStage{cfg: cfg, client: kafka.NewClient(cfg.Brokers, cfg.Auth), logger: cfg.Logger.With("component", "archive")}, nil
 }
 
 // Stats returns the counters so far.
@@ -102,14 +102,14 @@ func (a *ArchiveStage) Stats() ArchiveStats { return a.stats.snapshot() }
 // Run archives until ctx is done, then uploads the open files, commits and
 // returns nil.
 func (a *ArchiveStage) Run(ctx context.Context) error {
-	if _, err := waitForTopic(ctx, a.client, a.cfg.Topic, a.logger); err != nil {
+	if _, err := a.client.WaitForTopic(ctx, a.cfg.Topic, a.logger); err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}
 		return err
 	}
-	g := &groupRunner{brokers: a.cfg.Brokers, auth: a.cfg.Auth, group: a.cfg.Group, topics: []string{a.cfg.Topic}, logger: a.logger,
-		work: func(ctx context.Context, gen *kafka.Generation, p int) error {
+	g := &kafka.GroupRunner{Brokers: a.cfg.Brokers, Auth: a.cfg.Auth, Group: a.cfg.Group, Topics: []string{a.cfg.Topic}, Logger: a.logger,
+		Work: func(ctx context.Context, gen kafka.Generation, p int) error {
 			backoff := 500 * time.Millisecond
 			for {
 				err := a.runPartition(ctx, gen, p)
@@ -122,7 +122,7 @@ func (a *ArchiveStage) Run(ctx context.Context) error {
 				backoff = min(2*backoff, 10*time.Second)
 			}
 		}}
-	return g.run(ctx)
+	return g.Run(ctx)
 }
 
 // archiveFile is the one open file of a partition.
@@ -150,27 +150,27 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func (a *ArchiveStage) runPartition(ctx context.Context, gen *kafka.Generation, p int) error {
+func (a *ArchiveStage) runPartition(ctx context.Context, gen kafka.Generation, p int) error {
 	topic := a.cfg.Topic
-	offs, err := fetchCommitted(ctx, a.client, a.cfg.Group, p, topic)
+	offs, err := a.client.CommittedAt(ctx, a.cfg.Group, p, topic)
 	if err != nil {
 		return err
 	}
-	next := offs[topic].offset
+	next := offs[topic].Offset
 	if next < 0 {
-		if next, _, err = endOffset(ctx, a.client, topic, p); err != nil {
+		if next, _, err = a.client.PartitionOffsets(ctx, topic, p); err != nil {
 			return err
 		}
 	}
-	committedAt := offs[topic].offset
+	committedAt := offs[topic].Offset
 	fctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	ch := make(chan fetched, 4)
-	f := &fetcher{client: a.client, topic: topic, partition: p, offset: next, maxBytes: 4 << 20, maxWait: 500 * time.Millisecond, logger: a.logger, status: &fetchStatus{hwm: -1}}
+	ch := make(chan kafka.Fetched, 4)
+	f := &kafka.Fetcher{Client: a.client, Topic: topic, Partition: p, Offset: next, MaxBytes: 4 << 20, MaxWait: 500 * time.Millisecond, Logger: a.logger, Status: kafka.NewFetchStatus()}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		f.run(fctx, ch)
+		f.Run(fctx, ch)
 	}()
 	defer func() { cancel(); <-done }()
 
@@ -184,7 +184,7 @@ func (a *ArchiveStage) runPartition(ctx context.Context, gen *kafka.Generation, 
 		if off == committedAt {
 			return nil
 		}
-		if err := commitOffsets(ctx, a.client, gen, p, map[string]committed{topic: {offset: off}}); err != nil {
+		if err := a.client.Commit(ctx, gen, p, map[string]kafka.Committed{topic: {Offset: off}}); err != nil {
 			return err
 		}
 		committedAt = off
@@ -222,14 +222,14 @@ func (a *ArchiveStage) runPartition(ctx context.Context, gen *kafka.Generation, 
 			return commit(dctx, next)
 		case <-tick.C:
 		case b := <-ch:
-			if b.err != nil {
-				return b.err
+			if b.Err != nil {
+				return b.Err
 			}
-			for _, m := range b.msgs {
-				next = m.offset + 1
-				if err := dec.Example(m.value, &ex); err != nil {
+			for _, m := range b.Msgs {
+				next = m.Offset + 1
+				if err := dec.Example(m.Value, &ex); err != nil {
 					a.stats.bad.Add(1)
-					a.logger.Warn("skipping an example that does not decode", "partition", p, "offset", m.offset, "err", err)
+					a.logger.Warn("skipping an example that does not decode", "partition", p, "offset", m.Offset, "err", err)
 					continue
 				}
 				hour := floorDiv(ex.TS, 3_600_000)
@@ -239,22 +239,22 @@ func (a *ArchiveStage) runPartition(ctx context.Context, gen *kafka.Generation, 
 					}
 				}
 				if file == nil {
-					if file, err = a.open(p, m.offset, hour, &ex); err != nil {
+					if file, err = a.open(p, m.Offset, hour, &ex); err != nil {
 						return err
 					}
 				}
 				if err := file.write(&ex, &a.stats); err != nil {
 					return fmt.Errorf("writing %s: %w", file.key, err)
 				}
-				file.last = m.offset
+				file.last = m.Offset
 				if file.cw.n >= a.cfg.FileBytes {
 					if err := cut(ctx, &a.stats.cutBytes); err != nil {
 						return err
 					}
 				}
 			}
-			if len(b.msgs) == 0 {
-				next = max(next, b.next)
+			if len(b.Msgs) == 0 {
+				next = max(next, b.Next)
 			}
 		}
 		if file != nil && time.Since(file.opened) >= a.cfg.FlushInterval {

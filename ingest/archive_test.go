@@ -16,10 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/segmentio/kafka-go"
 	"gocloud.dev/blob"
 
 	"github.com/wdstream/wdstream/internal/testenv"
+	"github.com/wdstream/wdstream/kafka"
 	"github.com/wdstream/wdstream/schemas"
 )
 
@@ -46,15 +46,12 @@ func fillTopic(t *testing.T, brokers []string, topic string, parts, n int) archi
 	in := archiveInput{topic: topic, parts: parts, labels: map[string]int32{}}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := EnsureTopics(ctx, brokers, parts, in.topic); err != nil {
+	if err := kafka.NewClient(brokers, kafka.Auth{}).EnsureTopics(ctx, parts, in.topic); err != nil {
 		t.Fatal(err)
 	}
 	deleteAtEnd(t, brokers, in.topic)
-	ps := make([]int, parts)
-	for i := range ps {
-		ps[i] = i
-	}
-	recs := make([][]outRecord, parts)
+	part := kafka.NewMurmur2(parts)
+	recs := make([][]kafka.Record, parts)
 	i := 0
 	for _, e := range simEvents(t, n) {
 		imp := e.Impression
@@ -67,25 +64,26 @@ func fillTopic(t *testing.T, brokers []string, topic string, parts, n int) archi
 		}
 		i++
 		in.labels[imp.ImpressionID] = label
-		p := kafka.Murmur2Balancer{}.Balance(kafka.Message{Key: []byte(imp.UserID)}, ps...)
+		p := part.Partition([]byte(imp.UserID))
 		val := appendExample(nil, schemas.AppendImpressionJSON(nil, imp), label, imp.TS+60_000)
-		recs[p] = append(recs[p], outRecord{key: []byte(imp.UserID), value: val,
-			headers: []kafka.Header{{Key: "impression_id", Value: []byte(imp.ImpressionID)}}})
+		recs[p] = append(recs[p], kafka.Record{Key: []byte(imp.UserID), Value: val,
+			Headers: []kafka.Header{{Key: "impression_id", Value: []byte(imp.ImpressionID)}}})
 	}
-	pr := newProducer(newClient(brokers), kafka.Zstd)
+	client := kafka.NewClient(brokers, kafka.Auth{})
+	pr := kafka.NewProducer(client, kafka.Zstd)
 	for p, rs := range recs {
 		for attempt := 0; ; attempt++ {
-			_, err := pr.produce(ctx, in.topic, p, rs)
+			_, err := pr.Produce(ctx, in.topic, p, rs)
 			if err == nil {
 				break
 			}
 			if attempt == 4 {
 				t.Fatal(err)
 			}
-			rs = rs[pr.acked:]
+			rs = rs[pr.Acked():]
 			time.Sleep(500 * time.Millisecond)
 		}
-		_, end, err := endOffset(ctx, pr.client, in.topic, p)
+		_, end, err := client.PartitionOffsets(ctx, in.topic, p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -219,11 +217,11 @@ func archiveCommitted(t *testing.T, brokers []string, group string, in archiveIn
 	defer cancel()
 	out := make([]int64, in.parts)
 	for p := range in.parts {
-		offs, err := fetchCommitted(ctx, newClient(brokers), group, p, in.topic)
+		offs, err := kafka.NewClient(brokers, kafka.Auth{}).CommittedAt(ctx, group, p, in.topic)
 		if err != nil {
 			t.Fatal(err)
 		}
-		out[p] = max(offs[in.topic].offset, 0)
+		out[p] = max(offs[in.topic].Offset, 0)
 	}
 	return out
 }

@@ -16,10 +16,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/segmentio/kafka-go"
+	kg "github.com/segmentio/kafka-go"
 
 	"github.com/wdstream/wdstream/ingest/join"
 	"github.com/wdstream/wdstream/internal/testenv"
+	"github.com/wdstream/wdstream/kafka"
 	"github.com/wdstream/wdstream/schemas"
 	"github.com/wdstream/wdstream/simulate"
 )
@@ -130,7 +131,7 @@ func rssBytes(t testing.TB) int64 {
 }
 
 // TestKafkaJoinThroughput measures, on the real broker, the join stage's
-// events/s next to a bare kafka-go consumer (kafka.Reader per partition)
+// events/s next to a bare kafka-go consumer (kg.Reader per partition)
 // reading the same topics in the same run (set WDSTREAM_BENCH=1).
 func TestKafkaJoinThroughput(t *testing.T) {
 	if os.Getenv("WDSTREAM_BENCH") == "" {
@@ -161,7 +162,7 @@ func TestKafkaJoinThroughput(t *testing.T) {
 			maxTS = max(maxTS, e.Impression.TS)
 		}
 	}
-	ep, err := NewEventProducer(context.Background(), brokers, tp.imps, tp.ins, parts)
+	ep, err := NewEventProducer(context.Background(), brokers, kafka.Auth{}, tp.imps, tp.ins, parts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +181,7 @@ func TestKafkaJoinThroughput(t *testing.T) {
 	evs = nil
 	runtime.GC()
 
-	// Bare consumer: one kafka.Reader per topic partition, all at once.
+	// Bare consumer: one kg.Reader per topic partition, all at once.
 	meter := startCPUMeter()
 	start := time.Now()
 	var read int64
@@ -192,12 +193,12 @@ func TestKafkaJoinThroughput(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, end, err := endOffset(context.Background(), newClient(brokers), topic, p)
+				_, end, err := kafka.NewClient(brokers, kafka.Auth{}).PartitionOffsets(context.Background(), topic, p)
 				if err != nil {
 					t.Error(err)
 					return
 				}
-				r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, Partition: p, MinBytes: 1, MaxBytes: 4 << 20, MaxWait: 500 * time.Millisecond})
+				r := kg.NewReader(kg.ReaderConfig{Brokers: brokers, Topic: topic, Partition: p, MinBytes: 1, MaxBytes: 4 << 20, MaxWait: 500 * time.Millisecond})
 				defer r.Close()
 				k := int64(0)
 				for k < end {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/wdstream/wdstream/ingest/join"
 	"github.com/wdstream/wdstream/internal/testenv"
+	"github.com/wdstream/wdstream/kafka"
 	"github.com/wdstream/wdstream/schemas"
 )
 
@@ -303,8 +304,8 @@ func compareChaos(t *testing.T, brokers []string, topic string, want []schemas.E
 	var r chaosResult
 	for p, ms := range readTopic(t, brokers, topic) {
 		for _, m := range ms {
-			if err := dec.Example(m.value, &ex); err != nil {
-				t.Fatalf("examples %d at %d: %v", p, m.offset, err)
+			if err := dec.Example(m.Value, &ex); err != nil {
+				t.Fatalf("examples %d at %d: %v", p, m.Offset, err)
 			}
 			r.examples++
 			g := seen[ex.ImpressionID]
@@ -389,7 +390,7 @@ func runChaos(t *testing.T, brokers []string, bin, spec string, s chaosSchedule)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	produce := func(evs []chaosEvent, chunks int, pause func() time.Duration) error {
-		p, err := NewEventProducer(ctx, brokers, tp.imps, tp.ins, s.parts)
+		p, err := NewEventProducer(ctx, brokers, kafka.Auth{}, tp.imps, tp.ins, s.parts)
 		if err != nil {
 			return err
 		}

@@ -6,8 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/segmentio/kafka-go"
-
+	"github.com/wdstream/wdstream/kafka"
 	"github.com/wdstream/wdstream/schemas"
 )
 
@@ -22,49 +21,42 @@ type EventProducer struct {
 	client      *kafka.Client
 	impressions string
 	installs    string
-	partitions  []int
+	partitions  int
+	part        kafka.Murmur2
 	codec       kafka.Compression
-	buf         map[string][][]outRecord // topic -> partition -> records
+	buf         map[string][][]kafka.Record // topic -> partition -> records
 	bytes       int
 }
 
 // NewEventProducer creates the two topics with the given partition count
-// when they do not exist and returns a producer for them. The topics'
-// partition counts must agree.
-func NewEventProducer(ctx context.Context, brokers []string, impressions, installs string, partitions int) (*EventProducer, error) {
-	return NewEventProducerAuth(ctx, brokers, Auth{}, impressions, installs, partitions)
-}
-
-// NewEventProducerAuth is NewEventProducer for brokers that need TLS or
-// SASL.
-func NewEventProducerAuth(ctx context.Context, brokers []string, auth Auth, impressions, installs string, partitions int) (*EventProducer, error) {
-	c := newAuthClient(brokers, auth)
-	n1, err := ensureTopic(ctx, c, impressions, partitions, 0)
+// when they do not exist and returns a producer for them, through brokers
+// with auth (the zero Auth: plaintext). The topics' partition counts must
+// agree.
+func NewEventProducer(ctx context.Context, brokers []string, auth kafka.Auth, impressions, installs string, partitions int) (*EventProducer, error) {
+	c := kafka.NewClient(brokers, auth)
+	n1, err := c.EnsureTopic(ctx, impressions, partitions, 0)
 	if err != nil {
 		return nil, err
 	}
-	n2, err := ensureTopic(ctx, c, installs, partitions, 0)
+	n2, err := c.EnsureTopic(ctx, installs, partitions, 0)
 	if err != nil {
 		return nil, err
 	}
 	if n1 != n2 {
 		return nil, fmt.Errorf("%w: %s has %d, %s has %d", ErrPartitionMismatch, impressions, n1, installs, n2)
 	}
-	p := &EventProducer{client: c, impressions: impressions, installs: installs, codec: kafka.Zstd, buf: map[string][][]outRecord{}}
-	for i := range n1 {
-		p.partitions = append(p.partitions, i)
-	}
-	p.buf[impressions] = make([][]outRecord, n1)
-	p.buf[installs] = make([][]outRecord, n1)
+	p := &EventProducer{client: c, impressions: impressions, installs: installs, partitions: n1, part: kafka.NewMurmur2(n1), codec: kafka.Zstd, buf: map[string][][]kafka.Record{}}
+	p.buf[impressions] = make([][]kafka.Record, n1)
+	p.buf[installs] = make([][]kafka.Record, n1)
 	return p, nil
 }
 
 // Partitions returns the topics' partition count.
-func (p *EventProducer) Partitions() int { return len(p.partitions) }
+func (p *EventProducer) Partitions() int { return p.partitions }
 
 // PartitionOf returns the partition of a user_id.
 func (p *EventProducer) PartitionOf(userID string) int {
-	return kafka.Murmur2Balancer{}.Balance(kafka.Message{Key: []byte(userID)}, p.partitions...)
+	return p.part.Partition([]byte(userID))
 }
 
 // Impression buffers one impression.
@@ -85,7 +77,7 @@ func (p *EventProducer) Buffered() int { return p.bytes }
 
 func (p *EventProducer) add(topic, key string, value []byte) {
 	part := p.PartitionOf(key)
-	p.buf[topic][part] = append(p.buf[topic][part], outRecord{key: []byte(key), value: value})
+	p.buf[topic][part] = append(p.buf[topic][part], kafka.Record{Key: []byte(key), Value: value})
 	p.bytes += len(value)
 }
 
@@ -96,7 +88,7 @@ func (p *EventProducer) add(topic, key string, value []byte) {
 // and duplicate installs.
 func (p *EventProducer) Flush(ctx context.Context) error {
 	var wg sync.WaitGroup
-	errs := make(chan error, 2*len(p.partitions))
+	errs := make(chan error, 2*p.partitions)
 	for topic, parts := range p.buf {
 		for i, recs := range parts {
 			if len(recs) == 0 {
@@ -106,12 +98,12 @@ func (p *EventProducer) Flush(ctx context.Context) error {
 			go func() {
 				defer wg.Done()
 				var err error
-				pr := newProducer(p.client, p.codec)
+				pr := kafka.NewProducer(p.client, p.codec)
 				for attempt := 0; attempt < 5; attempt++ {
-					if _, err = pr.produce(ctx, topic, i, recs); err == nil {
+					if _, err = pr.Produce(ctx, topic, i, recs); err == nil {
 						return
 					}
-					recs = recs[pr.acked:]
+					recs = recs[pr.Acked():]
 					sleep(ctx, time.Duration(attempt+1)*500*time.Millisecond)
 				}
 				errs <- err

@@ -3,7 +3,6 @@ package ingest
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -12,10 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/segmentio/kafka-go"
-
 	"github.com/wdstream/wdstream/ingest/join"
 	"github.com/wdstream/wdstream/internal/testenv"
+	"github.com/wdstream/wdstream/kafka"
 	"github.com/wdstream/wdstream/schemas"
 	"github.com/wdstream/wdstream/simulate"
 )
@@ -43,15 +41,21 @@ func deleteAtEnd(t testing.TB, brokers []string, names ...string) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		res, err := newClient(brokers).DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: names})
+		c := kafka.NewClient(brokers, kafka.Auth{})
+		counts, err := c.PartitionCounts(ctx, names...)
+		if err == nil {
+			var existing []string
+			for _, n := range names {
+				if counts[n] > 0 {
+					existing = append(existing, n)
+				}
+			}
+			if len(existing) > 0 {
+				err = c.DeleteTopics(ctx, existing...)
+			}
+		}
 		if err != nil {
 			t.Logf("topics %v left behind: %v", names, err)
-			return
-		}
-		for name, err := range res.Errors {
-			if err != nil && !errors.Is(err, kafka.UnknownTopicOrPartition) {
-				t.Logf("topic %s left behind: %v", name, err)
-			}
 		}
 	})
 }
@@ -61,7 +65,7 @@ func produceEvents(t testing.TB, brokers []string, imps, ins string, parts int, 
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	p, err := NewEventProducer(ctx, brokers, imps, ins, parts)
+	p, err := NewEventProducer(ctx, brokers, kafka.Auth{}, imps, ins, parts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,31 +146,29 @@ func offlineLabels(t testing.TB, evs []simulate.Event, window time.Duration) map
 }
 
 // readTopic reads every record of every partition of topic up to its end.
-func readTopic(t testing.TB, brokers []string, topic string) map[int][]msg {
+func readTopic(t testing.TB, brokers []string, topic string) map[int][]kafka.Message {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	c := newClient(brokers)
-	counts, err := partitionCounts(ctx, c, topic)
+	c := kafka.NewClient(brokers, kafka.Auth{})
+	counts, err := c.PartitionCounts(ctx, topic)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[int][]msg{}
+	out := map[int][]kafka.Message{}
 	for p := range counts[topic] {
-		first, end, err := endOffset(ctx, c, topic, p)
+		first, end, err := c.PartitionOffsets(ctx, topic, p)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for off := first; off < end; {
-			res, err := c.Fetch(ctx, &kafka.FetchRequest{Topic: topic, Partition: p, Offset: off, MinBytes: 1, MaxBytes: 8 << 20, MaxWait: 200 * time.Millisecond})
+			msgs, _, err := c.FetchOnce(ctx, topic, p, off, 8<<20, 200*time.Millisecond)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := readRecords(res.Records, off, func(m msg) {
+			for _, m := range msgs {
 				out[p] = append(out[p], m)
-				off = m.offset + 1
-			}); err != nil {
-				t.Fatal(err)
+				off = m.Offset + 1
 			}
 		}
 	}
@@ -188,11 +190,11 @@ func readExamples(t testing.TB, brokers []string, topic string) exampleSet {
 	s := exampleSet{labels: map[string]int32{}}
 	for p, ms := range readTopic(t, brokers, topic) {
 		for _, m := range ms {
-			if err := dec.Example(m.value, &ex); err != nil {
-				t.Fatalf("examples %d at %d: %v", p, m.offset, err)
+			if err := dec.Example(m.Value, &ex); err != nil {
+				t.Fatalf("examples %d at %d: %v", p, m.Offset, err)
 			}
 			if hdr(m, "impression_id") != ex.ImpressionID {
-				t.Fatalf("examples %d at %d: header impression_id %q, value %q", p, m.offset, hdr(m, "impression_id"), ex.ImpressionID)
+				t.Fatalf("examples %d at %d: header impression_id %q, value %q", p, m.Offset, hdr(m, "impression_id"), ex.ImpressionID)
 			}
 			if _, dup := s.labels[ex.ImpressionID]; dup {
 				s.dups = append(s.dups, ex.ImpressionID)
@@ -204,8 +206,8 @@ func readExamples(t testing.TB, brokers []string, topic string) exampleSet {
 	return s
 }
 
-func hdr(m msg, key string) string {
-	for _, h := range m.headers {
+func hdr(m kafka.Message, key string) string {
+	for _, h := range m.Headers {
 		if h.Key == key {
 			return string(h.Value)
 		}
@@ -217,14 +219,14 @@ func hdr(m msg, key string) string {
 func countRecords(t testing.TB, brokers []string, topic string) int64 {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c := newClient(brokers)
-	counts, err := partitionCounts(ctx, c, topic)
+	c := kafka.NewClient(brokers, kafka.Auth{})
+	counts, err := c.PartitionCounts(ctx, topic)
 	if err != nil {
 		return 0
 	}
 	total := int64(0)
 	for p := range counts[topic] {
-		if first, end, err := endOffset(ctx, c, topic, p); err == nil {
+		if first, end, err := c.PartitionOffsets(ctx, topic, p); err == nil {
 			total += end - first
 		}
 	}
@@ -234,15 +236,15 @@ func countRecords(t testing.TB, brokers []string, topic string) int64 {
 // waitExamples waits until topic holds at least n examples.
 func waitExamples(t testing.TB, brokers []string, topic string, n int, timeout time.Duration) {
 	t.Helper()
-	c := newClient(brokers)
+	c := kafka.NewClient(brokers, kafka.Auth{})
 	deadline := time.Now().Add(timeout)
 	for {
 		total := int64(0)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		counts, err := partitionCounts(ctx, c, topic)
+		counts, err := c.PartitionCounts(ctx, topic)
 		if err == nil {
 			for p := range counts[topic] {
-				first, end, err := endOffset(ctx, c, topic, p)
+				first, end, err := c.PartitionOffsets(ctx, topic, p)
 				if err == nil {
 					total += end - first
 				}

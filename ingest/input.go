@@ -3,22 +3,17 @@ package ingest
 import (
 	"math"
 	"time"
-)
 
-// confirmFresh bounds the age of the fetch response that says an input is
-// at its end: an input whose fetches stopped answering (a broker restart,
-// a network partition) is not known to be caught up, so it never counts as
-// quiet. The fetcher long-polls for at most 500 ms, so a caught-up input
-// gets an answer about twice a second.
-const confirmFresh = 5 * time.Second
+	"github.com/wdstream/wdstream/kafka"
+)
 
 // input is one of the two inputs of a partition's merge: the records
 // fetched from one topic partition and not yet merged.
 type input struct {
 	topic     string
-	ch        chan fetched
-	status    *fetchStatus // the fetcher's word on the partition's end
-	buf       []msg
+	ch        chan kafka.Fetched
+	status    *kafka.FetchStatus // the fetcher's word on the partition's end (fresh within kafka.ConfirmFresh)
+	buf       []kafka.Message
 	pos       int
 	next      int64 // offset after the last record merged or skipped
 	fetchNext int64 // offset after the last record fetched
@@ -35,16 +30,16 @@ type input struct {
 func (in *input) drained() bool { return in.pos == len(in.buf) }
 
 // set replaces a drained buffer with a fetched batch.
-func (in *input) set(b fetched) {
-	in.buf, in.pos = b.msgs, 0
+func (in *input) set(b kafka.Fetched) {
+	in.buf, in.pos = b.Msgs, 0
 	in.hasHead = false
-	in.fetchNext = b.next
+	in.fetchNext = b.Next
 }
 
 // advance moves past the head.
 func (in *input) advance() {
-	in.next = in.buf[in.pos].offset + 1
-	in.buf[in.pos] = msg{} // release the bytes: the joiner keeps its own reference
+	in.next = in.buf[in.pos].Offset + 1
+	in.buf[in.pos] = kafka.Message{} // release the bytes: the joiner keeps its own reference
 	in.pos++
 	in.hasHead = false
 	if in.drained() {
@@ -63,9 +58,9 @@ func (in *input) noteHead(ts, appended int64, idle time.Duration) {
 
 // quiet reports whether the input has nothing to merge, its fetcher has
 // fetched every record of the partition, and no record has been appended
-// for idle, by the broker's recent word (fetchStatus).
+// for idle, by the broker's recent word (kafka.FetchStatus).
 func (in *input) quiet(now time.Time, idle time.Duration) bool {
-	return in.drained() && len(in.ch) == 0 && in.status.caughtUp() && in.status.still(now, idle)
+	return in.drained() && len(in.ch) == 0 && in.status.CaughtUp() && in.status.Still(now, idle)
 }
 
 // emptyUntil returns the event time up to which the input counts as empty,
@@ -82,7 +77,7 @@ func (in *input) quiet(now time.Time, idle time.Duration) bool {
 // delivered nothing yet) while the other input still delivers is waited
 // for: its producer may be behind.
 func (in *input) emptyUntil(now time.Time, idle time.Duration, other *input) int64 {
-	if !in.quiet(now, idle) || !(in.live || other.status.still(now, idle)) {
+	if !in.quiet(now, idle) || !(in.live || other.status.Still(now, idle)) {
 		return math.MinInt64
 	}
 	return now.Add(-idle).UnixMilli()

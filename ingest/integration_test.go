@@ -15,6 +15,7 @@ import (
 
 	"github.com/wdstream/wdstream/ingest/join"
 	"github.com/wdstream/wdstream/internal/testenv"
+	"github.com/wdstream/wdstream/kafka"
 	"github.com/wdstream/wdstream/schemas"
 	"github.com/wdstream/wdstream/simulate"
 )
@@ -248,7 +249,7 @@ func TestKafkaTwoInstances(t *testing.T) {
 	}
 	want := offlineLabels(t, evs, 30*time.Minute)
 	tp := newTopics(t, brokers, "2")
-	ep, err := NewEventProducer(context.Background(), brokers, tp.imps, tp.ins, 4)
+	ep, err := NewEventProducer(context.Background(), brokers, kafka.Auth{}, tp.imps, tp.ins, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +262,7 @@ func TestKafkaTwoInstances(t *testing.T) {
 			p++
 		}
 	}
-	if err := EnsureTopics(context.Background(), brokers, 4, tp.imps, tp.ins); err != nil {
+	if err := kafka.NewClient(brokers, kafka.Auth{}).EnsureTopics(context.Background(), 4, tp.imps, tp.ins); err != nil {
 		t.Fatal(err)
 	}
 	var stages [2]*JoinStage

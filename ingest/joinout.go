@@ -6,7 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/segmentio/kafka-go"
+	"github.com/wdstream/wdstream/kafka"
 )
 
 // batch is what a partition's merge hands to its outPipe: the examples and
@@ -14,7 +14,7 @@ import (
 // are safe to commit once all of them, and every earlier batch, are
 // acknowledged.
 type batch struct {
-	out, dlq  []outRecord
+	out, dlq  []kafka.Record
 	positives int64
 	// arena holds the bytes of out (values, keys, header values); hdrs
 	// their headers. Both are reused when the batch comes back.
@@ -38,8 +38,8 @@ func (b *batch) full(cfg *JoinConfig) bool {
 // while one is produced; a merge that gets ahead blocks on the queue.
 type outPipe struct {
 	jp    *joinPart
-	ex    *producer // examples
-	dlq   *producer // dead letters
+	ex    *kafka.Producer // examples
+	dlq   *kafka.Producer // dead letters
 	queue chan *batch
 	free  chan *batch
 	done  chan struct{} // closed when run returns
@@ -48,7 +48,7 @@ type outPipe struct {
 	// Owned by run once it started.
 	exEnd    int64  // end of examples[p] after the last acknowledged batch
 	marks    []mark // see flush
-	lastSent [2]committed
+	lastSent [2]kafka.Committed
 	lastAt   time.Time
 }
 
@@ -56,7 +56,7 @@ func newOutPipe(jp *joinPart) *outPipe {
 	c := jp.s.client
 	codec := jp.s.cfg.Compression
 	return &outPipe{
-		jp: jp, ex: newProducer(c, codec), dlq: newProducer(c, codec),
+		jp: jp, ex: kafka.NewProducer(c, codec), dlq: kafka.NewProducer(c, codec),
 		queue: make(chan *batch, 1), free: make(chan *batch, 3), done: make(chan struct{}),
 	}
 }
@@ -105,7 +105,7 @@ func (o *outPipe) flush(ctx context.Context, b *batch) error {
 	jp := o.jp
 	s, c := jp.s, &jp.s.cfg
 	if len(b.out) > 0 {
-		end, err := o.ex.produce(ctx, c.Examples, jp.p, b.out)
+		end, err := o.ex.Produce(ctx, c.Examples, jp.p, b.out)
 		if err != nil {
 			return err
 		}
@@ -114,7 +114,7 @@ func (o *outPipe) flush(ctx context.Context, b *batch) error {
 		s.stats.positives.Add(b.positives)
 	}
 	if len(b.dlq) > 0 {
-		if _, err := o.dlq.produce(ctx, c.DeadLetter, jp.p%s.dlqParts, b.dlq); err != nil {
+		if _, err := o.dlq.Produce(ctx, c.DeadLetter, jp.p%s.dlqParts, b.dlq); err != nil {
 			return err
 		}
 		s.stats.deadLetters.Add(int64(len(b.dlq)))
@@ -125,12 +125,12 @@ func (o *outPipe) flush(ctx context.Context, b *batch) error {
 		k++
 	}
 	o.marks = o.marks[k:]
-	want := [2]committed{{offset: imp, metadata: metaPrefix + strconv.FormatInt(o.marks[0].ex, 10)}, {offset: ins}}
+	want := [2]kafka.Committed{{Offset: imp, Metadata: metaPrefix + strconv.FormatInt(o.marks[0].ex, 10)}, {Offset: ins}}
 	// A later batch waiting commits at least as far: skip this commit
 	// unless the last one is FlushInterval old.
 	later := len(o.queue) > 0 && time.Since(o.lastAt) < c.FlushInterval
 	if want != o.lastSent && !later {
-		if err := commitOffsets(ctx, s.client, jp.gen, jp.p, map[string]committed{c.Impressions: want[0], c.Installs: want[1]}); err != nil {
+		if err := s.client.Commit(ctx, jp.gen, jp.p, map[string]kafka.Committed{c.Impressions: want[0], c.Installs: want[1]}); err != nil {
 			return err
 		}
 		o.lastSent, o.lastAt = want, time.Now()

@@ -11,7 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/segmentio/kafka-go"
+	"github.com/wdstream/wdstream/kafka"
 
 	"github.com/wdstream/wdstream/ingest/join"
 	"github.com/wdstream/wdstream/schemas"
@@ -33,7 +33,7 @@ const metaPrefix = "wdstream-join/1 examples="
 // joinPart is the join of one partition number p during one generation.
 type joinPart struct {
 	s      *JoinStage
-	gen    *kafka.Generation
+	gen    kafka.Generation
 	p      int
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -57,7 +57,7 @@ type joinPart struct {
 	flushed time.Time
 }
 
-func (s *JoinStage) newPartition(ctx context.Context, gen *kafka.Generation, p int) (*joinPart, error) {
+func (s *JoinStage) newPartition(ctx context.Context, gen kafka.Generation, p int) (*joinPart, error) {
 	c := &s.cfg
 	per := (c.MaxPending + s.partitions - 1) / s.partitions
 	j, err := join.New[impPayload](join.Config{Window: c.Window, MaxPending: per})
@@ -67,11 +67,11 @@ func (s *JoinStage) newPartition(ctx context.Context, gen *kafka.Generation, p i
 	jp := &joinPart{s: s, gen: gen, p: p, j: j, maxTS: math.MinInt64, pushed: [2]int64{-1, -1}, seenMax: -1, flushed: time.Now()}
 	jp.pipe = newOutPipe(jp)
 	jp.cur = jp.pipe.newBatch()
-	offs, err := fetchCommitted(ctx, s.client, c.Group, p, c.Impressions, c.Installs)
+	offs, err := s.client.CommittedAt(ctx, c.Group, p, c.Impressions, c.Installs)
 	if err != nil {
 		return nil, err
 	}
-	exFirst, exEnd, err := endOffset(ctx, s.client, c.Examples, p)
+	exFirst, exEnd, err := s.client.PartitionOffsets(ctx, c.Examples, p)
 	if err != nil {
 		return nil, err
 	}
@@ -80,12 +80,12 @@ func (s *JoinStage) newPartition(ctx context.Context, gen *kafka.Generation, p i
 	start := [2]int64{}
 	fresh := false
 	for i, t := range []string{c.Impressions, c.Installs} {
-		if o := offs[t].offset; o >= 0 {
+		if o := offs[t].Offset; o >= 0 {
 			start[i] = o
 			continue
 		}
 		fresh = true
-		first, _, err := endOffset(ctx, s.client, t, p)
+		first, _, err := s.client.PartitionOffsets(ctx, t, p)
 		if err != nil {
 			return nil, err
 		}
@@ -96,13 +96,13 @@ func (s *JoinStage) newPartition(ctx context.Context, gen *kafka.Generation, p i
 		// First run of this group on p: commit the start with the current
 		// end of examples, so that a crash before the first flush finds
 		// where to look for what it emitted.
-		pipe.lastSent = [2]committed{{offset: start[0], metadata: metaPrefix + strconv.FormatInt(exEnd, 10)}, {offset: start[1]}}
-		if err := commitOffsets(ctx, s.client, gen, p, map[string]committed{c.Impressions: pipe.lastSent[0], c.Installs: pipe.lastSent[1]}); err != nil {
+		pipe.lastSent = [2]kafka.Committed{{Offset: start[0], Metadata: metaPrefix + strconv.FormatInt(exEnd, 10)}, {Offset: start[1]}}
+		if err := s.client.Commit(ctx, gen, p, map[string]kafka.Committed{c.Impressions: pipe.lastSent[0], c.Installs: pipe.lastSent[1]}); err != nil {
 			return nil, err
 		}
 	} else {
-		pipe.lastSent = [2]committed{offs[c.Impressions], offs[c.Installs]}
-		meta := offs[c.Impressions].metadata
+		pipe.lastSent = [2]kafka.Committed{offs[c.Impressions], offs[c.Installs]}
+		meta := offs[c.Impressions].Metadata
 		from, err := strconv.ParseInt(strings.TrimPrefix(meta, metaPrefix), 10, 64)
 		if !strings.HasPrefix(meta, metaPrefix) || err != nil {
 			s.logger.Warn("committed offsets carry no examples offset: examples emitted before the last stop may be emitted again", "partition", p, "metadata", meta)
@@ -116,12 +116,12 @@ func (s *JoinStage) newPartition(ctx context.Context, gen *kafka.Generation, p i
 	jp.cancel = cancel
 	for i, t := range []string{c.Impressions, c.Installs} {
 		in := &jp.in[i]
-		*in = input{topic: t, ch: make(chan fetched, 4), status: &fetchStatus{hwm: -1}, next: start[i], fetchNext: start[i]}
-		f := &fetcher{client: s.client, topic: t, partition: p, offset: start[i], maxBytes: c.FetchMaxBytes, maxWait: 500 * time.Millisecond, logger: s.logger, status: in.status}
+		*in = input{topic: t, ch: make(chan kafka.Fetched, 4), status: kafka.NewFetchStatus(), next: start[i], fetchNext: start[i]}
+		f := &kafka.Fetcher{Client: s.client, Topic: t, Partition: p, Offset: start[i], MaxBytes: c.FetchMaxBytes, MaxWait: 500 * time.Millisecond, Logger: s.logger, Status: in.status}
 		jp.wg.Add(1)
 		go func() {
 			defer jp.wg.Done()
-			f.run(fctx, in.ch)
+			f.Run(fctx, in.ch)
 		}()
 	}
 	return jp, nil
@@ -132,20 +132,14 @@ func (jp *joinPart) scanEmitted(ctx context.Context, from, to int64) error {
 	jp.seen = map[string]struct{}{}
 	off := from
 	for off < to {
-		res, err := jp.s.client.Fetch(ctx, &kafka.FetchRequest{
-			Topic: jp.s.cfg.Examples, Partition: jp.p, Offset: off, MinBytes: 1, MaxBytes: 8 << 20, MaxWait: 500 * time.Millisecond,
-		})
-		if err == nil && res.Error != nil {
-			err = res.Error
-		}
+		msgs, hwm, err := jp.s.client.FetchOnce(ctx, jp.s.cfg.Examples, jp.p, off, 8<<20, 500*time.Millisecond)
 		if err != nil {
 			return fmt.Errorf("reading examples %d at %d to suppress re-emission: %w", jp.p, off, err)
 		}
-		n := 0
-		err = readRecords(res.Records, off, func(m msg) {
-			n++
-			off = m.offset + 1
-			for _, h := range m.headers {
+		n := len(msgs)
+		for _, m := range msgs {
+			off = m.Offset + 1
+			for _, h := range m.Headers {
 				switch h.Key {
 				case "impression_id":
 					jp.seen[string(h.Value)] = struct{}{}
@@ -155,11 +149,8 @@ func (jp *joinPart) scanEmitted(ctx context.Context, from, to int64) error {
 					}
 				}
 			}
-		})
-		if err != nil {
-			return fmt.Errorf("reading examples %d at %d: %w", jp.p, off, err)
 		}
-		if n == 0 && res.HighWatermark <= off {
+		if n == 0 && hwm <= off {
 			break
 		}
 	}
@@ -235,7 +226,7 @@ func (jp *joinPart) run(ctx context.Context) (err error) {
 			continue
 		}
 		// Nothing to merge: wait for a fetch, the idle deadline or the end.
-		var c0, c1 <-chan fetched
+		var c0, c1 <-chan kafka.Fetched
 		if jp.in[0].drained() {
 			c0 = jp.in[0].ch
 		}
@@ -245,13 +236,13 @@ func (jp *joinPart) run(ctx context.Context) (err error) {
 		timer.Reset(100 * time.Millisecond)
 		select {
 		case b := <-c0:
-			if b.err != nil {
-				return b.err
+			if b.Err != nil {
+				return b.Err
 			}
 			jp.in[0].set(b)
 		case b := <-c1:
-			if b.err != nil {
-				return b.err
+			if b.Err != nil {
+				return b.Err
 			}
 			jp.in[1].set(b)
 		case <-jp.pipe.done:
@@ -296,8 +287,8 @@ func (jp *joinPart) pull() error {
 		}
 		select {
 		case b := <-in.ch:
-			if b.err != nil {
-				return b.err
+			if b.Err != nil {
+				return b.Err
 			}
 			in.set(b)
 		default:
@@ -317,17 +308,17 @@ func (jp *joinPart) head(i int) bool {
 		m := &in.buf[in.pos]
 		var err error
 		if i == 0 {
-			err = jp.dec.ImpressionKey(m.value, &jp.headImp) // the message is kept as read
+			err = jp.dec.ImpressionKey(m.Value, &jp.headImp) // the message is kept as read
 			if err == nil {
 				jp.headKey = join.Key{ImpressionID: jp.headImp.ImpressionID, TS: jp.headImp.TS, UserID: jp.headImp.UserID, AppID: jp.headImp.AppID}
-				in.noteHead(jp.headImp.TS, m.time, jp.s.cfg.IdleAdvance)
+				in.noteHead(jp.headImp.TS, m.Time, jp.s.cfg.IdleAdvance)
 			}
 		} else {
 			var ins schemas.Install
-			err = jp.dec.Install(m.value, &ins)
+			err = jp.dec.Install(m.Value, &ins)
 			if err == nil {
 				jp.headIns = join.Install{TS: ins.TS, ImpressionID: ins.ImpressionID, UserID: ins.UserID, AppID: ins.AppID}
-				in.noteHead(ins.TS, m.time, jp.s.cfg.IdleAdvance)
+				in.noteHead(ins.TS, m.Time, jp.s.cfg.IdleAdvance)
 			}
 		}
 		if err != nil {
@@ -341,14 +332,14 @@ func (jp *joinPart) head(i int) bool {
 	return true
 }
 
-func (jp *joinPart) deadLetter(topic string, m *msg, reason error) {
-	jp.cur.dlq = append(jp.cur.dlq, outRecord{
-		key:   m.key,
-		value: m.value,
-		headers: []kafka.Header{
+func (jp *joinPart) deadLetter(topic string, m *kafka.Message, reason error) {
+	jp.cur.dlq = append(jp.cur.dlq, kafka.Record{
+		Key:   m.Key,
+		Value: m.Value,
+		Headers: []kafka.Header{
 			{Key: "source_topic", Value: []byte(topic)},
 			{Key: "source_partition", Value: strconv.AppendInt(nil, int64(jp.p), 10)},
-			{Key: "source_offset", Value: strconv.AppendInt(nil, m.offset, 10)},
+			{Key: "source_offset", Value: strconv.AppendInt(nil, m.Offset, 10)},
 			{Key: "reason", Value: reasonHeader(reason.Error())},
 		},
 	})
@@ -409,15 +400,15 @@ func (jp *joinPart) step(now time.Time) (bool, error) {
 	m := &in.buf[in.pos]
 	if take == 0 {
 		jp.s.stats.impressions.Add(1)
-		p := impPayload{raw: m.value, off: m.offset}
-		if err := jp.j.AddImpression(jp.headKey, p, m.offset, jp.emit); err != nil {
+		p := impPayload{raw: m.Value, off: m.Offset}
+		if err := jp.j.AddImpression(jp.headKey, p, m.Offset, jp.emit); err != nil {
 			return false, err
 		}
 	} else {
 		jp.s.stats.installs.Add(1)
-		jp.j.AddInstall(jp.headIns, m.offset)
+		jp.j.AddInstall(jp.headIns, m.Offset)
 	}
-	jp.pushed[take] = m.offset
+	jp.pushed[take] = m.Offset
 	jp.maxTS = max(jp.maxTS, in.headTS)
 	in.advance()
 	jp.dirty = true
@@ -462,7 +453,7 @@ func (jp *joinPart) emit(r join.Result[impPayload]) error {
 	off := b.arena[start+len(key)+len(id) : len(b.arena) : len(b.arena)]
 	b.hdrs = append(b.hdrs, kafka.Header{Key: "impression_id", Value: id}, kafka.Header{Key: "src_offset", Value: off})
 	n := len(b.hdrs)
-	b.out = append(b.out, outRecord{key: key, value: val, headers: b.hdrs[n-2 : n : n]})
+	b.out = append(b.out, kafka.Record{Key: key, Value: val, Headers: b.hdrs[n-2 : n : n]})
 	if r.Label == 1 {
 		b.positives++
 	}

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/segmentio/kafka-go"
+	"github.com/wdstream/wdstream/kafka"
 )
 
 // Default topic and group names.
@@ -27,7 +27,7 @@ type JoinConfig struct {
 	Brokers []string
 	// Auth (TLS, SASL) for every connection of the stage. Default:
 	// plaintext without authentication.
-	Auth Auth
+	Auth kafka.Auth
 	// Group is the consumer group id. Default DefaultJoinGroup.
 	Group string
 	// Topics. Defaults: impressions, installs, examples, examples-dlq.
@@ -51,8 +51,9 @@ type JoinConfig struct {
 	// memory at once: one filling, one waiting, one being produced.
 	FlushRecords int
 	FlushBytes   int
-	// Compression of produced batches. Default zstd, at its fastest level
-	// (gzip, snappy and lz4 at kafka-go's levels).
+	// Compression of produced batches. The zero value is zstd at its
+	// fastest level; kafka.None turns compression off (gzip, snappy and lz4
+	// at kafka-go's levels).
 	Compression kafka.Compression
 	// DrainTimeout bounds the final produce and commit at shutdown. Default 25s.
 	DrainTimeout time.Duration
@@ -97,9 +98,6 @@ func (c *JoinConfig) validate() error {
 	if c.FlushBytes <= 0 {
 		c.FlushBytes = 4 << 20
 	}
-	if c.Compression == 0 {
-		c.Compression = kafka.Zstd
-	}
 	if c.DrainTimeout <= 0 {
 		c.DrainTimeout = 25 * time.Second
 	}
@@ -138,7 +136,7 @@ func NewJoinStage(cfg JoinConfig) (*JoinStage, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &JoinStage{cfg: cfg, client: newAuthClient(cfg.Brokers, cfg.Auth), logger: cfg.Logger.With("component", "join")}, nil
+	return &JoinStage{cfg: cfg, client: kafka.NewClient(cfg.Brokers, cfg.Auth), logger: cfg.Logger.With("component", "join")}, nil
 }
 
 // Stats returns the counters so far.
@@ -153,7 +151,7 @@ var ErrPartitionMismatch = errors.New("impressions and installs topics must have
 // produces and commits what it has, and returns nil.
 func (s *JoinStage) Run(ctx context.Context) error {
 	c := &s.cfg
-	counts, err := partitionCounts(ctx, s.client, c.Impressions, c.Installs)
+	counts, err := s.client.PartitionCounts(ctx, c.Impressions, c.Installs)
 	if err != nil {
 		return err
 	}
@@ -166,24 +164,24 @@ func (s *JoinStage) Run(ctx context.Context) error {
 		return fmt.Errorf("join stage: %w: %s has %d, %s has %d; a user's impressions and installs must meet in the same partition number", ErrPartitionMismatch, c.Impressions, ni, c.Installs, ns)
 	}
 	s.partitions = ni
-	if _, err := ensureTopic(ctx, s.client, c.Examples, ni, ni); err != nil {
+	if _, err := s.client.EnsureTopic(ctx, c.Examples, ni, ni); err != nil {
 		return fmt.Errorf("join stage: %w", err)
 	}
-	if s.dlqParts, err = ensureTopic(ctx, s.client, c.DeadLetter, ni, 0); err != nil {
+	if s.dlqParts, err = s.client.EnsureTopic(ctx, c.DeadLetter, ni, 0); err != nil {
 		return fmt.Errorf("join stage: %w", err)
 	}
 	s.logger.Info("join stage starting", "group", c.Group, "partitions", ni, "window", c.Window, "idle_advance", c.IdleAdvance, "allowed_lateness", c.AllowedLateness, "max_pending", c.MaxPending)
-	g := &groupRunner{
-		brokers: c.Brokers, auth: c.Auth, group: c.Group, topics: []string{c.Impressions, c.Installs},
-		logger: s.logger, work: s.runPartition,
+	g := &kafka.GroupRunner{
+		Brokers: c.Brokers, Auth: c.Auth, Group: c.Group, Topics: []string{c.Impressions, c.Installs},
+		Logger: s.logger, Work: s.runPartition,
 	}
-	return g.run(ctx)
+	return g.Run(ctx)
 }
 
 // runPartition runs partition p until ctx is done, restarting it from its
 // committed offsets after any error (a produce or commit that failed, a
 // broker that went away): the restart path is the crash-recovery path.
-func (s *JoinStage) runPartition(ctx context.Context, gen *kafka.Generation, p int) error {
+func (s *JoinStage) runPartition(ctx context.Context, gen kafka.Generation, p int) error {
 	s.stats.assigned.Add(1)
 	defer s.stats.assigned.Add(-1)
 	backoff := 500 * time.Millisecond
@@ -210,10 +208,7 @@ func (s *JoinStage) runPartition(ctx context.Context, gen *kafka.Generation, p i
 }
 
 // isFatalGroupErr reports errors after which the generation is over.
-func isFatalGroupErr(err error) bool {
-	return errors.Is(err, kafka.IllegalGeneration) || errors.Is(err, kafka.UnknownMemberId) ||
-		errors.Is(err, kafka.RebalanceInProgress) || errors.Is(err, kafka.FencedInstanceID)
-}
+func isFatalGroupErr(err error) bool { return kafka.GenerationEnded(err) }
 
 // noteForced logs the forced closes at most every 10 s.
 func (s *JoinStage) noteForced(p int, n int64) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wdstream/wdstream/internal/testenv"
+	"github.com/wdstream/wdstream/kafka"
 )
 
 // TestKafkaKcatProducer has kcat (librdkafka, a client we did not write)
@@ -21,7 +22,7 @@ func TestKafkaKcatProducer(t *testing.T) {
 	brokers := testenv.RealKafka(t)
 	kcat := testenv.Kcat(t)
 	tp := newTopics(t, brokers, "kc")
-	if err := EnsureTopics(context.Background(), brokers, 1, tp.imps, tp.ins); err != nil {
+	if err := kafka.NewClient(brokers, kafka.Auth{}).EnsureTopics(context.Background(), 1, tp.imps, tp.ins); err != nil {
 		t.Fatal(err)
 	}
 	const base = int64(1_767_000_000_000)
@@ -74,9 +75,9 @@ func TestKafkaKcatProducer(t *testing.T) {
 	for _, ms := range dl {
 		for _, m := range ms {
 			if hdr(m, "reason") == "" || hdr(m, "source_offset") == "" || hdr(m, "source_partition") != "0" {
-				t.Errorf("dead letter %q lacks headers: %v", m.value, m.headers)
+				t.Errorf("dead letter %q lacks headers: %v", m.Value, m.Headers)
 			}
-			bad = append(bad, hdr(m, "source_topic")+"@"+hdr(m, "source_offset")+" "+string(m.value)+" => "+hdr(m, "reason"))
+			bad = append(bad, hdr(m, "source_topic")+"@"+hdr(m, "source_offset")+" "+string(m.Value)+" => "+hdr(m, "reason"))
 		}
 	}
 	if len(bad) != 5 {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wdstream/wdstream/internal/testenv"
+	"github.com/wdstream/wdstream/kafka"
 	"github.com/wdstream/wdstream/simulate"
 )
 
@@ -54,7 +55,7 @@ func TestJoinStageMatchesOffline(t *testing.T) {
 		for _, ms := range readTopic(t, brokers, cfg.DeadLetter) {
 			for i, m := range ms {
 				if i < 5 {
-					t.Errorf("dead letter %s@%s %q: %s", hdr(m, "source_topic"), hdr(m, "source_offset"), m.value, hdr(m, "reason"))
+					t.Errorf("dead letter %s@%s %q: %s", hdr(m, "source_topic"), hdr(m, "source_offset"), m.Value, hdr(m, "reason"))
 				}
 			}
 		}
@@ -83,7 +84,7 @@ func TestKafkaImpressionsOnlyBacklog(t *testing.T) {
 	// Small record batches, so that the backlog is many fetches long.
 	pctx, pcancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer pcancel()
-	p, err := NewEventProducer(pctx, brokers, tp.imps, tp.ins, 2)
+	p, err := NewEventProducer(pctx, brokers, kafka.Auth{}, tp.imps, tp.ins, 2)
 	if err != nil {
 		t.Fatal(err)
 	}

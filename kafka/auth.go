@@ -1,4 +1,4 @@
-package ingest
+package kafka
 
 import (
 	"crypto/tls"
@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/segmentio/kafka-go"
+	kg "github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/sasl"
 	"github.com/segmentio/kafka-go/sasl/plain"
 	"github.com/segmentio/kafka-go/sasl/scram"
@@ -93,18 +93,18 @@ func (o AuthOptions) Build() (Auth, error) {
 	return a, nil
 }
 
-// enabled reports whether a is anything but plaintext without
+// Enabled reports whether a is anything but plaintext without
 // authentication.
-func (a Auth) enabled() bool { return a.TLS != nil || a.SASL != nil }
+func (a Auth) Enabled() bool { return a.TLS != nil || a.SASL != nil }
 
-// Transport returns a kafka-go transport with the auth applied, for
-// kafka.Client and kafka.Writer.
-func (a Auth) Transport() *kafka.Transport {
-	return &kafka.Transport{TLS: a.TLS, SASL: a.SASL, DialTimeout: 10 * time.Second, IdleTimeout: time.Minute}
+// transport returns a kafka-go transport with the auth applied, for
+// clients and writers.
+func (a Auth) transport() *kg.Transport {
+	return &kg.Transport{TLS: a.TLS, SASL: a.SASL, DialTimeout: 10 * time.Second, IdleTimeout: time.Minute}
 }
 
-// Dialer returns a kafka-go dialer with the auth applied, for kafka.Reader
-// and kafka.Conn.
-func (a Auth) Dialer() *kafka.Dialer {
-	return &kafka.Dialer{TLS: a.TLS, SASLMechanism: a.SASL, Timeout: 10 * time.Second, DualStack: true}
+// dialer returns a kafka-go dialer with the auth applied, for consumer
+// groups and connections.
+func (a Auth) dialer() *kg.Dialer {
+	return &kg.Dialer{TLS: a.TLS, SASLMechanism: a.SASL, Timeout: 10 * time.Second, DualStack: true}
 }

@@ -1,9 +1,9 @@
-package ingest
+package kafka
 
 import (
 	"sort"
 
-	"github.com/segmentio/kafka-go"
+	kg "github.com/segmentio/kafka-go"
 )
 
 // CoPartitionBalancer is a kafka-go GroupBalancer that gives partition p of
@@ -20,20 +20,20 @@ func (CoPartitionBalancer) ProtocolName() string { return "wdstream-copartition"
 func (CoPartitionBalancer) UserData() ([]byte, error) { return nil, nil }
 
 // AssignGroups deals partition numbers round-robin over the sorted members.
-func (CoPartitionBalancer) AssignGroups(members []kafka.GroupMember, partitions []kafka.Partition) kafka.GroupMemberAssignments {
+func (CoPartitionBalancer) AssignGroups(members []kg.GroupMember, partitions []kg.Partition) kg.GroupMemberAssignments {
 	ids := make([]string, len(members))
 	for i, m := range members {
 		ids[i] = m.ID
 	}
 	sort.Strings(ids)
-	out := kafka.GroupMemberAssignments{}
+	out := kg.GroupMemberAssignments{}
 	for _, id := range ids {
 		out[id] = map[string][]int{}
 	}
 	if len(ids) == 0 {
 		return out
 	}
-	sorted := append([]kafka.Partition(nil), partitions...)
+	sorted := append([]kg.Partition(nil), partitions...)
 	sort.Slice(sorted, func(i, j int) bool {
 		if sorted[i].Topic != sorted[j].Topic {
 			return sorted[i].Topic < sorted[j].Topic

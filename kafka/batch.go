@@ -1,4 +1,4 @@
-package ingest
+package kafka
 
 import (
 	"bytes"
@@ -8,13 +8,13 @@ import (
 	"math/bits"
 	"time"
 
-	"github.com/segmentio/kafka-go"
+	kg "github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/compress"
 	kzstd "github.com/segmentio/kafka-go/compress/zstd"
 )
 
 // batchEncoder writes records as one Kafka record batch (format v2, magic
-// byte 2) for kafka.Client.RawProduce: the records section is built in
+// byte 2) for RawProduce: the records section is built in
 // memory and compressed with one write. kafka-go's Produce writes the same
 // batch (byte for byte when uncompressed, see batch_test.go) but only with
 // the codecs of its global table, zstd at its default level; encoding the
@@ -41,20 +41,21 @@ const (
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // newBatchEncoder encodes with codec c: zstd at its fastest level, the
-// others (gzip, snappy, lz4; 0 for none) as kafka-go's Produce would.
-func newBatchEncoder(c kafka.Compression) *batchEncoder {
-	codec := c.Codec()
-	if c == kafka.Zstd {
+// others (gzip, snappy, lz4, none) as kafka-go's Produce would.
+func newBatchEncoder(c Compression) *batchEncoder {
+	kc := c.kafkaGo()
+	codec := kc.Codec()
+	if kc == kg.Zstd {
 		codec = &kzstd.Codec{Level: 1} // its fastest; the codec pools its encoders
 	}
-	return &batchEncoder{codec: codec, attrs: int16(c) & 7}
+	return &batchEncoder{codec: codec, attrs: int16(kc) & 7}
 }
 
 // encode returns the record batch of recs, produced at now (every record's
 // timestamp), after its size as an int32 (the framing of a produce
-// request's record set, which kafka.RawRecordSet carries). The bytes are
+// request's record set, which RawRecordSet carries). The bytes are
 // valid until the next call.
-func (e *batchEncoder) encode(recs []outRecord, now time.Time) ([]byte, error) {
+func (e *batchEncoder) encode(recs []Record, now time.Time) ([]byte, error) {
 	e.records = e.records[:0]
 	for i := range recs {
 		e.records = appendRecord(e.records, &recs[i], int64(i))
@@ -102,19 +103,19 @@ func (e *batchEncoder) encode(recs []outRecord, now time.Time) ([]byte, error) {
 // appendRecord appends one record of a v2 batch: its length, attributes
 // (0), timestamp delta (0), offset delta, key, value and headers, the
 // integers as zigzag varints, nil bytes as length -1.
-func appendRecord(dst []byte, r *outRecord, offsetDelta int64) []byte {
-	n := 1 + varintSize(0) + varintSize(offsetDelta) + nullableSize(r.key) + nullableSize(r.value) + varintSize(int64(len(r.headers)))
-	for _, h := range r.headers {
+func appendRecord(dst []byte, r *Record, offsetDelta int64) []byte {
+	n := 1 + varintSize(0) + varintSize(offsetDelta) + nullableSize(r.Key) + nullableSize(r.Value) + varintSize(int64(len(r.Headers)))
+	for _, h := range r.Headers {
 		n += varintSize(int64(len(h.Key))) + len(h.Key) + nullableSize(h.Value)
 	}
 	dst = binary.AppendVarint(dst, int64(n))
 	dst = append(dst, 0)
 	dst = binary.AppendVarint(dst, 0)
 	dst = binary.AppendVarint(dst, offsetDelta)
-	dst = appendNullable(dst, r.key)
-	dst = appendNullable(dst, r.value)
-	dst = binary.AppendVarint(dst, int64(len(r.headers)))
-	for _, h := range r.headers {
+	dst = appendNullable(dst, r.Key)
+	dst = appendNullable(dst, r.Value)
+	dst = binary.AppendVarint(dst, int64(len(r.Headers)))
+	for _, h := range r.Headers {
 		dst = binary.AppendVarint(dst, int64(len(h.Key)))
 		dst = append(dst, h.Key...)
 		dst = appendNullable(dst, h.Value)

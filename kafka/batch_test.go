@@ -1,4 +1,4 @@
-package ingest
+package kafka
 
 import (
 	"bytes"
@@ -8,25 +8,25 @@ import (
 	"testing"
 	"time"
 
-	"github.com/segmentio/kafka-go"
+	kg "github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/protocol"
 )
 
 // batchRecords covers what the stage produces: keys, JSON values, headers,
 // and the edge cases of the encoding (no key, no value, an empty value, a
 // header without value, a value long enough for multi-byte lengths).
-func batchRecords() []outRecord {
-	recs := []outRecord{
-		{key: []byte("u000875"), value: []byte(`{"impression_id":"i7-1","ts":1,"label":0,"install_ts":null}`),
-			headers: []kafka.Header{{Key: "impression_id", Value: []byte("i7-1")}, {Key: "src_offset", Value: []byte("0")}}},
-		{value: []byte("no key")},
-		{key: []byte("no value")},
-		{key: []byte("empty value"), value: []byte{}},
-		{key: []byte("k"), value: []byte("v"), headers: []kafka.Header{{Key: "reason", Value: nil}, {Key: "", Value: []byte{}}}},
-		{key: []byte("long"), value: []byte(strings.Repeat("x", 70_000))},
+func batchRecords() []Record {
+	recs := []Record{
+		{Key: []byte("u000875"), Value: []byte(`{"impression_id":"i7-1","ts":1,"label":0,"install_ts":null}`),
+			Headers: []Header{{Key: "impression_id", Value: []byte("i7-1")}, {Key: "src_offset", Value: []byte("0")}}},
+		{Value: []byte("no key")},
+		{Key: []byte("no value")},
+		{Key: []byte("empty value"), Value: []byte{}},
+		{Key: []byte("k"), Value: []byte("v"), Headers: []Header{{Key: "reason", Value: nil}, {Key: "", Value: []byte{}}}},
+		{Key: []byte("long"), Value: []byte(strings.Repeat("x", 70_000))},
 	}
 	for i := range 300 {
-		recs = append(recs, outRecord{key: []byte(fmt.Sprint("u", i%7)), value: []byte(fmt.Sprintf(`{"n":%d}`, i))})
+		recs = append(recs, Record{Key: []byte(fmt.Sprint("u", i%7)), Value: []byte(fmt.Sprintf(`{"n":%d}`, i))})
 	}
 	return recs
 }
@@ -37,22 +37,22 @@ func batchRecords() []outRecord {
 func TestBatchEncoderMatchesKafkaGo(t *testing.T) {
 	recs := batchRecords()
 	now := time.UnixMilli(1_704_068_659_227)
-	kr := make([]kafka.Record, len(recs))
+	kr := make([]kg.Record, len(recs))
 	for i, r := range recs {
-		kr[i] = kafka.Record{Time: now, Headers: r.headers}
-		if r.key != nil {
-			kr[i].Key = kafka.NewBytes(r.key)
+		kr[i] = kg.Record{Time: now, Headers: r.Headers}
+		if r.Key != nil {
+			kr[i].Key = kg.NewBytes(r.Key)
 		}
-		if r.value != nil {
-			kr[i].Value = kafka.NewBytes(r.value)
+		if r.Value != nil {
+			kr[i].Value = kg.NewBytes(r.Value)
 		}
 	}
 	var want bytes.Buffer
-	rs := protocol.RecordSet{Version: 2, Records: kafka.NewRecordReader(kr...)}
+	rs := protocol.RecordSet{Version: 2, Records: kg.NewRecordReader(kr...)}
 	if _, err := rs.WriteTo(&want); err != nil {
 		t.Fatal(err)
 	}
-	got, err := newBatchEncoder(0).encode(recs, now)
+	got, err := newBatchEncoder(None).encode(recs, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func TestBatchEncoderMatchesKafkaGo(t *testing.T) {
 		t.Fatalf("uncompressed batch differs from kafka-go's: %d bytes, want %d", len(got), want.Len())
 	}
 
-	for _, c := range []kafka.Compression{0, kafka.Gzip, kafka.Snappy, kafka.Lz4, kafka.Zstd} {
+	for _, c := range []Compression{None, Gzip, Snappy, Lz4, Zstd} {
 		t.Run(c.String(), func(t *testing.T) {
 			enc := newBatchEncoder(c)
 			for round := range 2 { // the encoder reuses its buffers
@@ -72,8 +72,8 @@ func TestBatchEncoderMatchesKafkaGo(t *testing.T) {
 				if _, err := back.ReadFrom(bytes.NewReader(b)); err != nil {
 					t.Fatal(err)
 				}
-				if back.Attributes.Compression() != c {
-					t.Errorf("compression %v, want %v", back.Attributes.Compression(), c)
+				if back.Attributes.Compression() != c.kafkaGo() {
+					t.Errorf("compression %v, want %v", back.Attributes.Compression(), c.kafkaGo())
 				}
 				checkRecords(t, back.Records, recs[round:], now)
 			}
@@ -81,7 +81,7 @@ func TestBatchEncoderMatchesKafkaGo(t *testing.T) {
 	}
 }
 
-func checkRecords(t *testing.T, rr protocol.RecordReader, want []outRecord, now time.Time) {
+func checkRecords(t *testing.T, rr protocol.RecordReader, want []Record, now time.Time) {
 	t.Helper()
 	for i, w := range want {
 		r, err := rr.ReadRecord()
@@ -95,7 +95,7 @@ func checkRecords(t *testing.T, rr protocol.RecordReader, want []outRecord, now 
 			name string
 			got  protocol.Bytes
 			want []byte
-		}{{"key", r.Key, w.key}, {"value", r.Value, w.value}} {
+		}{{"key", r.Key, w.Key}, {"value", r.Value, w.Value}} {
 			if (f.got == nil) != (f.want == nil) {
 				t.Fatalf("record %d: %s nil is %v, want %v", i, f.name, f.got == nil, f.want == nil)
 			}
@@ -106,12 +106,12 @@ func checkRecords(t *testing.T, rr protocol.RecordReader, want []outRecord, now 
 				}
 			}
 		}
-		if len(r.Headers) != len(w.headers) {
-			t.Fatalf("record %d: %d headers, want %d", i, len(r.Headers), len(w.headers))
+		if len(r.Headers) != len(w.Headers) {
+			t.Fatalf("record %d: %d headers, want %d", i, len(r.Headers), len(w.Headers))
 		}
 		for k, h := range r.Headers {
-			if h.Key != w.headers[k].Key || !bytes.Equal(h.Value, w.headers[k].Value) || (h.Value == nil) != (w.headers[k].Value == nil) {
-				t.Errorf("record %d header %d: %q=%q, want %q=%q", i, k, h.Key, h.Value, w.headers[k].Key, w.headers[k].Value)
+			if h.Key != w.Headers[k].Key || !bytes.Equal(h.Value, w.Headers[k].Value) || (h.Value == nil) != (w.Headers[k].Value == nil) {
+				t.Errorf("record %d header %d: %q=%q, want %q=%q", i, k, h.Key, h.Value, w.Headers[k].Key, w.Headers[k].Value)
 			}
 		}
 	}

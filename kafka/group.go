@@ -1,4 +1,4 @@
-package ingest
+package kafka
 
 import (
 	"context"
@@ -9,44 +9,56 @@ import (
 	"sync"
 	"time"
 
-	"github.com/segmentio/kafka-go"
+	kg "github.com/segmentio/kafka-go"
 )
 
-// groupRunner runs one worker per assigned partition number for each
-// generation of a consumer group, until ctx is done. A worker's context ends
-// when the generation ends (rebalance) or when ctx is done (shutdown): it
-// then stops intake, makes its work durable and returns.
-type groupRunner struct {
-	brokers []string
-	auth    Auth
-	group   string
-	topics  []string
-	logger  *slog.Logger
-	// work runs one partition. It should return only when ctx is done or on
-	// an error it cannot recover from (which ends the generation).
-	work func(ctx context.Context, gen *kafka.Generation, partition int) error
+// Generation is one generation of a consumer group: offsets are
+// committed in its name (Client.Commit), and refused once it has ended.
+type Generation struct {
+	GroupID  string
+	ID       int32
+	MemberID string
 }
 
-func (g *groupRunner) run(ctx context.Context) error {
-	var dialer *kafka.Dialer // nil: kafka-go's default
-	if g.auth.enabled() {
-		dialer = g.auth.Dialer()
+// GroupRunner runs one worker per assigned partition number for each
+// generation of a consumer group, until ctx is done. Every member uses the
+// CoPartitionBalancer, so that partition p of every topic goes to the same
+// member. A worker's context ends when the generation ends (rebalance) or
+// when ctx is done (shutdown): it then stops intake, makes its work
+// durable and returns.
+type GroupRunner struct {
+	Brokers []string
+	Auth    Auth
+	Group   string
+	Topics  []string
+	Logger  *slog.Logger
+	// Work runs one partition. It should return only when ctx is done or on
+	// an error it cannot recover from (which ends the generation).
+	Work func(ctx context.Context, gen Generation, partition int) error
+}
+
+// Run takes part in the group until ctx is done (nil then), rejoining
+// after a failed generation.
+func (g *GroupRunner) Run(ctx context.Context) error {
+	var dialer *kg.Dialer // nil: kafka-go's default
+	if g.Auth.Enabled() {
+		dialer = g.Auth.dialer()
 	}
-	cg, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
+	cg, err := kg.NewConsumerGroup(kg.ConsumerGroupConfig{
 		Dialer:            dialer,
-		ID:                g.group,
-		Brokers:           g.brokers,
-		Topics:            g.topics,
-		GroupBalancers:    []kafka.GroupBalancer{CoPartitionBalancer{}},
+		ID:                g.Group,
+		Brokers:           g.Brokers,
+		Topics:            g.Topics,
+		GroupBalancers:    []kg.GroupBalancer{CoPartitionBalancer{}},
 		HeartbeatInterval: time.Second,
 		SessionTimeout:    10 * time.Second,
 		RebalanceTimeout:  30 * time.Second,
 		JoinGroupBackoff:  time.Second,
-		StartOffset:       kafka.FirstOffset,
-		ErrorLogger:       kafka.LoggerFunc(func(f string, a ...any) { g.logger.Debug("kafka group: " + fmt.Sprintf(f, a...)) }),
+		StartOffset:       kg.FirstOffset,
+		ErrorLogger:       kg.LoggerFunc(func(f string, a ...any) { g.Logger.Debug("kafka group: " + fmt.Sprintf(f, a...)) }),
 	})
 	if err != nil {
-		return fmt.Errorf("joining consumer group %s: %w", g.group, err)
+		return fmt.Errorf("joining consumer group %s: %w", g.Group, err)
 	}
 	defer cg.Close()
 	for {
@@ -57,18 +69,18 @@ func (g *groupRunner) run(ctx context.Context) error {
 				// and commit as ctx is done.
 				return nil
 			}
-			if errors.Is(err, kafka.ErrGroupClosed) {
+			if errors.Is(err, kg.ErrGroupClosed) {
 				return nil
 			}
-			g.logger.Warn("consumer group generation failed, rejoining", "group", g.group, "err", err)
+			g.Logger.Warn("consumer group generation failed, rejoining", "group", g.Group, "err", err)
 			sleep(ctx, time.Second)
 			continue
 		}
-		parts, err := assignedPartitions(gen, g.topics)
+		parts, err := assignedPartitions(gen, g.Topics)
 		if err != nil {
 			return err
 		}
-		g.logger.Info("partitions assigned", "group", g.group, "generation", gen.ID, "member", gen.MemberID, "partitions", parts)
+		g.Logger.Info("partitions assigned", "group", g.Group, "generation", gen.ID, "member", gen.MemberID, "partitions", parts)
 		var wg sync.WaitGroup
 		for _, p := range parts {
 			wg.Add(1)
@@ -78,8 +90,8 @@ func (g *groupRunner) run(ctx context.Context) error {
 				defer cancel()
 				stop := context.AfterFunc(ctx, cancel)
 				defer stop()
-				if err := g.work(wctx, gen, p); err != nil {
-					g.logger.Error("partition worker stopped", "group", g.group, "partition", p, "err", err)
+				if err := g.Work(wctx, Generation{GroupID: gen.GroupID, ID: gen.ID, MemberID: gen.MemberID}, p); err != nil {
+					g.Logger.Error("partition worker stopped", "group", g.Group, "partition", p, "err", err)
 				}
 			})
 		}
@@ -98,7 +110,7 @@ func (g *groupRunner) run(ctx context.Context) error {
 
 // assignedPartitions returns the partition numbers assigned in gen, which
 // must be the same for every topic.
-func assignedPartitions(gen *kafka.Generation, topics []string) ([]int, error) {
+func assignedPartitions(gen *kg.Generation, topics []string) ([]int, error) {
 	var first []int
 	for i, t := range topics {
 		var ps []int
@@ -115,4 +127,12 @@ func assignedPartitions(gen *kafka.Generation, topics []string) ([]int, error) {
 		}
 	}
 	return first, nil
+}
+
+// GenerationEnded reports whether err says that the consumer group's
+// generation is over (a rebalance, the member fenced or expelled): the
+// worker must return and let the next generation begin.
+func GenerationEnded(err error) bool {
+	return errors.Is(err, kg.IllegalGeneration) || errors.Is(err, kg.UnknownMemberId) ||
+		errors.Is(err, kg.RebalanceInProgress) || errors.Is(err, kg.FencedInstanceID)
 }

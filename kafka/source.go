@@ -1,4 +1,4 @@
-package ingest
+package kafka
 
 import (
 	"context"
@@ -7,14 +7,33 @@ import (
 	"sync"
 	"time"
 
-	"github.com/segmentio/kafka-go"
+	kg "github.com/segmentio/kafka-go"
 )
 
-// Record is one message of a topic partition.
-type Record struct {
+// SourceRecord is one record read by a Source.
+type SourceRecord struct {
 	Partition int
 	Offset    int64
 	Value     []byte
+}
+
+// StartAt says where a reader starts on a partition it has no offset for.
+// Its zero value is AtFirst.
+type StartAt int8
+
+// The starting points.
+const (
+	// AtFirst: the partition's first offset (all it holds).
+	AtFirst StartAt = iota
+	// AtEnd: the partition's end (only records appended from then on).
+	AtEnd
+)
+
+func (s StartAt) kafkaGo() int64 {
+	if s == AtEnd {
+		return kg.LastOffset
+	}
+	return kg.FirstOffset
 }
 
 // SourceConfig configures a Source.
@@ -23,9 +42,9 @@ type SourceConfig struct {
 	Topic   string
 	Auth    Auth
 	// Start gives the first offset to read per partition; a partition not
-	// in it starts at StartDefault (kafka.FirstOffset or kafka.LastOffset).
+	// in it starts at StartDefault (AtFirst, the zero value, or AtEnd).
 	Start        map[int]int64
-	StartDefault int64
+	StartDefault StartAt
 	// Buffer is the number of records held between the readers and the
 	// consumer (the backpressure bound). Default 4096.
 	Buffer int
@@ -39,11 +58,11 @@ type SourceConfig struct {
 // order; partitions interleave.
 type Source struct {
 	cfg     SourceConfig
-	out     chan Record
+	out     chan SourceRecord
 	errc    chan error
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
-	readers []*kafka.Reader
+	readers []*kg.Reader
 	parts   int
 }
 
@@ -58,11 +77,8 @@ func OpenSource(ctx context.Context, cfg SourceConfig) (*Source, error) {
 	if cfg.MaxWait <= 0 {
 		cfg.MaxWait = 250 * time.Millisecond
 	}
-	if cfg.StartDefault == 0 {
-		cfg.StartDefault = kafka.FirstOffset
-	}
-	c := &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Transport: cfg.Auth.Transport(), Timeout: 10 * time.Second}
-	counts, err := partitionCounts(ctx, c, cfg.Topic)
+	c := NewClient(cfg.Brokers, cfg.Auth)
+	counts, err := c.PartitionCounts(ctx, cfg.Topic)
 	if err != nil {
 		return nil, fmt.Errorf("source %s: %w", cfg.Topic, err)
 	}
@@ -71,15 +87,15 @@ func OpenSource(ctx context.Context, cfg SourceConfig) (*Source, error) {
 		return nil, fmt.Errorf("source: topic %s has no partitions (does it exist?)", cfg.Topic)
 	}
 	rctx, cancel := context.WithCancel(context.Background())
-	s := &Source{cfg: cfg, out: make(chan Record, cfg.Buffer), errc: make(chan error, n), cancel: cancel, parts: n}
+	s := &Source{cfg: cfg, out: make(chan SourceRecord, cfg.Buffer), errc: make(chan error, n), cancel: cancel, parts: n}
 	for p := range n {
-		r := kafka.NewReader(kafka.ReaderConfig{
-			Brokers: cfg.Brokers, Topic: cfg.Topic, Partition: p, Dialer: cfg.Auth.Dialer(),
+		r := kg.NewReader(kg.ReaderConfig{
+			Brokers: cfg.Brokers, Topic: cfg.Topic, Partition: p, Dialer: cfg.Auth.dialer(),
 			MinBytes: 1, MaxBytes: 8 << 20, MaxWait: cfg.MaxWait, ReadBackoffMax: time.Second,
 		})
 		start, ok := cfg.Start[p]
 		if !ok {
-			start = cfg.StartDefault
+			start = cfg.StartDefault.kafkaGo()
 		}
 		if err := r.SetOffset(start); err != nil {
 			cancel()
@@ -98,12 +114,12 @@ func OpenSource(ctx context.Context, cfg SourceConfig) (*Source, error) {
 func (s *Source) Partitions() int { return s.parts }
 
 // Records delivers the records; it is never closed while the Source runs.
-func (s *Source) Records() <-chan Record { return s.out }
+func (s *Source) Records() <-chan SourceRecord { return s.out }
 
 // Err delivers a reader's fatal error.
 func (s *Source) Err() <-chan error { return s.errc }
 
-func (s *Source) read(ctx context.Context, p int, r *kafka.Reader) {
+func (s *Source) read(ctx context.Context, p int, r *kg.Reader) {
 	defer s.wg.Done()
 	for {
 		m, err := r.FetchMessage(ctx)
@@ -114,7 +130,7 @@ func (s *Source) read(ctx context.Context, p int, r *kafka.Reader) {
 			return
 		}
 		select {
-		case s.out <- Record{Partition: p, Offset: m.Offset, Value: m.Value}:
+		case s.out <- SourceRecord{Partition: p, Offset: m.Offset, Value: m.Value}:
 		case <-ctx.Done():
 			return
 		}
@@ -137,19 +153,18 @@ func (s *Source) closeReaders() error {
 	return errors.Join(errs...)
 }
 
-// CommitOffsets records next offsets of a consumer group without joining it
-// (generation -1), so that lag tools show the caller's progress. offsets
-// maps partition to the next offset to read.
-func CommitOffsets(ctx context.Context, brokers []string, auth Auth, group, topic string, offsets map[int]int64) error {
+// CommitStandalone records next offsets of a consumer group without
+// joining it (generation -1), so that lag tools show the caller's
+// progress. offsets maps partition to the next offset to read.
+func (c *Client) CommitStandalone(ctx context.Context, group, topic string, offsets map[int]int64) error {
 	if len(offsets) == 0 {
 		return nil
 	}
-	c := &kafka.Client{Addr: kafka.TCP(brokers...), Transport: auth.Transport(), Timeout: 10 * time.Second}
-	var oc []kafka.OffsetCommit
+	var oc []kg.OffsetCommit
 	for p, off := range offsets {
-		oc = append(oc, kafka.OffsetCommit{Partition: p, Offset: off})
+		oc = append(oc, kg.OffsetCommit{Partition: p, Offset: off})
 	}
-	res, err := c.OffsetCommit(ctx, &kafka.OffsetCommitRequest{GroupID: group, GenerationID: -1, Topics: map[string][]kafka.OffsetCommit{topic: oc}})
+	res, err := c.c.OffsetCommit(ctx, &kg.OffsetCommitRequest{GroupID: group, GenerationID: -1, Topics: map[string][]kg.OffsetCommit{topic: oc}})
 	if err != nil {
 		return fmt.Errorf("committing %s offsets of group %s: %w", topic, group, err)
 	}

@@ -9,8 +9,7 @@ import (
 
 	"context"
 
-	"github.com/segmentio/kafka-go"
-
+	"github.com/wdstream/wdstream/kafka"
 	"github.com/wdstream/wdstream/schemas/spec"
 )
 
@@ -71,10 +70,9 @@ type HookConfig struct {
 	// KafkaBrokers for the spec's kafka hooks. Required when the spec has
 	// one.
 	KafkaBrokers []string
-	// KafkaTransport carries the brokers' TLS and SASL settings (e.g.
-	// ingest.Auth.Transport()); each kafka hook uses a copy. Default: a
-	// plaintext transport.
-	KafkaTransport *kafka.Transport
+	// KafkaAuth carries the brokers' TLS and SASL settings; each kafka
+	// hook has its own connections. Default: plaintext.
+	KafkaAuth kafka.Auth
 	// Getenv reads the webhook secrets and URLs (secret_env, url_env) and
 	// the variables passed to command hooks (CommandEnv and their spec's
 	// env). Default os.Getenv.

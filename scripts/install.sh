@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what the tests need, once per machine: kcat and Chromium
 # (Debian: chromium, chromium-driver, for the status page's browser test), the Kafka
-# broker's jars (Maven Central, scripts/kafka/pom.xml), versitygw (the Go
-# module proxy) and a Python venv (PyPI, scripts/python-requirements.txt).
+# broker's jars (Maven Central, scripts/kafka/pom.xml), versitygw and
+# golangci-lint (the Go module proxy) and a Python venv (PyPI,
+# scripts/python-requirements.txt).
 # Everything but kcat goes under $WDSTREAM_CACHE (default ~/.cache/wdstream),
 # keyed by version, so a second run downloads nothing.
 #
 # It writes $WDSTREAM_CACHE/tools.env, which the other scripts source:
-# WDSTREAM_KCAT, KAFKA_LIB, VERSITYGW, WDSTREAM_PYTHON.
+# WDSTREAM_KCAT, KAFKA_LIB, VERSITYGW, GOLANGCI_LINT, WDSTREAM_PYTHON.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/lib.sh
@@ -60,17 +61,19 @@ install_kafka() {
 	touch "$dir/complete"
 }
 
-install_versitygw() {
-	VERSITYGW="$WDSTREAM_CACHE/bin/versitygw-$VERSITYGW_VERSION"
-	[ -x "$VERSITYGW" ] && return
-	log "building versitygw $VERSITYGW_VERSION (go install)"
+# install_go_tool NAME PACKAGE VERSION: go install PACKAGE@VERSION into the
+# cache, outside our module (so that our go.mod plays no part), once;
+# sets TOOL to the binary's path.
+install_go_tool() {
+	TOOL="$WDSTREAM_CACHE/bin/$1-$3"
+	[ -x "$TOOL" ] && return
+	log "building $1 $3 (go install)"
 	local tmp
 	tmp="$(mktemp -d)"
-	# Outside the module, so that our go.mod plays no part.
-	run_logged "versitygw (go install)" env -C "$tmp" GOBIN="$tmp/bin" GOFLAGS=-buildvcs=false \
-		go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
+	run_logged "$1 (go install)" env -C "$tmp" GOBIN="$tmp/bin" GOFLAGS=-buildvcs=false \
+		go install "$2@$3"
 	mkdir -p "$WDSTREAM_CACHE/bin"
-	mv "$tmp/bin/versitygw" "$VERSITYGW"
+	mv "$tmp/bin/$1" "$TOOL"
 	rm -rf "$tmp"
 }
 
@@ -115,12 +118,16 @@ install_kcat
 install_chromium
 install_openblas
 install_kafka
-install_versitygw
+install_go_tool versitygw github.com/versity/versitygw/cmd/versitygw "$VERSITYGW_VERSION"
+VERSITYGW="$TOOL"
+install_go_tool golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint "$GOLANGCI_LINT_VERSION"
+GOLANGCI_LINT="$TOOL"
 install_python
 cat >"$WDSTREAM_CACHE/tools.env" <<ENV
 WDSTREAM_KCAT='$KCAT'
 KAFKA_LIB='$KAFKA_LIB'
 VERSITYGW='$VERSITYGW'
+GOLANGCI_LINT='$GOLANGCI_LINT'
 WDSTREAM_PYTHON='$PYTHON'
 ENV
 log "tools ready in $((SECONDS - start))s (cache: $WDSTREAM_CACHE)"

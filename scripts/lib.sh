@@ -6,6 +6,7 @@ WDSTREAM_CACHE="${WDSTREAM_CACHE:-${HOME:-/root}/.cache/wdstream}"
 
 # Versions. The Kafka version is the one in scripts/kafka/pom.xml.
 VERSITYGW_VERSION="v1.8.0"
+GOLANGCI_LINT_VERSION="v2.15.0"
 
 # Test credentials: loopback-only services started for one test run.
 S3_ACCESS_KEY="wdstreamtest"

@@ -103,6 +103,9 @@ auto.create.topics.enable=false
 delete.topic.enable=true
 num.network.threads=2
 num.io.threads=4
+# Retention deletes segments within a second of their expiry (default 5
+# min), so that a test can see it move a partition's first offset.
+log.retention.check.interval.ms=1000
 PROPS
 	local cluster
 	cluster="$(kafka_uuid)"

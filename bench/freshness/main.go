@@ -18,11 +18,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/segmentio/kafka-go"
 	_ "gocloud.dev/blob/fileblob"
 	_ "gocloud.dev/blob/s3blob"
 
-	"github.com/wdstream/wdstream/ingest"
+	"github.com/wdstream/wdstream/kafka"
 	"github.com/wdstream/wdstream/publisher"
 )
 
@@ -67,26 +66,18 @@ func main() {
 		log.Fatal("no published version")
 	}
 
-	c := &kafka.Client{Addr: kafka.TCP(strings.Split(*brokers, ",")...), Timeout: 10 * time.Second}
-	md, err := c.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{*topic}})
-	if err != nil || len(md.Topics) != 1 {
-		log.Fatalf("metadata of %s: %v", *topic, err)
-	}
-	var reqs []kafka.OffsetRequest
-	for _, p := range md.Topics[0].Partitions {
-		reqs = append(reqs, kafka.LastOffsetOf(p.ID))
-	}
-	lo, err := c.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{*topic: reqs}})
+	c := kafka.NewClient(strings.Split(*brokers, ","), kafka.Auth{})
+	offs, err := c.Offsets(ctx, *topic)
 	if err != nil {
 		log.Fatal(err)
 	}
 	end := map[int]int64{}
 	left := 0
-	for _, p := range lo.Topics[*topic] {
-		end[p.Partition] = p.LastOffset
-		left += int(p.LastOffset)
+	for _, o := range offs {
+		end[o.Partition] = o.End
+		left += int(o.End - o.First)
 	}
-	src, err := ingest.OpenSource(ctx, ingest.SourceConfig{Brokers: strings.Split(*brokers, ","), Topic: *topic})
+	src, err := kafka.OpenSource(ctx, kafka.SourceConfig{Brokers: strings.Split(*brokers, ","), Topic: *topic})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -95,7 +86,7 @@ func main() {
 	uncovered := 0
 	first := vers[0].created
 	for left > 0 {
-		var r ingest.Record
+		var r kafka.SourceRecord
 		select {
 		case r = <-src.Records():
 		case err := <-src.Err():

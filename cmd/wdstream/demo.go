@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/wdstream/wdstream/ingest"
+	"github.com/wdstream/wdstream/kafka"
 	"github.com/wdstream/wdstream/simulate"
 )
 
@@ -126,7 +127,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	// The topics exist before the join stage looks for them.
-	if _, err := ingest.NewEventProducer(ctx, brokers, ingest.DefaultImpressionsTopic, ingest.DefaultInstallsTopic, f.partitions); err != nil {
+	if err := kafka.NewClient(brokers, kafka.Auth{}).EnsureTopics(ctx, f.partitions, ingest.DefaultImpressionsTopic, ingest.DefaultInstallsTopic); err != nil {
 		return fmt.Errorf("creating the topics: %w", err)
 	}
 

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/segmentio/kafka-go"
+	"github.com/wdstream/wdstream/kafka"
 
 	"github.com/wdstream/wdstream/continuous"
 	"github.com/wdstream/wdstream/ingest"
@@ -76,7 +76,8 @@ func (d *demo) display(ctx context.Context) {
 	if !tty {
 		every = 10 * time.Second
 	}
-	client := &kafka.Client{Addr: kafka.TCP(d.brokers...), Timeout: 2 * time.Second}
+	client := kafka.NewClient(d.brokers, kafka.Auth{})
+	defer client.Close()
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	seen := 0
@@ -106,7 +107,7 @@ func (d *demo) display(ctx context.Context) {
 		lastAt, lastIn = now, in
 		lag := "?"
 		lctx, cancel := context.WithTimeout(ctx, time.Second)
-		if n, err := groupLag(lctx, client, d.env.cfg.group, []string{d.env.cfg.topicImps, d.env.cfg.topicIns}); err == nil {
+		if n, err := client.Lag(lctx, d.env.cfg.group, d.env.cfg.topicImps, d.env.cfg.topicIns); err == nil {
 			lag = fmt.Sprint(n)
 		}
 		cancel()

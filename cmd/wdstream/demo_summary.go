@@ -9,9 +9,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/segmentio/kafka-go"
+	"github.com/wdstream/wdstream/kafka"
 
-	"github.com/wdstream/wdstream/ingest"
 	"github.com/wdstream/wdstream/publisher"
 	"github.com/wdstream/wdstream/schemas"
 	"github.com/wdstream/wdstream/simulate"
@@ -71,9 +70,10 @@ func (d *demo) summary(ctx context.Context, interrupted bool) error {
 func (d *demo) result(ctx context.Context) (demoResult, error) {
 	var r demoResult
 	var errs []error
-	client := &kafka.Client{Addr: kafka.TCP(d.brokers...), Timeout: 10 * time.Second}
+	client := kafka.NewClient(d.brokers, kafka.Auth{})
+	defer client.Close()
 	for _, t := range []string{d.env.cfg.topicImps, d.env.cfg.topicIns} {
-		n, err := topicSize(ctx, client, t)
+		n, err := client.Size(ctx, t)
 		errs = append(errs, err)
 		r.Events += n
 	}
@@ -149,74 +149,32 @@ func (d *demo) result(ctx context.Context) (demoResult, error) {
 	return r, errors.Join(errs...)
 }
 
-// topicSize returns the number of records in topic (end minus start
-// offsets over its partitions).
-func topicSize(ctx context.Context, c *kafka.Client, topic string) (int64, error) {
-	ends, err := partitionEnds(ctx, c, topic)
-	if err != nil {
-		return 0, err
-	}
-	var n int64
-	for _, e := range ends {
-		n += e[1] - e[0]
-	}
-	return n, nil
-}
-
-// partitionEnds returns the first and end offsets of every partition of
-// topic.
-func partitionEnds(ctx context.Context, c *kafka.Client, topic string) (map[int][2]int64, error) {
-	md, err := c.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
-	if err != nil {
-		return nil, err
-	}
-	req := &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{}}
-	for _, t := range md.Topics {
-		if t.Error != nil {
-			return nil, fmt.Errorf("topic %s: %w", topic, t.Error)
-		}
-		for _, p := range t.Partitions {
-			req.Topics[topic] = append(req.Topics[topic], kafka.FirstOffsetOf(p.ID), kafka.LastOffsetOf(p.ID))
-		}
-	}
-	res, err := c.ListOffsets(ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	out := map[int][2]int64{}
-	for _, p := range res.Topics[topic] {
-		if p.Error != nil {
-			return nil, fmt.Errorf("offsets of %s/%d: %w", topic, p.Partition, p.Error)
-		}
-		out[p.Partition] = [2]int64{p.FirstOffset, p.LastOffset}
-	}
-	return out, nil
-}
-
 // readExamplesFrom reads the examples of topic from the given offsets (a
 // partition not named: from its start) to the current end.
 func readExamplesFrom(ctx context.Context, brokers []string, topic string, start map[int]int64) ([]schemas.Example, error) {
-	c := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
-	ends, err := partitionEnds(ctx, c, topic)
+	c := kafka.NewClient(brokers, kafka.Auth{})
+	defer c.Close()
+	offs, err := c.Offsets(ctx, topic)
 	if err != nil {
 		return nil, err
 	}
 	left := 0
 	from := map[int]int64{}
-	for p, e := range ends {
-		s, ok := start[p]
-		if !ok || s < e[0] {
-			s = e[0]
+	ends := map[int]int64{}
+	for _, o := range offs {
+		s, ok := start[o.Partition]
+		if !ok || s < o.First {
+			s = o.First
 		}
-		from[p] = s
-		if s < e[1] {
+		from[o.Partition], ends[o.Partition] = s, o.End
+		if s < o.End {
 			left++
 		}
 	}
 	if left == 0 {
 		return nil, nil
 	}
-	src, err := ingest.OpenSource(ctx, ingest.SourceConfig{Brokers: brokers, Topic: topic, Start: from})
+	src, err := kafka.OpenSource(ctx, kafka.SourceConfig{Brokers: brokers, Topic: topic, Start: from})
 	if err != nil {
 		return nil, err
 	}
@@ -231,14 +189,14 @@ func readExamplesFrom(ctx context.Context, brokers []string, topic string, start
 		case err := <-src.Err():
 			return nil, err
 		case rec := <-src.Records():
-			if rec.Offset >= ends[rec.Partition][1] {
+			if rec.Offset >= ends[rec.Partition] {
 				continue
 			}
 			var ex schemas.Example
 			if err := dec.Example(rec.Value, &ex); err == nil {
 				exs = append(exs, ex)
 			}
-			if rec.Offset == ends[rec.Partition][1]-1 && !done[rec.Partition] {
+			if rec.Offset == ends[rec.Partition]-1 && !done[rec.Partition] {
 				done[rec.Partition] = true
 				left--
 			}

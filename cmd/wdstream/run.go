@@ -19,6 +19,7 @@ import (
 
 	"github.com/wdstream/wdstream/continuous"
 	"github.com/wdstream/wdstream/ingest"
+	"github.com/wdstream/wdstream/kafka"
 	"github.com/wdstream/wdstream/publisher"
 	"github.com/wdstream/wdstream/schemas"
 	"github.com/wdstream/wdstream/schemas/spec"
@@ -74,7 +75,7 @@ type runEnv struct {
 	sp      *spec.Spec
 	bucket  *blob.Bucket
 	logger  *slog.Logger
-	auth    ingest.Auth
+	auth    kafka.Auth
 	reg     *prometheus.Registry
 	join    *ingest.JoinStage
 	archive *ingest.ArchiveStage

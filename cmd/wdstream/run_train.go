@@ -8,10 +8,8 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/segmentio/kafka-go"
-
 	"github.com/wdstream/wdstream/continuous"
-	"github.com/wdstream/wdstream/ingest"
+	"github.com/wdstream/wdstream/kafka"
 	"github.com/wdstream/wdstream/publisher"
 	"github.com/wdstream/wdstream/trainer"
 )
@@ -73,8 +71,8 @@ func (f *kafkaAuthFlags) add(fs *flag.FlagSet) {
 	fs.StringVar(&f.kafkaPassEnv, "kafka-password-env", f.kafkaPassEnv, "environment variable holding the SASL password")
 }
 
-func (f *kafkaAuthFlags) auth() (ingest.Auth, error) {
-	return ingest.AuthOptions{
+func (f *kafkaAuthFlags) auth() (kafka.Auth, error) {
+	return kafka.AuthOptions{
 		TLS: f.kafkaTLS, CAFile: f.kafkaCA, CertFile: f.kafkaCert, KeyFile: f.kafkaKey, Insecure: f.kafkaTLSSkip,
 		SASL: f.kafkaSASL, User: f.kafkaUser, Password: os.Getenv(f.kafkaPassEnv),
 	}.Build()
@@ -85,11 +83,11 @@ func buildTrainStage(ctx context.Context, env *runEnv) (func(context.Context) er
 	if env.cfg.store == "" || env.cfg.model == "" {
 		return nil, fmt.Errorf("the train stage needs --store and --model")
 	}
-	start := int64(kafka.FirstOffset)
+	start := kafka.AtFirst
 	switch f.trainStart {
 	case "earliest":
 	case "latest":
-		start = kafka.LastOffset
+		start = kafka.AtEnd
 	default:
 		return nil, fmt.Errorf("--train-start %q: want earliest or latest", f.trainStart)
 	}
@@ -98,7 +96,7 @@ func buildTrainStage(ctx context.Context, env *runEnv) (func(context.Context) er
 	if err != nil {
 		return nil, err
 	}
-	hooks, err := publisher.NewHooks(env.sp.Hooks, publisher.HookConfig{KafkaBrokers: env.cfg.brokers, KafkaTransport: env.auth.Transport()})
+	hooks, err := publisher.NewHooks(env.sp.Hooks, publisher.HookConfig{KafkaBrokers: env.cfg.brokers, KafkaAuth: env.auth})
 	if err != nil {
 		store.Close()
 		return nil, err

@@ -13,13 +13,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/segmentio/kafka-go"
+	kg "github.com/segmentio/kafka-go"
 	"gocloud.dev/blob"
 
 	"github.com/wdstream/wdstream/continuous"
 	"github.com/wdstream/wdstream/ingest"
 	"github.com/wdstream/wdstream/ingest/join"
 	"github.com/wdstream/wdstream/internal/testenv"
+	"github.com/wdstream/wdstream/kafka"
 	"github.com/wdstream/wdstream/publisher"
 	"github.com/wdstream/wdstream/schemas"
 	"github.com/wdstream/wdstream/simulate"
@@ -174,7 +175,7 @@ func liveWorld(t *testing.T, evs []simulate.Event, parts int) (sentinels []simul
 	}
 	for p, i := 0, 0; p < parts; i++ {
 		u := "sentinel-" + strconv.Itoa(i)
-		if (kafka.Murmur2Balancer{}).Balance(kafka.Message{Key: []byte(u)}, all...) == p {
+		if (kg.Murmur2Balancer{}).Balance(kg.Message{Key: []byte(u)}, all...) == p {
 			ts := maxTS + 24*3600_000
 			sentinels = append(sentinels, simulate.Event{Impression: &schemas.Impression{ImpressionID: u, TS: ts, UserID: u, AppID: "none"}},
 				simulate.Event{Install: &schemas.Install{TS: ts + 1, UserID: u, AppID: "none"}})
@@ -191,9 +192,9 @@ type producer struct {
 	ep *ingest.EventProducer
 }
 
-func newProducer(t *testing.T, brokers []string, auth ingest.Auth, imps, ins string, parts int) *producer {
+func newProducer(t *testing.T, brokers []string, auth kafka.Auth, imps, ins string, parts int) *producer {
 	t.Helper()
-	ep, err := ingest.NewEventProducerAuth(context.Background(), brokers, auth, imps, ins, parts)
+	ep, err := ingest.NewEventProducer(context.Background(), brokers, auth, imps, ins, parts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wdstream/wdstream/ingest"
 	"github.com/wdstream/wdstream/internal/testenv"
+	"github.com/wdstream/wdstream/kafka"
 )
 
 func httpGet(t *testing.T, url string) (int, string) {
@@ -59,7 +59,7 @@ func TestServiceMetricsAndHealth(t *testing.T) {
 	brokers := testenv.EmbeddedKafka(t)
 	tp := newServiceTopics(t, "x")
 	evs := worldEvents(t, 4, 12000)
-	p := newProducer(t, brokers, ingest.Auth{}, tp.imps, tp.ins, 2)
+	p := newProducer(t, brokers, kafka.Auth{}, tp.imps, tp.ins, 2)
 	if err := p.produce(evs); err != nil {
 		t.Fatal(err)
 	}

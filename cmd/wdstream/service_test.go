@@ -10,11 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/segmentio/kafka-go"
+	kg "github.com/segmentio/kafka-go"
 
 	"github.com/wdstream/wdstream/continuous"
-	"github.com/wdstream/wdstream/ingest"
 	"github.com/wdstream/wdstream/internal/testenv"
+	"github.com/wdstream/wdstream/kafka"
 	"github.com/wdstream/wdstream/publisher"
 )
 
@@ -127,7 +127,7 @@ func TestServiceCrashExactness(t *testing.T) {
 	// the killed member's partitions: odd kills land 1-13 s after a start
 	// (starting, waiting or working), even ones 0.3-4 s after the join has
 	// its partitions (working for sure).
-	p := newProducer(t, brokers, ingest.Auth{}, crash.imps, crash.ins, 4)
+	p := newProducer(t, brokers, kafka.Auth{}, crash.imps, crash.ins, 4)
 	prodErr := make(chan error, 1)
 	go func() {
 		const slices = 12
@@ -191,7 +191,7 @@ func TestServiceCrashExactness(t *testing.T) {
 
 	// Without crashes, on the same events produced at once.
 	t0 = time.Now()
-	p = newProducer(t, brokers, ingest.Auth{}, clean.imps, clean.ins, 4)
+	p = newProducer(t, brokers, kafka.Auth{}, clean.imps, clean.ins, 4)
 	if err := p.produce(append(evs, sentinels...)); err != nil {
 		t.Fatal(err)
 	}
@@ -301,8 +301,8 @@ func TestServiceSASL(t *testing.T) {
 // topicEnd returns the end offset of partition 0 of topic.
 func topicEnd(t *testing.T, brokers []string, topic string) int64 {
 	t.Helper()
-	c := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
-	res, err := c.ListOffsets(context.Background(), &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: {kafka.LastOffsetOf(0)}}})
+	c := &kg.Client{Addr: kg.TCP(brokers...), Timeout: 10 * time.Second}
+	res, err := c.ListOffsets(context.Background(), &kg.ListOffsetsRequest{Topics: map[string][]kg.OffsetRequest{topic: {kg.LastOffsetOf(0)}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,7 +326,7 @@ func TestServiceBrokerRestart(t *testing.T) {
 	evs := worldEvents(t, 23, 40000)
 	sentinels, minTS, maxTS := liveWorld(t, evs, 4)
 	want := offlineTrainedSet(t, evs, 30*time.Minute)
-	p := newProducer(t, brokers, ingest.Auth{}, tp.imps, tp.ins, 4)
+	p := newProducer(t, brokers, kafka.Auth{}, tp.imps, tp.ins, 4)
 	half := len(evs) / 2
 	if err := p.produce(evs[:half]); err != nil {
 		t.Fatal(err)
@@ -338,7 +338,7 @@ func TestServiceBrokerRestart(t *testing.T) {
 	if s.exited() {
 		t.Fatalf("the service exited during the broker restart: %v\n%s", s.err, s.tail())
 	}
-	p = newProducer(t, brokers, ingest.Auth{}, tp.imps, tp.ins, 4)
+	p = newProducer(t, brokers, kafka.Auth{}, tp.imps, tp.ins, 4)
 	if err := p.produce(append(evs[half:], sentinels...)); err != nil {
 		t.Fatal(err)
 	}

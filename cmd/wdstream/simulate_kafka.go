@@ -72,7 +72,7 @@ func (k *kafkaSimFlags) run(ctx context.Context, w *simulate.World, stdout, stde
 	if err != nil {
 		return err
 	}
-	p, err := ingest.NewEventProducerAuth(ctx, brokers, auth, k.impTopic, k.insTopic, k.partitions)
+	p, err := ingest.NewEventProducer(ctx, brokers, auth, k.impTopic, k.insTopic, k.partitions)
 	if err != nil {
 		return err
 	}
