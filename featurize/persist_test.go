@@ -166,7 +166,9 @@ func TestWriteFileAtomic(t *testing.T) {
 		t.Fatalf("directory holds %d entries, want only the state (no temporary left)", len(ents))
 	}
 	b, _ := os.ReadFile(path)
-	os.WriteFile(path, b[:len(b)-3], 0o644)
+	if err := os.WriteFile(path, b[:len(b)-3], 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := ReadFile(path, playstoreSpec(), smallOpts); !errors.Is(err, ErrFormat) || !bytes.Contains([]byte(err.Error()), []byte(path)) {
 		t.Fatalf("truncated file: %v, want ErrFormat naming the file", err)
 	}

@@ -152,7 +152,7 @@ func TestNormalizationProperty(t *testing.T) {
 			t.Fatal(err)
 		}
 		s.RefreshBoundaries()
-		xs := []float64{math.Inf(-1), math.Inf(1), math.NaN(), 0, -0.0, math.MaxFloat64, -math.MaxFloat64}
+		xs := []float64{math.Inf(-1), math.Inf(1), math.NaN(), 0, math.Copysign(0, -1), math.MaxFloat64, -math.MaxFloat64}
 		for range 200 {
 			xs = append(xs, scale*3*r.NormFloat64())
 		}

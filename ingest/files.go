@@ -161,7 +161,7 @@ func each[T any](ctx context.Context, f *Files, openPQ func(io.ReaderAt, int64, 
 			return fmt.Errorf("input %s: %w", name, f.scrub(err))
 		}
 		err = func() error {
-			defer closeFile()
+			defer func() { _ = closeFile() }()
 			if isJSONL(name) {
 				sc := bufio.NewScanner(io.NewSectionReader(ra, 0, size))
 				sc.Buffer(make([]byte, 64<<10), 16<<20)

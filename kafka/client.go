@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -51,7 +52,7 @@ func (c *Client) Offsets(ctx context.Context, topic string) ([]PartitionOffsets,
 		return nil, fmt.Errorf("kafka: metadata of %s: %w", topic, err)
 	}
 	if len(md.Topics) != 1 || md.Topics[0].Error != nil || len(md.Topics[0].Partitions) == 0 {
-		var cause error = fmt.Errorf("no partitions")
+		cause := errors.New("no partitions")
 		if len(md.Topics) == 1 && md.Topics[0].Error != nil {
 			cause = md.Topics[0].Error
 		}

@@ -99,7 +99,7 @@ func OpenSource(ctx context.Context, cfg SourceConfig) (*Source, error) {
 		}
 		if err := r.SetOffset(start); err != nil {
 			cancel()
-			s.closeReaders()
+			_ = s.closeReaders()
 			r.Close()
 			return nil, fmt.Errorf("source %s/%d: offset %d: %w", cfg.Topic, p, start, err)
 		}

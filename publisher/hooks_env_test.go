@@ -60,7 +60,7 @@ func TestWebhookURLFromEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer closeHooks(hooks)
+	defer func() { _ = closeHooks(hooks) }()
 	h := hooks[0]
 	if strings.Contains(h.Name, tokenMark) || !strings.Contains(h.Name, "WDSTREAM_TEST_HOOK_URL") {
 		t.Errorf("hook name %q: want the variable's name and no token", h.Name)
@@ -112,7 +112,7 @@ func TestWebhookInlineURLScrubbed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer closeHooks(hooks)
+	defer func() { _ = closeHooks(hooks) }()
 	err = runHook(t, hooks[0])
 	if err == nil || !strings.Contains(err.Error(), "HTTP 404") {
 		t.Fatalf("run: %v, want the HTTP 404", err)

@@ -30,7 +30,6 @@ type rowReader struct {
 	row      int64 // index in the file of the next row
 
 	intern map[string]string
-	strs   []string
 }
 
 func openRowReader(path string, kind recordKind) (*rowReader, error) {

@@ -80,7 +80,7 @@ const batchRows = 256
 // than Writer.WriteRows). It cuts row groups itself.
 type rowWriter struct {
 	kind         recordKind
-	pw           *parquet.Writer
+	pw           *parquet.GenericWriter[any]
 	leaves       []leaf
 	cols         [][]parquet.Value // per leaf column, the batch's values
 	n            int               // rows in the batch
@@ -127,7 +127,7 @@ func newRowWriter(w io.Writer, kind recordKind, features []Column, opts []Writer
 			popts = append(popts, parquet.SkipPageBounds(path...), parquet.SkipPageStatistics(path...))
 		}
 	}
-	rw.pw = parquet.NewWriter(w, popts...)
+	rw.pw = parquet.NewGenericWriter[any](w, popts...)
 	return rw, nil
 }
 

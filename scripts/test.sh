@@ -73,6 +73,10 @@ step() {
 #   step "python interop" "$WDSTREAM_PYTHON" scripts/interop/check.py
 # go test stays last: CI reads its closing lines.
 step "go vet" go vet "${pkgs[@]}"
+# golangci-lint (.golangci.yml): staticcheck and the standard linters, and
+# the import rule that keeps kafka-go inside package kafka.
+# shellcheck disable=SC1091
+step "golangci-lint" bash -c '. "$1/tools.env" && "$GOLANGCI_LINT" run "${@:2}"' _ "$WDSTREAM_CACHE" "${pkgs[@]}"
 if [ "$#" -eq 0 ]; then
 	step "openblas build" go test -tags openblas -count=1 ./trainer/...
 fi

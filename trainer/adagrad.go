@@ -17,15 +17,6 @@ type Param struct {
 	W, Acc []float32
 }
 
-// newParam returns a parameter of n values with accumulators at init.
-func newParam(n int, init float32) Param {
-	p := Param{W: make([]float32, n), Acc: make([]float32, n)}
-	for i := range p.Acc {
-		p.Acc[i] = init
-	}
-	return p
-}
-
 // Update applies AdaGrad to every coordinate of p with gradient g.
 func (o *AdaGrad) Update(p *Param, g []float32) {
 	o.UpdateRange(p.W, p.Acc, g)

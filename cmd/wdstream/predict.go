@@ -1,8 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -81,9 +81,7 @@ func firstNonFinite(scores []float32) int {
 // temporary file renamed into place when complete.
 func writeScores(path string, stdout io.Writer, exs []schemas.Example, scores []float32) error {
 	if path == "-" {
-		w := bufio.NewWriter(stdout)
-		writeCSV(w, exs, scores)
-		return w.Flush()
+		return writeCSV(stdout, exs, scores)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".predict-*")
 	if err != nil {
@@ -93,9 +91,7 @@ func writeScores(path string, stdout io.Writer, exs []schemas.Example, scores []
 	if strings.HasSuffix(path, ".parquet") {
 		err = writeScoresParquet(tmp, exs, scores)
 	} else {
-		w := bufio.NewWriter(tmp)
-		writeCSV(w, exs, scores)
-		err = w.Flush()
+		err = writeCSV(tmp, exs, scores)
 	}
 	if err == nil {
 		err = tmp.Sync()
@@ -112,20 +108,16 @@ func writeScores(path string, stdout io.Writer, exs []schemas.Example, scores []
 	return nil
 }
 
-func writeCSV(w *bufio.Writer, exs []schemas.Example, scores []float32) {
-	w.WriteString("impression_id,score\n")
-	var buf []byte
+// writeCSV writes the impression_id,score rows (encoding/csv quotes ids
+// that need it).
+func writeCSV(out io.Writer, exs []schemas.Example, scores []float32) error {
+	w := csv.NewWriter(out)
+	_ = w.Write([]string{"impression_id", "score"})
 	for i := range exs {
-		id := exs[i].ImpressionID
-		if strings.ContainsAny(id, ",\"\n\r") {
-			id = `"` + strings.ReplaceAll(id, `"`, `""`) + `"`
-		}
-		w.WriteString(id)
-		w.WriteByte(',')
-		buf = strconv.AppendFloat(buf[:0], float64(scores[i]), 'g', -1, 32)
-		w.Write(buf)
-		w.WriteByte('\n')
+		_ = w.Write([]string{exs[i].ImpressionID, strconv.FormatFloat(float64(scores[i]), 'g', -1, 32)})
 	}
+	w.Flush()
+	return w.Error()
 }
 
 type scoreRow struct {

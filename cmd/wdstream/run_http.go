@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"math"
 	"net"
 	"net/http"
@@ -99,13 +100,13 @@ func registerArchiveMetrics(reg prometheus.Registerer, stats func() ingest.Archi
 // handler mux's other pages.
 func serveHTTP(addr string, reg *prometheus.Registry, ready func() bool, mux *http.ServeMux) (func(context.Context) error, net.Addr, error) {
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if !ready() {
 			http.Error(w, "not ready\n", http.StatusServiceUnavailable)
 			return
 		}
-		w.Write([]byte("ready\n"))
+		_, _ = io.WriteString(w, "ready\n")
 	})
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	kg "github.com/segmentio/kafka-go"
 
 	"github.com/wdstream/wdstream/continuous"
 	"github.com/wdstream/wdstream/internal/testenv"
@@ -301,18 +300,11 @@ func TestServiceSASL(t *testing.T) {
 // topicEnd returns the end offset of partition 0 of topic.
 func topicEnd(t *testing.T, brokers []string, topic string) int64 {
 	t.Helper()
-	c := &kg.Client{Addr: kg.TCP(brokers...), Timeout: 10 * time.Second}
-	res, err := c.ListOffsets(context.Background(), &kg.ListOffsetsRequest{Topics: map[string][]kg.OffsetRequest{topic: {kg.LastOffsetOf(0)}}})
+	_, end, err := kafka.NewClient(brokers, kafka.Auth{}).PartitionOffsets(context.Background(), topic, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range res.Topics[topic] {
-		if p.Error != nil {
-			t.Fatal(p.Error)
-		}
-		return p.LastOffset
-	}
-	return 0
+	return end
 }
 
 // TestServiceBrokerRestart restarts the real broker while the service

@@ -88,7 +88,7 @@ func checkBucketURL(raw string, getenv func(string) string) error {
 		return err
 	}
 	if u.Scheme == "" || (u.Host == "" && u.Path == "") || (u.Scheme == "s3" && u.Host == "") {
-		return fmt.Errorf("%q is not a bucket URL like s3://BUCKET?endpoint=...", raw)
+		return fmt.Errorf("%q is not a bucket URL like s3://BUCKET?endpoint=URL", raw)
 	}
 	if u.Scheme == "s3" {
 		var unset []string

@@ -265,7 +265,7 @@ func dial(ctx context.Context, addr string, d *kafka.Dialer) (*kafka.Conn, error
 		return nil, err
 	}
 	if dl, ok := ctx.Deadline(); ok {
-		c.SetDeadline(dl)
+		_ = c.SetDeadline(dl)
 	}
 	return c, nil
 }

@@ -226,7 +226,7 @@ func TestKafkaSASL(t *testing.T) {
 			if _, err := conn.Seek(last-1, kafka.SeekAbsolute); err != nil {
 				t.Fatal(err)
 			}
-			conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 			m, err := conn.ReadMessage(1 << 20)
 			if err != nil {
 				t.Fatalf("consuming through %s with %s: %v", s.Brokers[0], name, err)
