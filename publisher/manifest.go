@@ -69,3 +69,17 @@ func (m *Manifest) SetFiles(files map[string][]byte) {
 		m.Files[n] = FileInfo{Size: int64(len(b)), SHA256: checksum(b)}
 	}
 }
+
+// Ungated is the verdict of a version published without the gate
+// (Publish, `backfill --no-gate`...): it has no gate report.
+const Ungated = "ungated"
+
+// GateVerdict says what the gate decided for the version: its report's
+// verdict (passed, forced), or Ungated. Every listing (`wdstream models`,
+// the status page) words versions with it.
+func (m *Manifest) GateVerdict() string {
+	if m.Verdict != nil {
+		return m.Verdict.Verdict()
+	}
+	return Ungated
+}

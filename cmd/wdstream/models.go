@@ -295,7 +295,7 @@ func listVersions(ctx context.Context, store *publisher.Store, model string, ver
 			continue
 		}
 		r := versionRow{Version: v, Created: m.Created.Format("2006-01-02 15:04:05Z"), Parent: m.Parent,
-			Verdict: "ungated", Latest: v == latest, Pinned: slices.Contains(pins, v)}
+			Verdict: m.GateVerdict(), Latest: v == latest, Pinned: slices.Contains(pins, v)}
 		if verifyAll || r.Latest {
 			err := store.VerifyFiles(ctx, m)
 			switch {
@@ -311,7 +311,6 @@ func listVersions(ctx context.Context, store *publisher.Store, model string, ver
 			r.AUC, r.LogLoss = m.Metrics.AUC, m.Metrics.LogLoss
 		}
 		if m.Verdict != nil {
-			r.Verdict = m.Verdict.Verdict()
 			r.Failed = strings.Join(m.Verdict.Failed(), ",")
 		}
 		rows = append(rows, r)

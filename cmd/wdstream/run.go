@@ -23,6 +23,7 @@ import (
 	"github.com/wdstream/wdstream/publisher"
 	"github.com/wdstream/wdstream/schemas"
 	"github.com/wdstream/wdstream/schemas/spec"
+	"github.com/wdstream/wdstream/status"
 )
 
 // runCommand is the always-on service.
@@ -80,7 +81,7 @@ type runEnv struct {
 	join    *ingest.JoinStage
 	archive *ingest.ArchiveStage
 	train   *continuous.Stage
-	status  *statusPage // the page at / of the HTTP port
+	status  *status.Page // the page at / of the HTTP port
 	// httpAddr is the HTTP port's address (nil without --http).
 	httpAddr net.Addr
 	runners  []func(context.Context) error
@@ -242,7 +243,7 @@ func startRun(ctx context.Context, cfg *runConfig, sp *spec.Spec, logger *slog.L
 			mountPprof(mux)
 			pages += " /debug/pprof/"
 		}
-		env.runners = append(env.runners, env.status.sample)
+		env.runners = append(env.runners, env.status.Run)
 		srv, addr, err := serveHTTP(cfg.svc.http, env.reg, env.ready, mux)
 		if err != nil {
 			return nil, fmt.Errorf("--http %s: %w", cfg.svc.http, err)

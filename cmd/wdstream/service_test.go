@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/wdstream/wdstream/continuous"
 	"github.com/wdstream/wdstream/internal/testenv"
 	"github.com/wdstream/wdstream/kafka"

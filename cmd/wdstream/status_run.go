@@ -5,12 +5,13 @@ import (
 
 	"github.com/wdstream/wdstream/kafka"
 	"github.com/wdstream/wdstream/publisher"
+	"github.com/wdstream/wdstream/status"
 )
 
 // newRunStatusPage builds the status page of `wdstream run` from its
 // stages; it reads the model versions through a store of its own.
-func newRunStatusPage(ctx context.Context, env *runEnv) (*statusPage, error) {
-	src := statusSources{Model: env.cfg.model, Logger: env.logger.With("component", "status")}
+func newRunStatusPage(ctx context.Context, env *runEnv) (*status.Page, error) {
+	src := status.Sources{Model: env.cfg.model, Logger: env.logger.With("component", "status")}
 	if env.join != nil {
 		src.Join = env.join.Stats
 	}
@@ -61,5 +62,5 @@ func newRunStatusPage(ctx context.Context, env *runEnv) (*statusPage, error) {
 		}
 		return out
 	}
-	return newStatusPage(src), nil
+	return status.New(src), nil
 }

@@ -1,4 +1,4 @@
-package main
+package status
 
 import (
 	"context"
@@ -19,7 +19,7 @@ import (
 	"github.com/wdstream/wdstream/trainer"
 )
 
-// fakeStore is a versionStore with real manifests and reports.
+// fakeStore is a Store with real manifests and reports.
 type fakeStore struct {
 	latest    string
 	manifests map[string]*publisher.Manifest
@@ -55,10 +55,10 @@ func sortedKeys[T any](m map[string]T) []string {
 	return out
 }
 
-// testStatusPage returns a status page fed with fixed figures of the real
+// testPage returns a status page fed with fixed figures of the real
 // types: four published versions, one rejected candidate, a join and a
 // train stage, and two minutes of samples.
-func testStatusPage(t *testing.T) *statusPage {
+func testPage(t *testing.T) *Page {
 	t0 := time.Date(2026, 1, 2, 12, 0, 0, 0, time.UTC)
 	fs := &fakeStore{manifests: map[string]*publisher.Manifest{}, rejected: map[string]*publisher.Report{}}
 	aucs := []float64{0.801, 0.842, 0.838, 0.861, 0.869}
@@ -88,7 +88,7 @@ func testStatusPage(t *testing.T) *statusPage {
 		Progressive: trainer.Metrics{Count: 20000, AUC: 0.858, LogLoss: 0.115, Calibration: 1.02}, LastPublished: fs.latest,
 	}
 	join := ingest.JoinStats{Impressions: 8000 * 60, Installs: 300 * 60, Examples: 7950 * 60, Positives: 16000, Pending: 2100, Assigned: 4}
-	p := newStatusPage(statusSources{
+	p := New(Sources{
 		Model: "demo", Where: "file:///tmp/demo/store", Store: fs,
 		Join: func() ingest.JoinStats { return join }, Train: func() continuous.Status { return train },
 		Archive: func() ingest.ArchiveStats { return ingest.ArchiveStats{Examples: 7800 * 60, Files: 12, Bytes: 21e6} },
@@ -96,7 +96,7 @@ func testStatusPage(t *testing.T) *statusPage {
 	})
 	for i := 0; i <= 60; i++ {
 		x := float64(i) / 60
-		p.add(statusSample{
+		p.add(sample{
 			At:          t0.Add(time.Duration(i*3) * time.Second),
 			Join:        ingest.JoinStats{Impressions: int64(8000 * i), Installs: int64(300 * i)},
 			Archive:     ingest.ArchiveStats{Examples: int64(7800 * i)},
@@ -111,7 +111,7 @@ func testStatusPage(t *testing.T) *statusPage {
 }
 
 func TestStatusPage(t *testing.T) {
-	srv := httptest.NewServer(testStatusPage(t))
+	srv := httptest.NewServer(testPage(t))
 	defer srv.Close()
 	res, err := http.Get(srv.URL)
 	if err != nil {
@@ -150,7 +150,7 @@ func checkStatusHTML(t *testing.T, page string) {
 
 // TestStatusPageEmpty renders a page before anything happened.
 func TestStatusPageEmpty(t *testing.T) {
-	p := newStatusPage(statusSources{Model: "m", Store: &fakeStore{}, Train: func() continuous.Status { return continuous.Status{} }})
+	p := New(Sources{Model: "m", Store: &fakeStore{}, Train: func() continuous.Status { return continuous.Status{} }})
 	rec := httptest.NewRecorder()
 	p.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "no candidate evaluated yet") || !strings.Contains(rec.Body.String(), "no version yet") {
@@ -163,7 +163,7 @@ func TestStatusPageEmpty(t *testing.T) {
 // kept in test-artifacts/status-page.png.
 func TestStatusPageChromium(t *testing.T) {
 	chromium := testenv.Chromium(t)
-	srv := httptest.NewServer(testStatusPage(t))
+	srv := httptest.NewServer(testPage(t))
 	defer srv.Close()
 	run := func(args ...string) string {
 		t.Helper()
@@ -208,4 +208,21 @@ func sizeOf(fi os.FileInfo) int64 {
 		return 0
 	}
 	return fi.Size()
+}
+
+// The page words a version the way `wdstream models` does
+// (publisher.Manifest.GateVerdict): a version without a gate report is
+// publisher.Ungated, one with a report its verdict.
+func TestVersionWordsAreTheModelsCommand(t *testing.T) {
+	st := &fakeStore{latest: "v2", manifests: map[string]*publisher.Manifest{
+		"v1": {Model: "m", Version: "v1"},
+		"v2": {Model: "m", Version: "v2", Verdict: &publisher.Report{Passed: true}},
+	}}
+	rows, err := readVersions(context.Background(), st, "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[0].Verdict != publisher.Ungated || rows[1].Verdict != "passed" {
+		t.Fatalf("rows %+v: want v1 %q and v2 passed", rows, publisher.Ungated)
+	}
 }

@@ -1,4 +1,4 @@
-package main
+package status
 
 import (
 	"bytes"
@@ -16,14 +16,9 @@ import (
 	"github.com/wdstream/wdstream/publisher"
 )
 
-// The status page: the HTTP port's /, server-rendered (html/template and
-// inline SVG, no script). It shows each stage's throughput and lag, the
-// model versions with their gate verdicts, and charts of AUC and log loss
-// across versions and of the progressive metrics over time.
-
-// versionStore is what the status page reads from the model store;
+// Store is what the status page reads from the model store;
 // *publisher.Store implements it.
-type versionStore interface {
+type Store interface {
 	Versions(ctx context.Context, model string) ([]string, error)
 	Manifest(ctx context.Context, model, version string) (*publisher.Manifest, error)
 	Latest(ctx context.Context, model string) (string, error)
@@ -31,15 +26,15 @@ type versionStore interface {
 	RejectedReport(ctx context.Context, model, version string) (*publisher.Report, error)
 }
 
-// statusSources are where the page's figures come from. A nil function
+// Sources are where the page's figures come from. A nil function
 // means the part does not run in this process.
-type statusSources struct {
+type Sources struct {
 	Model   string
 	Where   string // the store's redacted URL, shown on the page
 	Join    func() ingest.JoinStats
 	Archive func() ingest.ArchiveStats
 	Train   func() continuous.Status
-	Store   versionStore // nil: no store
+	Store   Store // nil: no store
 	// Lag returns, per stage, the records its consumer group has not
 	// committed yet (Kafka's consumer lag); nil or missing: unknown.
 	Lag    func(ctx context.Context) map[string]int64
@@ -51,8 +46,8 @@ type statusSources struct {
 	Keep  int
 }
 
-// statusSample is one point of the page's history.
-type statusSample struct {
+// sample is one point of the page's history.
+type sample struct {
 	At          time.Time
 	Join        ingest.JoinStats
 	Archive     ingest.ArchiveStats
@@ -63,20 +58,21 @@ type statusSample struct {
 	Lag         map[string]int64
 }
 
-// statusPage serves the page and keeps its history (run sample).
-type statusPage struct {
-	src statusSources
+// Page serves the page and keeps its history (run sample).
+type Page struct {
+	src Sources
 
 	mu      sync.Mutex
-	samples []statusSample // oldest first, at most src.Keep
+	samples []sample // oldest first, at most src.Keep
 
 	vmu      sync.Mutex // guards the versions cache
-	versions []statusVersion
+	versions []versionRow
 	vErr     string
 	vAt      time.Time
 }
 
-func newStatusPage(src statusSources) *statusPage {
+// New returns the page of src; Run samples it, ServeHTTP renders it.
+func New(src Sources) *Page {
 	if src.Now == nil {
 		src.Now = time.Now
 	}
@@ -89,11 +85,12 @@ func newStatusPage(src statusSources) *statusPage {
 	if src.Logger == nil {
 		src.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &statusPage{src: src}
+	return &Page{src: src}
 }
 
 // sample records a point every src.Every until ctx is done.
-func (p *statusPage) sample(ctx context.Context) error {
+// Run samples the sources every src.Every until ctx is done.
+func (p *Page) Run(ctx context.Context) error {
 	t := time.NewTicker(p.src.Every)
 	defer t.Stop()
 	p.record(ctx)
@@ -108,8 +105,8 @@ func (p *statusPage) sample(ctx context.Context) error {
 }
 
 // record takes one sample now.
-func (p *statusPage) record(ctx context.Context) {
-	s := statusSample{At: p.src.Now()}
+func (p *Page) record(ctx context.Context) {
+	s := sample{At: p.src.Now()}
 	if p.src.Join != nil {
 		s.Join = p.src.Join()
 	}
@@ -129,7 +126,7 @@ func (p *statusPage) record(ctx context.Context) {
 	p.add(s)
 }
 
-func (p *statusPage) add(s statusSample) {
+func (p *Page) add(s sample) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.samples = append(p.samples, s)
@@ -138,15 +135,15 @@ func (p *statusPage) add(s statusSample) {
 	}
 }
 
-func (p *statusPage) history() []statusSample {
+func (p *Page) history() []sample {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return append([]statusSample(nil), p.samples...)
+	return append([]sample(nil), p.samples...)
 }
 
-// statusVersion is one line of the version table: a published version or a
+// versionRow is one line of the version table: a published version or a
 // rejected candidate.
-type statusVersion struct {
+type versionRow struct {
 	Version   string
 	Time      time.Time
 	Published bool
@@ -168,7 +165,7 @@ const maxVersionRows = 30
 
 // statusVersions reads the store's versions and rejected candidates, newest
 // last, cached for a few seconds.
-func (p *statusPage) statusVersions(ctx context.Context) ([]statusVersion, string) {
+func (p *Page) statusVersions(ctx context.Context) ([]versionRow, string) {
 	p.vmu.Lock()
 	defer p.vmu.Unlock()
 	if p.src.Store == nil {
@@ -179,7 +176,7 @@ func (p *statusPage) statusVersions(ctx context.Context) ([]statusVersion, strin
 	} else {
 		p.vAt = now
 	}
-	rows, err := readStatusVersions(ctx, p.src.Store, p.src.Model)
+	rows, err := readVersions(ctx, p.src.Store, p.src.Model)
 	p.versions, p.vErr = rows, ""
 	if err != nil {
 		p.src.Logger.Warn("status page: reading the store", "err", err)
@@ -188,8 +185,8 @@ func (p *statusPage) statusVersions(ctx context.Context) ([]statusVersion, strin
 	return p.versions, p.vErr
 }
 
-func readStatusVersions(ctx context.Context, st versionStore, model string) ([]statusVersion, error) {
-	var rows []statusVersion
+func readVersions(ctx context.Context, st Store, model string) ([]versionRow, error) {
+	var rows []versionRow
 	var errs []error
 	latest, err := st.Latest(ctx, model)
 	if err != nil && !errors.Is(err, publisher.ErrNoVersion) {
@@ -203,13 +200,11 @@ func readStatusVersions(ctx context.Context, st versionStore, model string) ([]s
 			errs = append(errs, err)
 			continue
 		}
-		r := statusVersion{Version: v, Time: m.Created, Published: true, Latest: v == latest, Verdict: "published", Examples: m.Data.Examples}
+		r := versionRow{Version: v, Time: m.Created, Published: true, Latest: v == latest, Verdict: m.GateVerdict(), Examples: m.Data.Examples}
 		if m.Verdict != nil {
 			fillFromReport(&r, m.Verdict)
-			r.Verdict = m.Verdict.Verdict()
 		} else if m.Metrics != nil {
 			r.AUC, r.LogLoss, r.Calib, r.HasMetric = m.Metrics.AUC, m.Metrics.LogLoss, m.Metrics.Calibration, true
-			r.Verdict = "published without the gate"
 		}
 		rows = append(rows, r)
 	}
@@ -221,7 +216,7 @@ func readStatusVersions(ctx context.Context, st versionStore, model string) ([]s
 			errs = append(errs, err)
 			continue
 		}
-		r := statusVersion{Version: v, Time: rep.Time, Verdict: rep.Verdict()}
+		r := versionRow{Version: v, Time: rep.Time, Verdict: rep.Verdict()}
 		fillFromReport(&r, rep)
 		rows = append(rows, r)
 	}
@@ -229,7 +224,7 @@ func readStatusVersions(ctx context.Context, st versionStore, model string) ([]s
 	return tail(rows, maxVersionRows), errors.Join(errs...)
 }
 
-func fillFromReport(r *statusVersion, rep *publisher.Report) {
+func fillFromReport(r *versionRow, rep *publisher.Report) {
 	if c := rep.Candidate; c != nil {
 		r.AUC, r.LogLoss, r.Calib, r.HasMetric = c.AUC, c.LogLoss, c.Calibration, true
 	}
@@ -251,7 +246,7 @@ func tail[T any](s []T, n int) []T {
 }
 
 // ServeHTTP renders the page.
-func (p *statusPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (p *Page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	d := p.data(r.Context())
 	var buf bytes.Buffer
 	if err := statusTemplate.Execute(&buf, d); err != nil {

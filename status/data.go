@@ -1,4 +1,4 @@
-package main
+package status
 
 import (
 	"context"
@@ -9,14 +9,14 @@ import (
 	"github.com/wdstream/wdstream/continuous"
 )
 
-// statusData is what the template renders.
-type statusData struct {
+// pageData is what the template renders.
+type pageData struct {
 	Model, Where string
 	Now          time.Time
 	Uptime       string
 	Stages       []stageRow
 	Train        *continuous.Status
-	Versions     []statusVersion // newest first
+	Versions     []versionRow // newest first
 	VersionsErr  string
 	Published    int
 	Rejected     int
@@ -36,11 +36,11 @@ type stageRow struct {
 // rateWindow is the span the throughput figures average over.
 const rateWindow = 10 * time.Second
 
-func (p *statusPage) data(ctx context.Context) statusData {
+func (p *Page) data(ctx context.Context) pageData {
 	now := p.src.Now()
-	d := statusData{Model: p.src.Model, Where: p.src.Where, Now: now}
+	d := pageData{Model: p.src.Model, Where: p.src.Where, Now: now}
 	hist := p.history()
-	var cur statusSample
+	var cur sample
 	if len(hist) > 0 {
 		cur = hist[len(hist)-1]
 		if p.src.Join != nil {
@@ -52,7 +52,7 @@ func (p *statusPage) data(ctx context.Context) statusData {
 	}
 	// The reference point for rates: the newest sample at least
 	// rateWindow old, else the oldest.
-	var ref statusSample
+	var ref sample
 	if len(hist) > 0 {
 		ref = hist[0]
 		for _, s := range hist {
@@ -118,7 +118,7 @@ func (p *statusPage) data(ctx context.Context) statusData {
 
 // charts builds the page's charts: gate AUC and log loss across versions,
 // progressive AUC and log loss over time, and throughput over time.
-func (p *statusPage) charts(rows []statusVersion, hist []statusSample) []chart {
+func (p *Page) charts(rows []versionRow, hist []sample) []chart {
 	var vx, auc, loss []float64
 	var hollow []bool
 	var labels []string
