@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"gocloud.dev/blob"
 
 	"github.com/wdstream/wdstream/kafka"
@@ -43,6 +44,8 @@ type ArchiveConfig struct {
 	// DrainTimeout bounds the last upload at shutdown. Default 25s.
 	DrainTimeout time.Duration
 	Logger       *slog.Logger
+	// Registerer receives the stage's metrics (wdstream_archive_*); nil: none.
+	Registerer prometheus.Registerer
 }
 
 func (c *ArchiveConfig) validate() error {
@@ -93,7 +96,11 @@ func NewArchiveStage(cfg ArchiveConfig) (*ArchiveStage, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &ArchiveStage{cfg: cfg, client: kafka.NewClient(cfg.Brokers, cfg.Auth), logger: cfg.Logger.With("component", "archive")}, nil
+	a := &ArchiveStage{cfg: cfg, client: kafka.NewClient(cfg.Brokers, cfg.Auth), logger: cfg.Logger.With("component", "archive")}
+	if cfg.Registerer != nil {
+		registerArchiveMetrics(cfg.Registerer, a.Stats)
+	}
+	return a, nil
 }
 
 // Stats returns the counters so far.

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/wdstream/wdstream/kafka"
 )
 
@@ -63,6 +65,8 @@ type JoinConfig struct {
 	FetchMaxBytes int64
 	// Logger; nil: no logging.
 	Logger *slog.Logger
+	// Registerer receives the stage's metrics (wdstream_join_*); nil: none.
+	Registerer prometheus.Registerer
 }
 
 func (c *JoinConfig) validate() error {
@@ -136,7 +140,11 @@ func NewJoinStage(cfg JoinConfig) (*JoinStage, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &JoinStage{cfg: cfg, client: kafka.NewClient(cfg.Brokers, cfg.Auth), logger: cfg.Logger.With("component", "join")}, nil
+	s := &JoinStage{cfg: cfg, client: kafka.NewClient(cfg.Brokers, cfg.Auth), logger: cfg.Logger.With("component", "join")}
+	if cfg.Registerer != nil {
+		registerJoinMetrics(cfg.Registerer, s.Stats)
+	}
+	return s, nil
 }
 
 // Stats returns the counters so far.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"slices"
 	"strings"
 	"testing"
 
@@ -97,7 +98,7 @@ func TestDockerCompose(t *testing.T) {
 			t.Errorf("topics does not create %s", topic)
 		}
 	}
-	if f := strings.Fields(script); !containsStr(f, "--partitions") {
+	if f := strings.Fields(script); !slices.Contains(f, "--partitions") {
 		t.Errorf("topics: no --partitions in %q", script)
 	} else {
 		for i, w := range f {

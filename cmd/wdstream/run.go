@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -103,7 +104,7 @@ var runStages = []struct {
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg := defaultRunConfig()
 	f := &cfg
-	var brokers, stages, logLevel string
+	var brokers, stages, logLevel, logFormat string
 	fs := newFlagSet("run", "--spec FILE --brokers LIST --store URL --model NAME [--stages join,archive,train] [flags]", stderr)
 	fs.StringVar(&f.specPath, "spec", "", "feature spec YAML (required; join.* sets the label window, idle advance and state cap)")
 	fs.StringVar(&brokers, "brokers", "", "comma-separated Kafka bootstrap brokers host:port (required)")
@@ -121,6 +122,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.DurationVar(&f.lateness, "allowed-lateness", f.lateness, "event-time slack subtracted from the merged stream's ts to form the join watermark")
 	fs.Var(&f.maxModelBytes, "max-model-bytes", maxModelBytesUsage)
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&logFormat, "log-format", "text", "text (logfmt key=value lines) or json (one JSON object per line, for log collectors)")
 	fs.DurationVar(&f.shutdown, "shutdown-timeout", f.shutdown, "on SIGTERM, how long the stages may drain, checkpoint and commit before the process exits anyway")
 	addServiceFlags(fs, &f.svc)
 	if err := parseFlags(fs, args); err != nil {
@@ -152,7 +154,16 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	var handler slog.Handler
+	switch logFormat {
+	case "text":
+		handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})
+	case "json":
+		handler = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})
+	default:
+		return runUsage(fs, "--log-format "+logFormat+": want text or json")
+	}
+	logger := slog.New(handler)
 	env, err := startRun(ctx, f, sp, logger)
 	if err != nil {
 		return err
@@ -179,14 +190,14 @@ func (c *runConfig) checkStages() error {
 		names = append(names, st.name)
 	}
 	for _, s := range c.stages {
-		if !containsStr(names, s) {
+		if !slices.Contains(names, s) {
 			return fmt.Errorf("--stages: unknown stage %q (stages: %s)", s, strings.Join(names, ", "))
 		}
 	}
 	if len(c.stages) == 0 {
 		return errors.New("--stages names no stage")
 	}
-	if (containsStr(c.stages, "archive") || containsStr(c.stages, "train")) && (c.store == "" || c.model == "") {
+	if (slices.Contains(c.stages, "archive") || slices.Contains(c.stages, "train")) && (c.store == "" || c.model == "") {
 		return errors.New("the archive and train stages need --store and --model")
 	}
 	return nil
@@ -222,7 +233,7 @@ func startRun(ctx context.Context, cfg *runConfig, sp *spec.Spec, logger *slog.L
 		env.closers = append(env.closers, st.Close)
 	}
 	for _, st := range runStages {
-		if !containsStr(cfg.stages, st.name) {
+		if !slices.Contains(cfg.stages, st.name) {
 			continue
 		}
 		r, err := st.build(ctx, env)
@@ -284,13 +295,12 @@ func buildJoinStage(ctx context.Context, env *runEnv) (func(context.Context) err
 		Brokers: env.cfg.brokers, Auth: env.auth, Group: env.cfg.group,
 		Impressions: env.cfg.topicImps, Installs: env.cfg.topicIns, Examples: env.cfg.topicEx, DeadLetter: env.cfg.dlq,
 		Window: j.LabelWindow.D(), IdleAdvance: j.IdleAdvance.D(), MaxPending: j.MaxPending,
-		AllowedLateness: env.cfg.lateness, Logger: env.logger,
+		AllowedLateness: env.cfg.lateness, Logger: env.logger, Registerer: env.reg,
 	})
 	if err != nil {
 		return nil, err
 	}
 	env.join = s
-	registerJoinMetrics(env.reg, s.Stats)
 	return func(ctx context.Context) error {
 		err := s.Run(ctx)
 		env.logger.Info("join stage stopped", "stats", fmt.Sprintf("%+v", s.Stats()))
@@ -302,13 +312,12 @@ func buildArchiveStage(ctx context.Context, env *runEnv) (func(context.Context) 
 	a, err := ingest.NewArchiveStage(ingest.ArchiveConfig{
 		Brokers: env.cfg.brokers, Auth: env.auth, Group: env.cfg.archiveGroup, Topic: env.cfg.topicEx,
 		Bucket: env.bucket, Prefix: env.cfg.model + "/examples/", Columns: specColumns(env.sp),
-		FileBytes: env.cfg.archiveFileBytes, FlushInterval: env.cfg.archiveFlush, Logger: env.logger,
+		FileBytes: env.cfg.archiveFileBytes, FlushInterval: env.cfg.archiveFlush, Logger: env.logger, Registerer: env.reg,
 	})
 	if err != nil {
 		return nil, err
 	}
 	env.archive = a
-	registerArchiveMetrics(env.reg, a.Stats)
 	return func(ctx context.Context) error {
 		err := a.Run(ctx)
 		env.logger.Info("archive stage stopped", "stats", fmt.Sprintf("%+v", a.Stats()))
@@ -334,15 +343,6 @@ func specColumns(sp *spec.Spec) []schemas.Column {
 		cols = append(cols, schemas.Column{Name: f.Name, Kind: k})
 	}
 	return cols
-}
-
-func containsStr(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func runUsage(fs interface{ Output() io.Writer }, msg string) error {

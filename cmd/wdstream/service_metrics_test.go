@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"regexp"
@@ -45,6 +46,7 @@ var serviceMetrics = []string{
 	`wdstream_train_candidates_total{outcome="published"}`, `wdstream_train_candidates_total{outcome="rejected"}`,
 	"wdstream_publisher_hook_failures_total",
 	"wdstream_train_last_checkpoint_timestamp_seconds",
+	`wdstream_featurize_oov_total{feature="`, `wdstream_featurize_truncated_elements_total{feature="`,
 	// The archive stage's.
 	"wdstream_archive_examples_total", "wdstream_archive_files_total", "wdstream_archive_bytes_total",
 	`wdstream_archive_files_cut_total{reason="time"}`, "wdstream_archive_bad_records_total",
@@ -64,7 +66,7 @@ func TestServiceMetricsAndHealth(t *testing.T) {
 		t.Fatal(err)
 	}
 	args := tp.args(brokers, smallServiceSpec(t), "file://"+t.TempDir(), "--http", "127.0.0.1:0", "--pprof",
-		"--stages", "join,archive,train", "--archive-flush", "1s")
+		"--stages", "join,archive,train", "--archive-flush", "1s", "--log-format", "json")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stderr testenv.SyncBuffer
@@ -73,7 +75,7 @@ func TestServiceMetricsAndHealth(t *testing.T) {
 
 	publishedRE := regexp.MustCompile(`\nwdstream_train_candidates_total\{outcome="published"\} [1-9]`)
 	archivedRE := regexp.MustCompile(`\nwdstream_archive_examples_total [1-9]`)
-	addrRE := regexp.MustCompile(`msg="HTTP port open" addr=(\S+)`)
+	addrRE := regexp.MustCompile(`"msg":"HTTP port open","addr":"([^"]+)"`)
 	var base string
 	deadline := time.Now().Add(30 * time.Second)
 	for base == "" {
@@ -120,5 +122,12 @@ func TestServiceMetricsAndHealth(t *testing.T) {
 		}
 	case <-time.After(35 * time.Second):
 		t.Fatalf("did not stop within 35s:\n%s", stderr.String())
+	}
+	// --log-format json: every line of the log is a JSON object.
+	for i, line := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil || rec["msg"] == nil || rec["level"] == nil {
+			t.Fatalf("--log-format json: line %d is not a JSON log record (%v): %q", i+1, err, line)
+		}
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package kafka
 
 import (
 	"context"
@@ -7,24 +7,23 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/wdstream/wdstream/kafka"
 )
 
-// lagSource is one consumer group's reading of one topic.
-type lagSource struct {
-	stage, group, topic string
+// LagSource is one consumer group's reading of one topic, exported with
+// the stage that reads it.
+type LagSource struct {
+	Stage, Group, Topic string
 }
 
 // lagCollector exports the consumer lag of the service's groups, per group
-// and topic (kafka.Client.Lag, the status page's definition too). It asks Kafka at
+// and topic (Client.Lag, the status page's definition too). It asks Kafka at
 // most every interval and serves the cached values in between, so that
 // scrapes stay cheap. For the join stage this is the join lag; for the
 // train stage, whose commits follow its checkpoints, it is the work not yet
 // checkpointed plus what it has not read.
 type lagCollector struct {
-	client   *kafka.Client
-	sources  []lagSource
+	client   *Client
+	sources  []LagSource
 	interval time.Duration
 	logger   *slog.Logger
 	desc     *prometheus.Desc
@@ -36,9 +35,11 @@ type lagCollector struct {
 	errs   float64
 }
 
-func newLagCollector(brokers []string, auth kafka.Auth, sources []lagSource, interval time.Duration, logger *slog.Logger) *lagCollector {
+// NewLagCollector returns the collector of the consumer lag of sources,
+// read through c at most every interval.
+func NewLagCollector(c *Client, sources []LagSource, interval time.Duration, logger *slog.Logger) prometheus.Collector {
 	return &lagCollector{
-		client:   kafka.NewClient(brokers, auth),
+		client:   c,
 		sources:  sources,
 		interval: interval,
 		logger:   logger,
@@ -59,11 +60,11 @@ func (c *lagCollector) Collect(ch chan<- prometheus.Metric) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		c.values = make([]float64, len(c.sources))
 		for i, s := range c.sources {
-			n, err := c.client.Lag(ctx, s.group, s.topic)
+			n, err := c.client.Lag(ctx, s.Group, s.Topic)
 			lag := float64(n)
 			if err != nil {
 				c.errs++
-				c.logger.Debug("consumer lag", "group", s.group, "topic", s.topic, "err", err)
+				c.logger.Debug("consumer lag", "group", s.Group, "topic", s.Topic, "err", err)
 				lag = -1
 			}
 			c.values[i] = lag
@@ -72,24 +73,8 @@ func (c *lagCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for i, s := range c.sources {
 		if v := c.values[i]; v >= 0 {
-			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, v, s.stage, s.group, s.topic)
+			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, v, s.Stage, s.Group, s.Topic)
 		}
 	}
 	ch <- prometheus.MustNewConstMetric(c.errDesc, prometheus.CounterValue, c.errs)
-}
-
-// registerLagMetrics exports the consumer lag of the stages env runs.
-func registerLagMetrics(env *runEnv) {
-	var src []lagSource
-	c := env.cfg
-	if containsStr(c.stages, "join") {
-		src = append(src, lagSource{"join", c.group, c.topicImps}, lagSource{"join", c.group, c.topicIns})
-	}
-	if containsStr(c.stages, "archive") {
-		src = append(src, lagSource{"archive", c.archiveGroup, c.topicEx})
-	}
-	if containsStr(c.stages, "train") {
-		src = append(src, lagSource{"train", c.svc.trainGroup, c.topicEx})
-	}
-	env.reg.MustRegister(newLagCollector(c.brokers, env.auth, src, 10*time.Second, env.logger.With("component", "lag")))
 }
