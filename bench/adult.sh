@@ -5,10 +5,12 @@
 # (backfill --examples, no holdout) and evaluates each on adult.test
 # (wdstream eval). Prints a Markdown table. About a minute on 2 cores.
 #
-# usage: bench/adult.sh [DATA_DIR]   (default /work/shared/data/adult)
+# usage: bench/adult.sh [DATA_DIR]   (default bench/data/adult next to this
+# script: the files, their source, license and checksums are in its README.md)
 set -euo pipefail
-cd "$(dirname "$0")/.."
-data=${1:-/work/shared/data/adult}
+here=$(cd "$(dirname "$0")" && pwd)
+data=$(cd "${1:-$here/data/adult}" && pwd)
+cd "$here/.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 go build -o "$tmp/wdstream" ./cmd/wdstream

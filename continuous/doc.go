@@ -50,7 +50,9 @@
 //
 // Without a checkpoint the stage starts from the published version LATEST
 // names (warm start: its featurizer state and optimizer state), reading
-// from the offsets its manifest records, or cold from StartDefault.
+// from the offsets its manifest records, or cold from StartDefault. A
+// checkpoint or version trained with another spec is refused, by package
+// warmstart's rule (the backfill moves a model to a new spec).
 //
 // # Publishing
 //

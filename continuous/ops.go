@@ -1,19 +1,21 @@
 package continuous
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"maps"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/wdstream/wdstream/featurize"
+	"github.com/wdstream/wdstream/internal/buildinfo"
 	"github.com/wdstream/wdstream/kafka"
 	"github.com/wdstream/wdstream/publisher"
 	"github.com/wdstream/wdstream/schemas"
 	"github.com/wdstream/wdstream/trainer"
+	"github.com/wdstream/wdstream/warmstart"
 )
 
 // restore loads the newest intact checkpoint, else the published version
@@ -56,7 +58,7 @@ func (s *Stage) restore(ctx context.Context) error {
 		s.prog = Progress{Parent: man.Version, LastPublished: man.Version, Bootstrapped: true, Offsets: map[int]int64{}}
 		prefix := s.cfg.Topic + "/"
 		for k, off := range man.Data.Offsets {
-			if rest, ok := cutPrefix(k, prefix); ok {
+			if rest, ok := strings.CutPrefix(k, prefix); ok {
 				if p, err := strconv.Atoi(rest); err == nil {
 					s.prog.Offsets[p] = off
 				}
@@ -80,21 +82,13 @@ func (s *Stage) restore(ctx context.Context) error {
 	}
 }
 
-func cutPrefix(s, prefix string) (string, bool) {
-	if len(s) < len(prefix) || s[:len(prefix)] != prefix {
-		return "", false
-	}
-	return s[len(prefix):], true
-}
-
-// sameSpec refuses to continue a model trained with another spec: its
-// tensors and featurizer would not match (use backfill's warm start with
-// --reinit to move a model to a new spec).
+// sameSpec applies warmstart's rule to a checkpoint or published version:
+// one trained with the stage's spec is continued, one trained with another
+// spec is refused (the stage does not rebuild a model; the backfill's warm
+// start with --reinit moves a model to a new spec).
 func (s *Stage) sameSpec(b *publisher.Bundle, what string) error {
-	x, err1 := b.Spec.Marshal()
-	y, err2 := s.cfg.Spec.Marshal()
-	if err1 != nil || err2 != nil || !bytes.Equal(x, y) {
-		return fmt.Errorf("train stage: %s was trained with another spec than %s; continue it with that spec, or move it to the new one with `wdstream backfill --warm-start` (and --reinit for changed tensors)", what, s.cfg.Spec.Name)
+	if _, err := warmstart.Decide(b, s.cfg.Spec, warmstart.Options{From: what}); err != nil {
+		return fmt.Errorf("train stage: %w", err)
 	}
 	return nil
 }
@@ -247,6 +241,7 @@ func (s *Stage) publish(ctx context.Context) error {
 			Inputs:  []string{"kafka:" + s.cfg.Topic},
 			Offsets: map[string]int64{},
 		},
+		Build: buildinfo.Manifest(),
 	}
 	// Every partition is named: one the stage has read nothing from yet
 	// covers nothing, its next offset is where the stage starts it (0 for

@@ -134,14 +134,7 @@ func TestS3KilledMidCheckpoint(t *testing.T) {
 		if !restore {
 			return
 		}
-		pub, err := publisher.New(store, publisher.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		st, err := New(Config{Spec: sp, Model: "m", Store: store, Publisher: pub, Brokers: []string{"127.0.0.1:1"}, Topic: "t"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		st := restoreStage(t, store, sp)
 		if err := st.restore(ctx); err != nil {
 			t.Fatalf("%s: restoring a stage: %v", what, err)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wdstream/wdstream/featurize"
+	"github.com/wdstream/wdstream/internal/backoff"
 	"github.com/wdstream/wdstream/kafka"
 	"github.com/wdstream/wdstream/publisher"
 	"github.com/wdstream/wdstream/schemas"
@@ -309,7 +310,7 @@ func (s *Stage) stop(ctx context.Context, dec *schemas.Decoder, recs []kafka.Sou
 // the same process (it creates it), and the brokers may be unreachable for
 // a while: it retries until ctx is done, and then returns a nil Source.
 func (s *Stage) openSource(ctx context.Context) (*kafka.Source, error) {
-	backoff := 250 * time.Millisecond
+	bo := backoff.New(250*time.Millisecond, 5*time.Second)
 	for {
 		src, err := kafka.OpenSource(ctx, kafka.SourceConfig{
 			Brokers: s.cfg.Brokers, Topic: s.cfg.Topic, Auth: s.cfg.Auth,
@@ -321,13 +322,11 @@ func (s *Stage) openSource(ctx context.Context) (*kafka.Source, error) {
 		if ctx.Err() != nil {
 			return nil, nil
 		}
-		s.log.Warn("cannot read the examples topic yet; retrying", "topic", s.cfg.Topic, "err", err, "backoff", backoff)
-		select {
-		case <-ctx.Done():
+		wait := bo.Next()
+		s.log.Warn("cannot read the examples topic yet; retrying", "topic", s.cfg.Topic, "err", err, "backoff", wait)
+		if !backoff.Sleep(ctx, wait) {
 			return nil, nil
-		case <-time.After(backoff):
 		}
-		backoff = min(2*backoff, 5*time.Second)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/wdstream/wdstream/internal/buildinfo"
 	"github.com/wdstream/wdstream/internal/testenv"
 	"github.com/wdstream/wdstream/publisher"
 	"github.com/wdstream/wdstream/schemas"
@@ -22,11 +24,7 @@ import (
 // worldExamples simulates a small world and labels it offline.
 func worldExamples(t *testing.T, seed uint64, days, perDay int) []schemas.Example {
 	t.Helper()
-	w, err := simulate.NewWorld(simulate.Config{Seed: seed, Users: 300, Apps: 60, Days: days, ImpressionsPerDay: perDay})
-	if err != nil {
-		t.Fatal(err)
-	}
-	exs, err := simulate.Examples(context.Background(), w, 30*time.Minute)
+	exs, err := simulate.WorldExamples(context.Background(), simulate.Config{Seed: seed, Users: 300, Apps: 60, Days: days, ImpressionsPerDay: perDay}, 30*time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,5 +180,9 @@ func TestStageTrainsEveryExampleOnceAcrossRestarts(t *testing.T) {
 	}
 	if len(man.Data.Offsets) != 2 || man.Data.ToTS <= man.Data.FromTS || man.Data.Examples == 0 {
 		t.Fatalf("manifest data %+v: want offsets of both partitions and an event-time range", man.Data)
+	}
+	// The train stage's versions record the build that trained them.
+	if want := buildinfo.Read().Map(); !maps.Equal(man.Build, want) || man.Build[buildinfo.KeyModule] != "github.com/wdstream/wdstream" {
+		t.Fatalf("manifest build %v, want %v", man.Build, want)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"gocloud.dev/blob"
 
+	"github.com/wdstream/wdstream/internal/backoff"
 	"github.com/wdstream/wdstream/kafka"
 	"github.com/wdstream/wdstream/schemas"
 )
@@ -117,16 +118,16 @@ func (a *ArchiveStage) Run(ctx context.Context) error {
 	}
 	g := &kafka.GroupRunner{Brokers: a.cfg.Brokers, Auth: a.cfg.Auth, Group: a.cfg.Group, Topics: []string{a.cfg.Topic}, Logger: a.logger,
 		Work: func(ctx context.Context, gen kafka.Generation, p int) error {
-			backoff := 500 * time.Millisecond
+			bo := backoff.New(500*time.Millisecond, 10*time.Second)
 			for {
 				err := a.runPartition(ctx, gen, p)
 				if err == nil || ctx.Err() != nil || isFatalGroupErr(err) {
 					return err
 				}
 				a.stats.restarts.Add(1)
-				a.logger.Warn("archive partition failed, restarting from its committed offset", "partition", p, "err", err)
-				sleep(ctx, backoff)
-				backoff = min(2*backoff, 10*time.Second)
+				wait := bo.Next()
+				a.logger.Warn("archive partition failed, restarting from its committed offset", "partition", p, "err", err, "backoff", wait)
+				backoff.Sleep(ctx, wait)
 			}
 		}}
 	return g.Run(ctx)

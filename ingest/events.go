@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wdstream/wdstream/internal/backoff"
 	"github.com/wdstream/wdstream/kafka"
 	"github.com/wdstream/wdstream/schemas"
 )
@@ -104,7 +105,7 @@ func (p *EventProducer) Flush(ctx context.Context) error {
 						return
 					}
 					recs = recs[pr.Acked():]
-					sleep(ctx, time.Duration(attempt+1)*500*time.Millisecond)
+					backoff.Sleep(ctx, time.Duration(attempt+1)*500*time.Millisecond)
 				}
 				errs <- err
 			}()

@@ -27,7 +27,10 @@ import (
 // URL whose path is a pattern (s3://bucket/model/examples/date=*/*.parquet?
 // region=...), matched with path.Match against the bucket's keys under the
 // pattern's fixed prefix. Files ending in .parquet are Parquet; .jsonl and
-// .json are one JSON object per line (the Kafka message format).
+// .json are one JSON object per line (the Kafka message format); examples
+// may also come as Arrow IPC files, .arrow or .feather (Feather v2,
+// pyarrow's default LZ4 compression included), with
+// schemas.ExampleArrowSchema's layout.
 type Files struct {
 	pattern string       // redacted: without user info and query
 	bucket  *blob.Bucket // nil for local files
@@ -144,6 +147,11 @@ func (f *Files) open(ctx context.Context, i int) (io.ReaderAt, int64, func() err
 	return bytes.NewReader(b), int64(len(b)), func() error { return nil }, nil
 }
 
+// isArrow reports an Arrow IPC file (examples only: ReadExamples).
+func isArrow(name string) bool {
+	return strings.HasSuffix(name, ".arrow") || strings.HasSuffix(name, ".feather")
+}
+
 func isJSONL(name string) bool {
 	return strings.HasSuffix(name, ".jsonl") || strings.HasSuffix(name, ".json")
 }
@@ -214,6 +222,9 @@ func ReadExamples(ctx context.Context, f *Files) ([]schemas.Example, error) {
 		Read(*schemas.Example) error
 		Close() error
 	}, error) {
+		if isArrow(name) {
+			return schemas.NewArrowExampleReader(ra, size, name)
+		}
 		return schemas.NewExampleReader(ra, size, name)
 	}, (*schemas.Decoder).Example, func(e *schemas.Example) error { out = append(out, *e); return nil })
 	return out, err

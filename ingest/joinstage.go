@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/wdstream/wdstream/internal/backoff"
 	"github.com/wdstream/wdstream/kafka"
 )
 
@@ -192,7 +193,7 @@ func (s *JoinStage) Run(ctx context.Context) error {
 func (s *JoinStage) runPartition(ctx context.Context, gen kafka.Generation, p int) error {
 	s.stats.assigned.Add(1)
 	defer s.stats.assigned.Add(-1)
-	backoff := 500 * time.Millisecond
+	bo := backoff.New(500*time.Millisecond, 10*time.Second)
 	for {
 		jp, err := s.newPartition(ctx, gen, p)
 		if err == nil {
@@ -209,9 +210,9 @@ func (s *JoinStage) runPartition(ctx context.Context, gen kafka.Generation, p in
 			return err
 		}
 		s.stats.restarts.Add(1)
-		s.logger.Warn("partition failed, restarting from its committed offsets", "partition", p, "err", err, "backoff", backoff)
-		sleep(ctx, backoff)
-		backoff = min(2*backoff, 10*time.Second)
+		wait := bo.Next()
+		s.logger.Warn("partition failed, restarting from its committed offsets", "partition", p, "err", err, "backoff", wait)
+		backoff.Sleep(ctx, wait)
 	}
 }
 

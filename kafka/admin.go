@@ -9,6 +9,8 @@ import (
 	"time"
 
 	kg "github.com/segmentio/kafka-go"
+
+	"github.com/wdstream/wdstream/internal/backoff"
 )
 
 // TopicSpec describes a topic to create.
@@ -98,7 +100,7 @@ func (c *Client) DeleteTopics(ctx context.Context, topics ...string) error {
 // assignment that nothing revisits (kafka-go's group only rebalances on
 // membership changes here). It returns ctx.Err() when ctx ends first.
 func (c *Client) WaitForTopic(ctx context.Context, topic string, logger *slog.Logger) (int, error) {
-	backoff := 250 * time.Millisecond
+	bo := backoff.New(250*time.Millisecond, 5*time.Second)
 	for {
 		counts, err := c.PartitionCounts(ctx, topic)
 		if err == nil && counts[topic] > 0 {
@@ -110,9 +112,9 @@ func (c *Client) WaitForTopic(ctx context.Context, topic string, logger *slog.Lo
 		if err == nil {
 			err = fmt.Errorf("topic %s does not exist yet", topic)
 		}
-		logger.Warn("waiting for the topic to read", "topic", topic, "err", err, "backoff", backoff)
-		sleep(ctx, backoff)
-		backoff = min(2*backoff, 5*time.Second)
+		wait := bo.Next()
+		logger.Warn("waiting for the topic to read", "topic", topic, "err", err, "backoff", wait)
+		backoff.Sleep(ctx, wait)
 	}
 }
 
@@ -147,7 +149,7 @@ func (c *Client) EnsureTopic(ctx context.Context, topic string, partitions, want
 		if ctx.Err() != nil {
 			return 0, fmt.Errorf("kafka: topic %s: %w", topic, ctx.Err())
 		}
-		sleep(ctx, 100*time.Millisecond)
+		backoff.Sleep(ctx, 100*time.Millisecond)
 	}
 }
 

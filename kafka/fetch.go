@@ -10,6 +10,8 @@ import (
 	"time"
 
 	kg "github.com/segmentio/kafka-go"
+
+	"github.com/wdstream/wdstream/internal/backoff"
 )
 
 // Header is a record header.
@@ -102,7 +104,7 @@ type Fetcher struct {
 
 // Run fetches into out until ctx is done or a fatal error was sent.
 func (f *Fetcher) Run(ctx context.Context, out chan<- Fetched) {
-	backoff := 100 * time.Millisecond
+	bo := backoff.New(100*time.Millisecond, 5*time.Second)
 	for ctx.Err() == nil {
 		res, err := f.Client.c.Fetch(ctx, &kg.FetchRequest{
 			Topic: f.Topic, Partition: f.Partition, Offset: f.Offset,
@@ -119,17 +121,17 @@ func (f *Fetcher) Run(ctx context.Context, out chan<- Fetched) {
 				send(ctx, out, Fetched{Err: fmt.Errorf("fetching %s/%d at offset %d: %w", f.Topic, f.Partition, f.Offset, err)})
 				return
 			}
-			f.Logger.Warn("fetch failed, retrying", "topic", f.Topic, "partition", f.Partition, "offset", f.Offset, "err", err, "backoff", backoff)
-			sleep(ctx, backoff)
-			backoff = min(2*backoff, 5*time.Second)
+			wait := bo.Next()
+			f.Logger.Warn("fetch failed, retrying", "topic", f.Topic, "partition", f.Partition, "offset", f.Offset, "err", err, "backoff", wait)
+			backoff.Sleep(ctx, wait)
 			continue
 		}
-		backoff = 100 * time.Millisecond
+		bo.Reset()
 		b := Fetched{Next: f.Offset}
 		err = readRecords(res.Records, f.Offset, func(m Message) { b.Msgs = append(b.Msgs, m) })
 		if err != nil {
 			f.Logger.Warn("reading fetched records failed, retrying", "topic", f.Topic, "partition", f.Partition, "err", err)
-			sleep(ctx, backoff)
+			bo.Wait(ctx)
 			continue
 		}
 		if len(b.Msgs) == 0 {
@@ -242,14 +244,5 @@ func send[T any](ctx context.Context, ch chan<- T, v T) bool {
 		return true
 	case <-ctx.Done():
 		return false
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	kg "github.com/segmentio/kafka-go"
+
+	"github.com/wdstream/wdstream/internal/backoff"
 )
 
 // Generation is one generation of a consumer group: offsets are
@@ -73,7 +75,7 @@ func (g *GroupRunner) Run(ctx context.Context) error {
 				return nil
 			}
 			g.Logger.Warn("consumer group generation failed, rejoining", "group", g.Group, "err", err)
-			sleep(ctx, time.Second)
+			backoff.Sleep(ctx, time.Second)
 			continue
 		}
 		parts, err := assignedPartitions(gen, g.Topics)

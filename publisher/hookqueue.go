@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/wdstream/wdstream/internal/backoff"
 )
 
 // hookQueue runs hooks in the background: a bounded queue of deliveries
@@ -91,7 +93,7 @@ func (q *hookQueue) drop(h *Hook, ev *Event, why string) {
 // retries are spent or a hard stop.
 func (q *hookQueue) deliver(j hookJob) {
 	h, ev := j.hook, j.ev
-	wait := q.backoff
+	bo := backoff.New(q.backoff, 30*time.Second)
 	for attempt := 1; ; attempt++ {
 		if q.runCtx.Err() != nil {
 			q.drop(h, ev, "publisher closed before the delivery completed")
@@ -115,14 +117,9 @@ func (q *hookQueue) deliver(j hookJob) {
 			q.log.Error("hook failed", "hook", h.Kind, "target", h.Name, "event", ev.Kind, "model", ev.Model, "version", ev.Version, "attempts", attempt, "err", err)
 			return
 		}
+		wait := bo.Next()
 		q.log.Warn("hook attempt failed, retrying", "hook", h.Kind, "target", h.Name, "event", ev.Kind, "version", ev.Version, "attempt", attempt, "retry_in", wait, "err", err)
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-q.runCtx.Done():
-			t.Stop()
-		}
-		wait = min(2*wait, 30*time.Second)
+		backoff.Sleep(q.runCtx, wait)
 	}
 }
 

@@ -45,7 +45,9 @@ type Manifest struct {
 	// ForceReason says why.
 	Forced      bool   `json:"forced,omitempty"`
 	ForceReason string `json:"force_reason,omitempty"`
-	// Build describes the trainer binary (BLAS, Go version).
+	// Build describes the binary that trained the version, as
+	// internal/buildinfo reads it (module and version, VCS revision, time
+	// and modified, Go version, BLAS): `wdstream version` prints the same.
 	Build map[string]string `json:"build,omitempty"`
 }
 

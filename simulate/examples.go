@@ -27,3 +27,13 @@ func Examples(ctx context.Context, w *World, window time.Duration) ([]schemas.Ex
 	exs, _, err := join.Offline(imps, ins, window)
 	return exs, err
 }
+
+// WorldExamples builds the world cfg describes and returns its Examples
+// with the given label window.
+func WorldExamples(ctx context.Context, cfg Config, window time.Duration) ([]schemas.Example, error) {
+	w, err := NewWorld(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return Examples(ctx, w, window)
+}

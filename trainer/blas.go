@@ -2,16 +2,23 @@
 
 package trainer
 
-import "runtime"
+import (
+	"runtime"
+
+	"gonum.org/v1/gonum/blas/gonum"
+)
 
 // BLAS names the BLAS behind the dense layers: this build uses gonum's pure
 // Go implementation, gorgonia.org/tensor's default. Build with
 // `-tags openblas` (needs libopenblas-dev and cgo) for OpenBLAS.
 func BLAS() string { return "gonum (pure Go)" }
 
-// UseBestBLAS selects the build's BLAS for gorgonia.org/tensor; in the pure
-// Go build it keeps the default. main calls it once at start-up.
-func UseBestBLAS() {}
+// buildBLAS is the BLAS of this build's large towers (see mlp.blas).
+var buildBLAS = gonum.Implementation{}
+
+// useBuildBLAS selects the build's BLAS for gorgonia.org/tensor: in the
+// pure Go build it keeps the default, which is that BLAS.
+func useBuildBLAS() {}
 
 // SetBLASThreads sets the number of threads of the BLAS's own
 // multithreading and returns the previous number. gonum's sgemm splits

@@ -12,8 +12,8 @@ import (
 // mlp is the deep part's tower: ReLU layers then one linear output unit
 // (whose bias is the model's shared bias, kept outside). Weights are
 // row-major [in][out] float32 tensors; the matrix products go through the
-// BLAS that gorgonia.org/tensor uses (pure Go gonum by default, OpenBLAS with
-// the openblas build tag).
+// BLAS that gorgonia.org/tensor uses, which the trainer sets to the build's
+// (pure Go gonum, OpenBLAS with the openblas build tag: useBuildBLAS).
 type mlp struct {
 	sizes  []int // input width, hidden widths..., 1
 	w      []*tensor.Dense
@@ -127,7 +127,8 @@ func (m *mlp) forward(wk *mlpWork) []float32 {
 const smallTowerFLOPs = 1 << 18
 
 // blas is the BLAS of m's products: gorgonia.org/tensor's (the build's
-// best, see UseBestBLAS), or gonum's for a small tower.
+// best, selected by NewModel and NewTrainer: useBuildBLAS), or gonum's for
+// a small tower.
 func (m *mlp) blas() blas.Float32 {
 	if m.flops() < smallTowerFLOPs {
 		return gonum.Implementation{}

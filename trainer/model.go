@@ -48,8 +48,10 @@ type Embedding struct {
 func (e *Embedding) Rows() int { return len(e.W) / e.Dim }
 
 // NewModel builds a model for a featurizer layout and the spec's model
-// section, with fresh weights drawn from seed.
+// section, with fresh weights drawn from seed. The first model (or Trainer)
+// of the process selects the build's BLAS (see BLAS).
 func NewModel(sp *spec.Spec, layout featurize.Layout) (*Model, error) {
+	useBuildBLAS()
 	mc := sp.Model
 	m := &Model{
 		Mode:   mc.Mode,

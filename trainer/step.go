@@ -142,8 +142,10 @@ type Trainer struct {
 // kFLOP) runs per shard, the paper's (~1.8 MFLOP) on the whole batch.
 const wholeTowerFLOPs = 1 << 18
 
-// NewTrainer returns a Trainer with n workers (at least 1).
+// NewTrainer returns a Trainer with n workers (at least 1), on the build's
+// BLAS (see BLAS).
 func NewTrainer(m *Model, n int) *Trainer {
+	useBuildBLAS()
 	t := &Trainer{M: m}
 	for range max(n, 1) {
 		w := &worker{wide: make([]sparseGrad, len(m.Wide)), emb: make([]sparseGrad, len(m.Emb))}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"gonum.org/v1/gonum/blas"
-	"gorgonia.org/tensor"
 
 	"github.com/wdstream/wdstream/featurize"
 	"github.com/wdstream/wdstream/schemas"
@@ -109,7 +108,7 @@ func newPeakProbe() *peakProbe {
 
 func (p *peakProbe) run() {
 	defer SetBLASThreads(SetBLASThreads(runtime.GOMAXPROCS(0)))
-	bl := tensor.WhichBLAS()
+	bl := buildBLAS
 	for i, s := range p.shapes {
 		t0 := time.Now()
 		bl.Sgemm(blas.NoTrans, blas.NoTrans, s[0], s[1], s[2], 1, p.a, s[2], p.b, s[1], 0, p.c, s[1])
@@ -126,13 +125,12 @@ func (p *peakProbe) gflops() float64 {
 
 // BenchmarkTrainStep measures training throughput, one op per Step of one
 // batch, with as many workers as GOMAXPROCS (run with -cpu 2 for the
-// 2-core figure), the BLAS as UseBestBLAS leaves it unless blas=T names the
+// 2-core figure), the BLAS as the trainer sets it unless blas=T names the
 // BLAS threads. The specs' batch_size is 256; the paper spec is also run
 // at 1024 to show what larger batches buy the dense layers, and with the
 // tower run per shard (tower=sharded, the way before issue 4) instead of on
 // the whole batch (tower=auto picks the whole batch for the paper's tower).
 func BenchmarkTrainStep(b *testing.B) {
-	UseBestBLAS()
 	for _, c := range []struct {
 		config, tower string
 		batch, blas   int
@@ -211,7 +209,6 @@ func BenchmarkTrainStep(b *testing.B) {
 // It reports the 50th and 99th percentile of the per-batch latency next to
 // ns/op (the mean).
 func BenchmarkScore200(b *testing.B) {
-	UseBestBLAS()
 	m, bs := benchSetup(b, "paper", 200)
 	// Train a few batches so that activations are realistic (ReLU
 	// sparsity), then score held-out batches.

@@ -62,9 +62,8 @@ func gradients(tr *Trainer, b *featurize.Batch) map[string]float64 {
 // and trained weights of running it per shard (the way
 // TestModelGradientsFiniteDifferences checks against finite differences),
 // up to float rounding, for 1 to 3 workers and the tower's products in 1
-// to 5 blocks.
+// to 5 blocks, on the build's BLAS (OpenBLAS in the openblas build).
 func TestWholeTowerMatchesShardedTower(t *testing.T) {
-	UseBestBLAS() // the openblas build checks OpenBLAS
 	const tol = 1e-5
 	near := func(a, b float64) bool { return math.Abs(a-b) <= tol*math.Max(1, math.Max(math.Abs(a), math.Abs(b))) }
 	for _, tc := range []struct {
@@ -156,7 +155,6 @@ func TestWholeTowerChosenBySize(t *testing.T) {
 // bit for bit like the original (the whole-batch products are
 // deterministic, OpenBLAS's too in the openblas build).
 func TestWholeTowerContinuesExactly(t *testing.T) {
-	UseBestBLAS()
 	exs := testExamples(rand.New(rand.NewPCG(7, 8)), 400)
 	sp := testSpec(t, "wide_deep", "sqrtn", "[512, 256]") // on the build's BLAS
 	a, _ := newTestModel(t, sp, exs)

@@ -1,5 +1,5 @@
 // Command adult converts the UCI Adult census-income files of the TensorFlow
-// Wide & Deep tutorial (/work/shared/data/adult: adult.data, adult.test) to
+// Wide & Deep tutorial (bench/data/adult: adult.data, adult.test) to
 // wdstream examples in Parquet, the input of `wdstream backfill --examples`
 // and `wdstream eval`.
 //

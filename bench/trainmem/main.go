@@ -54,7 +54,6 @@ func run() error {
 	workers := flag.Int("workers", runtime.GOMAXPROCS(0), "trainer workers")
 	flag.Parse()
 
-	trainer.UseBestBLAS()
 	sp, err := spec.Load(*specPath)
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,11 +15,13 @@ import (
 	"github.com/wdstream/wdstream/featurize"
 	"github.com/wdstream/wdstream/ingest"
 	"github.com/wdstream/wdstream/ingest/join"
+	"github.com/wdstream/wdstream/internal/buildinfo"
 	"github.com/wdstream/wdstream/internal/progress"
 	"github.com/wdstream/wdstream/publisher"
 	"github.com/wdstream/wdstream/schemas"
 	"github.com/wdstream/wdstream/schemas/spec"
 	"github.com/wdstream/wdstream/trainer"
+	"github.com/wdstream/wdstream/warmstart"
 )
 
 func backfillCommand() command {
@@ -91,7 +94,6 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	case !f.force && f.forceReason != "":
 		return flagError(fs, "--force-reason goes with --force")
 	}
-	trainer.UseBestBLAS()
 
 	sp, err := loadSpec(f.spec, f.mode, f.maxModelBytes)
 	if err != nil {
@@ -101,7 +103,7 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	slices.SortStableFunc(exs, func(a, b schemas.Example) int { return cmpInt64(a.TS, b.TS) })
+	slices.SortStableFunc(exs, func(a, b schemas.Example) int { return cmp.Compare(a.TS, b.TS) })
 	nHold := int(float64(len(exs)) * f.holdout)
 	train, hold := exs[:len(exs)-nHold], exs[len(exs)-nHold:]
 	if len(train) == 0 {
@@ -139,7 +141,7 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	man := &publisher.Manifest{
 		Model: f.model, Parent: parent,
 		Data:  publisher.DataInfo{Examples: ts.Examples, FromTS: train[0].TS, ToTS: train[len(train)-1].TS, Inputs: inputs},
-		Build: map[string]string{"blas": trainer.BLAS(), "go": runtime.Version()},
+		Build: buildinfo.Manifest(),
 	}
 	if len(hold) > 0 {
 		m, _, err := tr.Evaluate(st, hold)
@@ -261,8 +263,10 @@ func readTrainingData(ctx context.Context, sp *spec.Spec, f *backfillFlags, stde
 	return exs, []string{f.impressions, f.installs}, nil
 }
 
-// startingPoint returns the featurizer state and model to train: a
-// previous version's (warm start) or fresh ones, fitted on train.
+// startingPoint loads the version --warm-start names (none: cold start)
+// and returns the featurizer state and model to train, fitted on train, as
+// warmstart's rule says: a previous version with the same spec is
+// continued, one with another spec is rebuilt for it (--reinit).
 func startingPoint(ctx context.Context, store *publisher.Store, sp *spec.Spec, f *backfillFlags, train []schemas.Example, stderr io.Writer) (*featurize.State, *trainer.Model, string, error) {
 	var prev *publisher.Bundle
 	var parent string
@@ -297,61 +301,21 @@ func startingPoint(ctx context.Context, store *publisher.Store, sp *spec.Spec, f
 			return nil, nil, "", fmt.Errorf("warm start from %s: %w", f.model, err)
 		}
 	}
-	sameSpec := prev != nil && specsEqual(prev.Spec, sp)
-	var st *featurize.State
-	if sameSpec {
-		// Continue the previous featurizer: vocabularies grow append-only
-		// and the quantile boundaries stay those the model was trained with.
-		st = prev.State
-		if err := st.Fit(train); err != nil {
-			return nil, nil, "", err
-		}
-	} else {
-		var err error
-		if st, err = featurize.New(sp, featurize.Options{}); err != nil {
-			return nil, nil, "", err
-		}
-		if err := st.Fit(train); err != nil {
-			return nil, nil, "", err
-		}
-		st.RefreshBoundaries()
+	var reinit []string
+	if f.reinit != "" {
+		reinit = strings.Split(f.reinit, ",")
 	}
-	if sameSpec {
-		fmt.Fprintf(stderr, "backfill: warm start from %s@%s (same spec: continuing its vocabularies and optimizer state)\n", f.model, parent)
-		return st, prev.Model, parent, nil
-	}
-	model, err := trainer.NewModel(sp, st.Layout())
+	start, err := warmstart.Prepare(prev, sp, train, warmstart.Options{AllowRebuild: true, Reinit: reinit, From: f.model + "@" + parent})
 	if err != nil {
 		return nil, nil, "", err
 	}
-	if prev != nil {
-		var reinit []string
-		if f.reinit != "" {
-			reinit = strings.Split(f.reinit, ",")
-		}
-		rep, err := trainer.WarmStart(model, st, prev.Model, prev.State, trainer.WarmStartOptions{Reinit: reinit})
-		if err != nil {
-			return nil, nil, "", fmt.Errorf("warm start from %s@%s: %w", f.model, parent, err)
-		}
-		fmt.Fprintf(stderr, "backfill: warm start from %s@%s with a changed spec: %s\n", f.model, parent, rep)
+	switch start.Kind {
+	case warmstart.Continue:
+		fmt.Fprintf(stderr, "backfill: warm start from %s@%s (same spec: continuing its vocabularies and optimizer state)\n", f.model, parent)
+	case warmstart.Rebuild:
+		fmt.Fprintf(stderr, "backfill: warm start from %s@%s with a changed spec: %s\n", f.model, parent, start.Warm)
 	}
-	return st, model, parent, nil
-}
-
-func specsEqual(a, b *spec.Spec) bool {
-	x, err1 := a.Marshal()
-	y, err2 := b.Marshal()
-	return err1 == nil && err2 == nil && string(x) == string(y)
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return start.State, start.Model, parent, nil
 }
 
 func printMetrics(w io.Writer, label string, m *trainer.Metrics) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/wdstream/wdstream/featurize"
 	"github.com/wdstream/wdstream/ingest"
+	"github.com/wdstream/wdstream/internal/buildinfo"
 	"github.com/wdstream/wdstream/internal/testenv"
 	"github.com/wdstream/wdstream/publisher"
 	"github.com/wdstream/wdstream/schemas"
@@ -45,7 +47,7 @@ func TestBackfillPredictAndPythonReadsTheWeights(t *testing.T) {
 	world := smallWorld(t)
 	storeDir := t.TempDir()
 	store := "file://" + storeDir
-	out, _ := run(t, "backfill", "--spec", "../../configs/playstore.yaml", "--store", store, "--model", "ps",
+	out, _ := run(t, "backfill", "--spec", playstoreSpec(t), "--store", store, "--model", "ps",
 		"--impressions", filepath.Join(world, "impressions", "*.parquet"),
 		"--installs", filepath.Join(world, "installs", "*.parquet"), "--holdout", "0.2", "--warm-start", "none")
 	if !strings.Contains(out, "published ps@v") || !strings.Contains(out, "AUC") {
@@ -66,6 +68,10 @@ func TestBackfillPredictAndPythonReadsTheWeights(t *testing.T) {
 	b, man, err := publisher.Load(ctx, st, "ps", "")
 	if err != nil {
 		t.Fatal(err)
+	}
+	checkBuild(t, "backfill", man.Build)
+	if want := buildinfo.Read().Map(); !maps.Equal(man.Build, want) {
+		t.Fatalf("backfill's manifest build %v, want this binary's %v", man.Build, want)
 	}
 	files, err := ingest.Glob(ctx, input)
 	if err != nil {

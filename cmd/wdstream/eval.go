@@ -80,7 +80,6 @@ func loadForScoring(ctx context.Context, storeURL, ref string) (*loaded, error) 
 		return nil, err
 	}
 	defer store.Close()
-	trainer.UseBestBLAS()
 	b, man, err := publisher.Load(ctx, store, model, version)
 	if err != nil {
 		return nil, err

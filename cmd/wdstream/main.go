@@ -41,6 +41,7 @@ func commands() map[string]command {
 		modelsCommand(),
 		joinCommand(),
 		demoCommand(),
+		versionCommand(),
 	} {
 		m[c.name] = c
 	}

@@ -25,7 +25,8 @@ func TestBackfillGateAndModels(t *testing.T) {
 	store := "file://" + t.TempDir()
 	data := []string{"--impressions", filepath.Join(world, "impressions", "*.parquet"),
 		"--installs", filepath.Join(world, "installs", "*.parquet"), "--holdout", "0.2"}
-	out, _ := run(t, append([]string{"backfill", "--spec", "../../configs/playstore.yaml", "--store", store, "--model", "ps", "--warm-start", "none"}, data...)...)
+	spec := playstoreSpec(t)
+	out, _ := run(t, append([]string{"backfill", "--spec", spec, "--store", store, "--model", "ps", "--warm-start", "none"}, data...)...)
 	for _, want := range []string{"gate ps@v", ": passed", "PASS  min_auc", "SKIP  max_auc_drop", "dry_run_latency", "published ps@v"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("backfill output lacks %q:\n%s", want, out)
@@ -33,7 +34,7 @@ func TestBackfillGateAndModels(t *testing.T) {
 	}
 
 	// A spec whose AUC threshold no model of this world meets.
-	raw, err := os.ReadFile("../../configs/playstore.yaml")
+	raw, err := os.ReadFile(spec)
 	if err != nil {
 		t.Fatal(err)
 	}

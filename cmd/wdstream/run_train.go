@@ -11,7 +11,6 @@ import (
 	"github.com/wdstream/wdstream/continuous"
 	"github.com/wdstream/wdstream/kafka"
 	"github.com/wdstream/wdstream/publisher"
-	"github.com/wdstream/wdstream/trainer"
 )
 
 // serviceFlags are the flags of `wdstream run` beyond the join and archive
@@ -91,7 +90,6 @@ func buildTrainStage(ctx context.Context, env *runEnv) (func(context.Context) er
 	default:
 		return nil, fmt.Errorf("--train-start %q: want earliest or latest", f.trainStart)
 	}
-	trainer.UseBestBLAS()
 	store, err := publisher.OpenStore(ctx, env.cfg.store)
 	if err != nil {
 		return nil, err

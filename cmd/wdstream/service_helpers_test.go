@@ -48,6 +48,18 @@ func serviceSpec(t *testing.T, repl ...string) string {
 	return p
 }
 
+// playstoreSpec is configs/playstore.yaml with the dry run's latency budget
+// these tests meet: the spec's 50ms, and 500ms under the race detector
+// (which slows scoring 5 to 20 times). The gate applies a spec's budget as
+// written, in every build, so a test states the one it can meet.
+func playstoreSpec(t *testing.T) string {
+	budget := "50ms"
+	if testenv.RaceEnabled {
+		budget = "500ms"
+	}
+	return serviceSpec(t, "latency_budget: 50ms", "latency_budget: "+budget)
+}
+
 // smallServiceSpec is the playstore spec sized for tests: small crosses,
 // idle advance 2s, a candidate every 6000 examples on 1000 fresh ones, and
 // a permissive gate (the tests check the data a version covers, not its

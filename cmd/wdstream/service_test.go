@@ -64,7 +64,8 @@ func first(s []string) []string { return s[:min(len(s), 5)] }
 // checkCoverage checks that every published version of model names the
 // data it covers: an offset for every partition of the examples topic,
 // as many examples as those offsets count (the topic holds one example per
-// impression and the stage trains each once), and their event-time range.
+// impression and the stage trains each once), and their event-time range;
+// and the build that trained it.
 func checkCoverage(t *testing.T, st *publisher.Store, model, topic string, partitions int, minTS, maxTS int64) int {
 	t.Helper()
 	ctx := context.Background()
@@ -80,6 +81,7 @@ func checkCoverage(t *testing.T, st *publisher.Store, model, topic string, parti
 		if err != nil {
 			t.Fatal(err)
 		}
+		checkBuild(t, model+"@"+v, man.Build)
 		d := man.Data
 		sum := int64(0)
 		for p := range partitions {

@@ -21,7 +21,7 @@ func TestTrustTheStore(t *testing.T) {
 	world := smallWorld(t)
 	storeDir := t.TempDir()
 	store := "file://" + storeDir
-	run(t, "backfill", "--spec", "../../configs/playstore.yaml", "--store", store, "--model", "ps",
+	run(t, "backfill", "--spec", playstoreSpec(t), "--store", store, "--model", "ps",
 		"--impressions", filepath.Join(world, "impressions", "*.parquet"),
 		"--installs", filepath.Join(world, "installs", "*.parquet"), "--holdout", "0.2", "--warm-start", "none")
 

@@ -138,7 +138,9 @@
 //	                            in [0,1]
 //	max_logloss_rise  number    against the LATEST model; default 0.01, >= 0
 //	latency_budget    duration  p99 of scoring a batch of 200 in the dry
-//	                            run; default 50ms, > 0
+//	                            run; default 50ms, > 0; used as written,
+//	                            in every build (-race too): nothing
+//	                            scales it
 //	examples          int       fresh examples the gate evaluates on;
 //	                            default 20000, > 0
 //
