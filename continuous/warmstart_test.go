@@ -40,7 +40,7 @@ func TestRestoreAppliesTheWarmStartRule(t *testing.T) {
 	t.Run("published", func(t *testing.T) {
 		store := open(t)
 		man := &publisher.Manifest{Model: "m"}
-		if err := publisher.Publish(ctx, store, b, man); err != nil {
+		if err := store.PublishUngated(ctx, b, man); err != nil {
 			t.Fatal(err)
 		}
 		s := restoreStage(t, store, testSpec(t)) // equal, not the same value

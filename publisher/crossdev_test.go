@@ -59,7 +59,7 @@ func TestFileStoreOnAnotherFilesystem(t *testing.T) {
 	s := openStore(t, "file://"+filepath.Join(dir, "store"))
 	b, _ := testBundle(t)
 	m := &Manifest{Model: "m"}
-	if err := Publish(ctx, s, b, m); err != nil {
+	if err := s.PublishUngated(ctx, b, m); err != nil {
 		t.Fatal(err)
 	}
 	if _, man, err := Load(ctx, s, "m", ""); err != nil || man.Version != m.Version {

@@ -88,7 +88,7 @@
 //     against versions cut in that minute and no longer: the next one
 //     passes it, noted as such ("... ran ahead ...").
 //
-// Publish (ungated) and Rollback move LATEST to the version they are given,
+// Store.PublishUngated and Rollback move LATEST to the version they are given,
 // and repair an unreadable LATEST on the way. Retention ranks versions the
 // same way (a name later than the present by its manifest's time), so a
 // version named ahead does not hold one of its places for good. Version

@@ -105,6 +105,7 @@ func (g *Gate) dryRun(ctx context.Context, r *Report, cand *Bundle, files map[st
 			times = append(times, time.Since(start))
 		}
 	}
+	d.times = slices.Clone(times)
 	slices.Sort(times)
 	d.Batches = len(times)
 	d.P50 = times[(len(times)-1)/2]

@@ -80,7 +80,7 @@ func TestS3KilledMidUpload(t *testing.T) {
 	if ok, _ := s.Bucket().Exists(ctx, versionPrefix("m", m.Version)+StateFile); ok {
 		t.Fatal("the stray files were not cleaned up")
 	}
-	if got := counterValue(t, p.Metrics().Cleaned); got != 1 {
+	if got := counterValue(t, p.Collectors().Cleaned); got != 1 {
 		t.Fatalf("cleaned %v, want 1", got)
 	}
 	if vs, _ := s.Versions(ctx, "m"); !slices.Equal(vs, []string{r1.Version, r2.Version}) {
@@ -96,7 +96,7 @@ func TestFlippedBitRefusedOnS3(t *testing.T) {
 	s := openStore(t, g.URL())
 	b, _ := testBundle(t)
 	m := &Manifest{Model: "m"}
-	if err := Publish(ctx, s, b, m); err != nil {
+	if err := s.PublishUngated(ctx, b, m); err != nil {
 		t.Fatal(err)
 	}
 	p := g.Object(versionPrefix("m", m.Version) + WeightsFile)

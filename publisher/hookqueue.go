@@ -22,7 +22,7 @@ type hookQueue struct {
 	enqueueWait time.Duration
 	backoff     time.Duration
 	log         *slog.Logger
-	met         *Metrics
+	met         *Collectors
 
 	runCtx context.Context // cancelled by a hard stop
 	cancel context.CancelFunc
@@ -38,7 +38,7 @@ type hookJob struct {
 	body []byte
 }
 
-func newHookQueue(hooks []*Hook, size, workers int, enqueueWait, backoff time.Duration, log *slog.Logger, met *Metrics) *hookQueue {
+func newHookQueue(hooks []*Hook, size, workers int, enqueueWait, backoff time.Duration, log *slog.Logger, met *Collectors) *hookQueue {
 	q := &hookQueue{hooks: hooks, jobs: make(chan hookJob, size), enqueueWait: enqueueWait, backoff: backoff, log: log, met: met}
 	q.runCtx, q.cancel = context.WithCancel(context.Background())
 	if len(hooks) == 0 {

@@ -94,8 +94,8 @@ func TestWebhookRetriesUntilDelivered(t *testing.T) {
 	if err := p.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if ok, bad := counterValue(t, p.Metrics().HookAttempts.WithLabelValues("webhook", "ok")),
-		counterValue(t, p.Metrics().HookAttempts.WithLabelValues("webhook", "error")); ok != 1 || bad != 2 {
+	if ok, bad := counterValue(t, p.Collectors().HookAttempts.WithLabelValues("webhook", "ok")),
+		counterValue(t, p.Collectors().HookAttempts.WithLabelValues("webhook", "error")); ok != 1 || bad != 2 {
 		t.Fatalf("attempts ok %v error %v", ok, bad)
 	}
 }
@@ -145,8 +145,8 @@ func TestWebhookThatNeverAnswersDoesNotBlock(t *testing.T) {
 	if d := time.Since(closeStart); d > 3*time.Second {
 		t.Fatalf("Close took %s past its 200ms deadline", d)
 	}
-	dropped := counterValue(t, p.Metrics().HookDropped.WithLabelValues("webhook"))
-	failed := counterValue(t, p.Metrics().HookFailures.WithLabelValues("webhook"))
+	dropped := counterValue(t, p.Collectors().HookDropped.WithLabelValues("webhook"))
+	failed := counterValue(t, p.Collectors().HookFailures.WithLabelValues("webhook"))
 	if dropped+failed != 3 || dropped < 1 {
 		t.Fatalf("dropped %v + failed %v, want 3 deliveries accounted for, at least one dropped", dropped, failed)
 	}
@@ -212,10 +212,10 @@ env | grep ^WDSTREAM_ | sort > "$1/$WDSTREAM_VERSION.$WDSTREAM_EVENT.env"
 	if v, _ := s.Latest(ctx, "m"); v != ok.Version {
 		t.Fatalf("LATEST %s after a failing hook", v)
 	}
-	if got := counterValue(t, p.Metrics().HookFailures.WithLabelValues("command")); got != 2 {
+	if got := counterValue(t, p.Collectors().HookFailures.WithLabelValues("command")); got != 2 {
 		t.Fatalf("command failures %v, want 2 (false, after each event)", got)
 	}
-	if got := counterValue(t, p.Metrics().HookAttempts.WithLabelValues("command", "error")); got != 4 {
+	if got := counterValue(t, p.Collectors().HookAttempts.WithLabelValues("command", "error")); got != 4 {
 		t.Fatalf("failed command attempts %v, want 4 (1 retry each)", got)
 	}
 	if !strings.Contains(logs.String(), "hook failed") {

@@ -78,7 +78,7 @@ func TestLatestNamingAMissingVersionIsRepaired(t *testing.T) {
 					}
 				} else {
 					m := &Manifest{Model: "m"}
-					if err := Publish(ctx, s, f.good, m); err != nil {
+					if err := s.PublishUngated(ctx, f.good, m); err != nil {
 						t.Fatal(err)
 					}
 					want = m.Version

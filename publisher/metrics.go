@@ -2,18 +2,18 @@ package publisher
 
 import "github.com/prometheus/client_golang/prometheus"
 
-// Metrics are the publisher's Prometheus collectors, registered on the
+// Collectors are the publisher's Prometheus collectors, registered on the
 // Registerer given to New (nil: built but not registered).
-type Metrics struct {
+type Collectors struct {
 	// Published counts versions written, by forced="true"|"false".
 	Published *prometheus.CounterVec
 	// Rejected counts candidates the gate rejected (and not forced).
 	Rejected prometheus.Counter
 	// Checks counts gate checks by name and status (pass, fail, skip).
 	Checks *prometheus.CounterVec
-	// DryRunP99 is the dry run's p99 latency of a batch of 200, in
-	// seconds, at the last evaluation.
-	DryRunP99 prometheus.Gauge
+	// DryRunBatch observes the latency of every timed batch of 200 of the
+	// dry runs (the gate checks their p99 against the spec's budget).
+	DryRunBatch prometheus.Histogram
 	// HookAttempts counts hook attempts by kind (webhook, command, kafka)
 	// and result (ok, error).
 	HookAttempts *prometheus.CounterVec
@@ -29,19 +29,20 @@ type Metrics struct {
 	Expired prometheus.Counter
 }
 
-// NewMetrics builds the collectors and registers them on reg when it is
+// NewCollectors builds the collectors and registers them on reg when it is
 // not nil.
-func NewMetrics(reg prometheus.Registerer) *Metrics {
+func NewCollectors(reg prometheus.Registerer) *Collectors {
 	const ns, sub = "wdstream", "publisher"
-	m := &Metrics{
+	m := &Collectors{
 		Published: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
 			Name: "published_total", Help: "Model versions published, by whether the gate was forced."}, []string{"forced"}),
 		Rejected: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
 			Name: "rejected_total", Help: "Candidates rejected by the gate."}),
 		Checks: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
 			Name: "gate_checks_total", Help: "Gate checks by name and status."}, []string{"check", "status"}),
-		DryRunP99: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
-			Name: "dry_run_p99_seconds", Help: "p99 latency of scoring a batch of 200 in the last dry run."}),
+		DryRunBatch: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub,
+			Name: "dry_run_batch_seconds", Help: "Latency of scoring one batch of 200 (featurize and predict, one thread) in the gate's dry runs.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}), // 0.5ms to 4s
 		HookAttempts: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
 			Name: "hook_attempts_total", Help: "Hook attempts by kind and result."}, []string{"kind", "result"}),
 		HookFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
@@ -61,7 +62,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.HookDropped.WithLabelValues(k)
 	}
 	if reg != nil {
-		reg.MustRegister(m.Published, m.Rejected, m.Checks, m.DryRunP99, m.HookAttempts, m.HookFailures, m.HookDropped, m.Cleaned, m.Expired)
+		reg.MustRegister(m.Published, m.Rejected, m.Checks, m.DryRunBatch, m.HookAttempts, m.HookFailures, m.HookDropped, m.Cleaned, m.Expired)
 	}
 	return m
 }

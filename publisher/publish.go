@@ -6,12 +6,12 @@ import (
 	"time"
 )
 
-// Publish writes bundle b as a new version described by m (Model set; the
-// version name, time, format and file checksums are filled in here), then
-// moves LATEST to it, recording the move in the history. It runs no gate:
-// Publisher.Publish is the gated path that services and backfill use.
-// m.Version is set on return.
-func Publish(ctx context.Context, s *Store, b *Bundle, m *Manifest) error {
+// PublishUngated writes bundle b as a new version described by m (Model
+// set; the version name, time, format and file checksums are filled in
+// here), then moves LATEST to it, recording the move in the history. It
+// runs no gate (its version's verdict is Ungated): Publisher.Publish is the
+// gated path that services and backfill use. m.Version is set on return.
+func (s *Store) PublishUngated(ctx context.Context, b *Bundle, m *Manifest) error {
 	files, err := b.Files()
 	if err != nil {
 		return err

@@ -70,7 +70,7 @@ type Publisher struct {
 	store *Store
 	opts  Options
 	log   *slog.Logger
-	met   *Metrics
+	met   *Collectors
 	hooks *hookQueue
 }
 
@@ -102,7 +102,7 @@ func New(store *Store, opts Options) (*Publisher, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With("component", "publisher")
-	met := NewMetrics(opts.Registerer)
+	met := NewCollectors(opts.Registerer)
 	return &Publisher{
 		store: store, opts: opts, log: log, met: met,
 		hooks: newHookQueue(opts.Hooks, opts.HookQueue, opts.HookWorkers, opts.HookEnqueueWait, opts.HookBackoff, log, met),
@@ -110,7 +110,7 @@ func New(store *Store, opts Options) (*Publisher, error) {
 }
 
 // Metrics returns the publisher's collectors.
-func (p *Publisher) Metrics() *Metrics { return p.met }
+func (p *Publisher) Collectors() *Collectors { return p.met }
 
 // Close stops taking hook deliveries, runs the queued ones until ctx is
 // done, cancels the rest (logged and counted) and closes the hooks.
@@ -206,7 +206,9 @@ func (p *Publisher) Publish(ctx context.Context, candidate *Bundle, m *Manifest,
 		p.met.Checks.WithLabelValues(c.Name, string(c.Status)).Inc()
 	}
 	if rep.DryRun != nil {
-		p.met.DryRunP99.Set(rep.DryRun.P99.Seconds())
+		for _, t := range rep.DryRun.times {
+			p.met.DryRunBatch.Observe(t.Seconds())
+		}
 	}
 	res := &Result{Version: m.Version, Report: rep, Manifest: m}
 

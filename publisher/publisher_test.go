@@ -89,8 +89,16 @@ func TestPublisherRejectsAPoisonedCandidate(t *testing.T) {
 			if err != nil || !slices.Equal(kept.Failed(), r2.Report.Failed()) {
 				t.Fatalf("kept report %+v (%v)", kept, err)
 			}
-			if got := counterValue(t, p.Metrics().Rejected); got != 1 {
+			if got := counterValue(t, p.Collectors().Rejected); got != 1 {
 				t.Errorf("rejected_total %v", got)
+			}
+			// Every timed batch of both dry runs is in the histogram.
+			var hm dto.Metric
+			if err := p.Collectors().DryRunBatch.Write(&hm); err != nil {
+				t.Fatal(err)
+			}
+			if n := hm.GetHistogram().GetSampleCount(); n != uint64(r1.Report.DryRun.Batches+r2.Report.DryRun.Batches) {
+				t.Errorf("dry_run_batch_seconds has %d samples, want the %d+%d timed batches", n, r1.Report.DryRun.Batches, r2.Report.DryRun.Batches)
 			}
 
 			r3, err := p.Publish(ctx, f.good2, &Manifest{Model: "m", Parent: r1.Version}, f.fresh, PublishOptions{})
@@ -142,7 +150,7 @@ func TestRetentionKeepsPinnedAndLatest(t *testing.T) {
 	var vs []string
 	for range 4 {
 		m := &Manifest{Model: "m"}
-		if err := Publish(ctx, s, b, m); err != nil {
+		if err := s.PublishUngated(ctx, b, m); err != nil {
 			t.Fatal(err)
 		}
 		vs = append(vs, m.Version)
@@ -188,7 +196,7 @@ func TestRollback(t *testing.T) {
 	var vs []string
 	for range 3 {
 		m := &Manifest{Model: "m"}
-		if err := Publish(ctx, s, b, m); err != nil {
+		if err := s.PublishUngated(ctx, b, m); err != nil {
 			t.Fatal(err)
 		}
 		vs = append(vs, m.Version)
@@ -221,11 +229,11 @@ func TestLoadNewestIntactFallsBack(t *testing.T) {
 			s := openStore(t, sc.url)
 			b, _ := testBundle(t)
 			m1, m2 := &Manifest{Model: "m"}, &Manifest{Model: "m"}
-			if err := Publish(ctx, s, b, m1); err != nil {
+			if err := s.PublishUngated(ctx, b, m1); err != nil {
 				t.Fatal(err)
 			}
 			time.Sleep(2 * time.Millisecond)
-			if err := Publish(ctx, s, b, m2); err != nil {
+			if err := s.PublishUngated(ctx, b, m2); err != nil {
 				t.Fatal(err)
 			}
 			flipBit(t, s, path.Join("m", "versions", m2.Version, WeightsFile))
@@ -264,7 +272,7 @@ func TestConcurrentPublishers(t *testing.T) {
 					defer wg.Done()
 					for i := range each {
 						m := &Manifest{Model: "race", Data: DataInfo{Inputs: []string{fmt.Sprintf("w%d-%d", w, i)}}}
-						if err := Publish(ctx, s, b, m); err != nil {
+						if err := s.PublishUngated(ctx, b, m); err != nil {
 							errc <- err
 							return
 						}
@@ -357,7 +365,7 @@ func TestCleanRemovesStrays(t *testing.T) {
 	s, _ := fileStore(t)
 	b, _ := testBundle(t)
 	m := &Manifest{Model: "m"}
-	if err := Publish(ctx, s, b, m); err != nil {
+	if err := s.PublishUngated(ctx, b, m); err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now()
@@ -402,7 +410,7 @@ func TestCleanRemovesStaleTempFiles(t *testing.T) {
 	s, dir := fileStore(t)
 	b, _ := testBundle(t)
 	m := &Manifest{Model: "m"}
-	if err := Publish(ctx, s, b, m); err != nil {
+	if err := s.PublishUngated(ctx, b, m); err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now()

@@ -51,6 +51,8 @@ type DryRun struct {
 	Workers   int           `json:"workers"`
 	P50       time.Duration `json:"p50_ns"`
 	P99       time.Duration `json:"p99_ns"`
+	// times are the batches' latencies, for the metrics' histogram.
+	times []time.Duration
 }
 
 // ReportFormat is the version of the report's JSON layout.

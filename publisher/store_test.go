@@ -77,7 +77,7 @@ func TestPublishLoadRoundTrip(t *testing.T) {
 		t.Fatalf("empty store: %v, want ErrNoVersion", err)
 	}
 	m := &Manifest{Model: "m"}
-	if err := Publish(ctx, s, b, m); err != nil {
+	if err := s.PublishUngated(ctx, b, m); err != nil {
 		t.Fatal(err)
 	}
 	got, man, err := Load(ctx, s, "m", "")
@@ -94,7 +94,7 @@ func TestPublishLoadRoundTrip(t *testing.T) {
 	}
 	// A second version sorts after the first and becomes LATEST.
 	m2 := &Manifest{Model: "m", Parent: m.Version}
-	if err := Publish(ctx, s, b, m2); err != nil {
+	if err := s.PublishUngated(ctx, b, m2); err != nil {
 		t.Fatal(err)
 	}
 	vs, err := s.Versions(ctx, "m")
@@ -115,7 +115,7 @@ func TestLoadRefusesACorruptFile(t *testing.T) {
 	s, dir := fileStore(t)
 	b, _ := testBundle(t)
 	m := &Manifest{Model: "m"}
-	if err := Publish(ctx, s, b, m); err != nil {
+	if err := s.PublishUngated(ctx, b, m); err != nil {
 		t.Fatal(err)
 	}
 	p := filepath.Join(dir, "m", "versions", m.Version, WeightsFile)
