@@ -6,7 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -16,14 +15,10 @@ import (
 	"github.com/wdstream/wdstream/publisher"
 )
 
-// Store is what the status page reads from the model store;
-// *publisher.Store implements it.
+// Store is what the status page reads from the model store: the listing
+// `wdstream models` shows too. *publisher.Store implements it.
 type Store interface {
-	Versions(ctx context.Context, model string) ([]string, error)
-	Manifest(ctx context.Context, model, version string) (*publisher.Manifest, error)
-	Latest(ctx context.Context, model string) (string, error)
-	Rejected(ctx context.Context, model string) ([]string, error)
-	RejectedReport(ctx context.Context, model, version string) (*publisher.Report, error)
+	List(ctx context.Context, model string, limit int) (entries []publisher.Entry, latestErr error, err error)
 }
 
 // Sources are where the page's figures come from. A nil function
@@ -186,42 +181,30 @@ func (p *Page) statusVersions(ctx context.Context) ([]versionRow, string) {
 }
 
 func readVersions(ctx context.Context, st Store, model string) ([]versionRow, error) {
+	entries, latestErr, err := st.List(ctx, model, maxVersionRows)
+	if err != nil {
+		return nil, err
+	}
+	errs := []error{latestErr}
 	var rows []versionRow
-	var errs []error
-	latest, err := st.Latest(ctx, model)
-	if err != nil && !errors.Is(err, publisher.ErrNoVersion) {
-		errs = append(errs, err)
-	}
-	vs, err := st.Versions(ctx, model)
-	errs = append(errs, err)
-	for _, v := range tail(vs, maxVersionRows) {
-		m, err := st.Manifest(ctx, model, v)
-		if err != nil {
-			errs = append(errs, err)
+	for _, e := range entries {
+		if e.Err != nil {
+			errs = append(errs, e.Err)
 			continue
 		}
-		r := versionRow{Version: v, Time: m.Created, Published: true, Latest: v == latest, Verdict: m.GateVerdict(), Examples: m.Data.Examples}
-		if m.Verdict != nil {
-			fillFromReport(&r, m.Verdict)
-		} else if m.Metrics != nil {
-			r.AUC, r.LogLoss, r.Calib, r.HasMetric = m.Metrics.AUC, m.Metrics.LogLoss, m.Metrics.Calibration, true
+		r := versionRow{Version: e.Version, Time: e.Time(), Published: !e.Rejected, Latest: e.Latest, Verdict: e.Verdict()}
+		if m := e.Manifest; m != nil {
+			r.Examples = m.Data.Examples
+			if e.Report == nil && m.Metrics != nil {
+				r.AUC, r.LogLoss, r.Calib, r.HasMetric = m.Metrics.AUC, m.Metrics.LogLoss, m.Metrics.Calibration, true
+			}
+		}
+		if e.Report != nil {
+			fillFromReport(&r, e.Report)
 		}
 		rows = append(rows, r)
 	}
-	rej, err := st.Rejected(ctx, model)
-	errs = append(errs, err)
-	for _, v := range tail(rej, maxVersionRows) {
-		rep, err := st.RejectedReport(ctx, model, v)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		r := versionRow{Version: v, Time: rep.Time, Verdict: rep.Verdict()}
-		fillFromReport(&r, rep)
-		rows = append(rows, r)
-	}
-	sort.SliceStable(rows, func(i, j int) bool { return rows[i].Version < rows[j].Version })
-	return tail(rows, maxVersionRows), errors.Join(errs...)
+	return rows, errors.Join(errs...)
 }
 
 func fillFromReport(r *versionRow, rep *publisher.Report) {
@@ -236,13 +219,6 @@ func fillFromReport(r *versionRow, rep *publisher.Report) {
 	if r.Time.IsZero() {
 		r.Time = rep.Time
 	}
-}
-
-func tail[T any](s []T, n int) []T {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
 }
 
 // ServeHTTP renders the page.

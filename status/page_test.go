@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -26,18 +27,22 @@ type fakeStore struct {
 	rejected  map[string]*publisher.Report
 }
 
-func (s *fakeStore) Versions(ctx context.Context, model string) ([]string, error) {
-	return sortedKeys(s.manifests), nil
-}
-func (s *fakeStore) Manifest(ctx context.Context, model, v string) (*publisher.Manifest, error) {
-	return s.manifests[v], nil
-}
-func (s *fakeStore) Latest(ctx context.Context, model string) (string, error) { return s.latest, nil }
-func (s *fakeStore) Rejected(ctx context.Context, model string) ([]string, error) {
-	return sortedKeys(s.rejected), nil
-}
-func (s *fakeStore) RejectedReport(ctx context.Context, model, v string) (*publisher.Report, error) {
-	return s.rejected[v], nil
+// List lists the fake's manifests and reports as publisher.Store.List
+// does (sorted by name, the last limit).
+func (s *fakeStore) List(ctx context.Context, model string, limit int) ([]publisher.Entry, error, error) {
+	var out []publisher.Entry
+	for _, v := range sortedKeys(s.manifests) {
+		m := s.manifests[v]
+		out = append(out, publisher.Entry{Version: v, Manifest: m, Report: m.Verdict, Latest: v == s.latest})
+	}
+	for _, v := range sortedKeys(s.rejected) {
+		out = append(out, publisher.Entry{Version: v, Rejected: true, Report: s.rejected[v]})
+	}
+	slices.SortStableFunc(out, func(a, b publisher.Entry) int { return strings.Compare(a.Version, b.Version) })
+	if limit > 0 && len(out) > limit {
+		out = out[len(out)-limit:]
+	}
+	return out, nil, nil
 }
 
 func sortedKeys[T any](m map[string]T) []string {

@@ -260,78 +260,49 @@ const (
 // start load); verifyAll checks every version. A problem with LATEST is
 // also said on stderr.
 func listVersions(ctx context.Context, store *publisher.Store, model string, verifyAll bool, w, stderr io.Writer, jsonOut bool) error {
-	vs, err := store.Versions(ctx, model)
+	entries, latestErr, err := store.List(ctx, model, 0)
 	if err != nil {
 		return err
 	}
-	rej, err := store.Rejected(ctx, model)
-	if err != nil {
-		return err
-	}
-	if len(vs) == 0 && len(rej) == 0 {
+	if len(entries) == 0 {
 		return fmt.Errorf("model %s in %s: %w", model, store, publisher.ErrNoVersion)
 	}
-	latest, err := store.Latest(ctx, model)
-	switch {
-	case errors.Is(err, publisher.ErrCorrupt):
-		fmt.Fprintf(stderr, "models: %v\n", err)
-	case err != nil && !errors.Is(err, publisher.ErrNoVersion):
-		return err
+	if latestErr != nil {
+		fmt.Fprintf(stderr, "models: %v\n", latestErr)
 	}
-	pins, err := store.Pins(ctx, model)
-	if err != nil {
-		return err
-	}
-	var rows []versionRow
-	for _, v := range vs {
-		m, err := store.Manifest(ctx, model, v)
-		if err := fatalListErr(ctx, err); err != nil {
-			return err
+	rows := make([]versionRow, 0, len(entries))
+	for _, e := range entries {
+		r := versionRow{Version: e.Version, Created: "-", Verdict: e.Verdict(), Latest: e.Latest, Pinned: e.Pinned, Rejected: e.Rejected}
+		if t := e.Time(); !t.IsZero() {
+			r.Created = t.Format("2006-01-02 15:04:05Z")
 		}
-		if err != nil {
-			r := versionRow{Version: v, Created: "-", Verdict: "-", Latest: v == latest, Pinned: slices.Contains(pins, v),
-				Status: statusUnreadable + reason(err)}
-			rows = append(rows, r)
-			continue
-		}
-		r := versionRow{Version: v, Created: m.Created.Format("2006-01-02 15:04:05Z"), Parent: m.Parent,
-			Verdict: m.GateVerdict(), Latest: v == latest, Pinned: slices.Contains(pins, v)}
-		if verifyAll || r.Latest {
-			err := store.VerifyFiles(ctx, m)
-			switch {
-			case err == nil:
-				r.Status = statusVerified
-			case errors.Is(err, publisher.ErrCorrupt):
-				r.Status = statusCorrupt + reason(err)
-			default:
-				return err
+		switch {
+		case e.Err != nil:
+			r.Status = statusUnreadable + reason(e.Err)
+		case e.Manifest != nil:
+			r.Parent = e.Manifest.Parent
+			if m := e.Manifest.Metrics; m != nil {
+				r.AUC, r.LogLoss = m.AUC, m.LogLoss
 			}
+			if verifyAll || r.Latest {
+				err := store.VerifyFiles(ctx, e.Manifest)
+				switch {
+				case err == nil:
+					r.Status = statusVerified
+				case errors.Is(err, publisher.ErrCorrupt):
+					r.Status = statusCorrupt + reason(err)
+				default:
+					return err
+				}
+			}
+		case e.Report != nil && e.Report.Candidate != nil:
+			r.AUC, r.LogLoss = e.Report.Candidate.AUC, e.Report.Candidate.LogLoss
 		}
-		if m.Metrics != nil {
-			r.AUC, r.LogLoss = m.Metrics.AUC, m.Metrics.LogLoss
-		}
-		if m.Verdict != nil {
-			r.Failed = strings.Join(m.Verdict.Failed(), ",")
-		}
-		rows = append(rows, r)
-	}
-	for _, v := range rej {
-		rep, err := store.RejectedReport(ctx, model, v)
-		if err := fatalListErr(ctx, err); err != nil {
-			return err
-		}
-		if err != nil {
-			rows = append(rows, versionRow{Version: v, Created: "-", Verdict: "rejected", Rejected: true, Status: statusUnreadable + reason(err)})
-			continue
-		}
-		r := versionRow{Version: v, Created: rep.Time.Format("2006-01-02 15:04:05Z"), Verdict: "rejected", Rejected: true,
-			Failed: strings.Join(rep.Failed(), ",")}
-		if rep.Candidate != nil {
-			r.AUC, r.LogLoss = rep.Candidate.AUC, rep.Candidate.LogLoss
+		if e.Report != nil {
+			r.Failed = strings.Join(e.Report.Failed(), ",")
 		}
 		rows = append(rows, r)
 	}
-	slices.SortFunc(rows, func(a, b versionRow) int { return strings.Compare(a.Version, b.Version) })
 	for _, r := range rows {
 		if r.Latest && r.Status != statusVerified {
 			fmt.Fprintf(stderr, "models: LATEST names %s@%s, which predict, eval and warm start will refuse: %s\n", model, r.Version, r.Status)
@@ -368,21 +339,6 @@ func listVersions(ctx context.Context, store *publisher.Store, model string, ver
 // that the status word already says.
 func reason(err error) string {
 	return strings.TrimPrefix(err.Error(), publisher.ErrCorrupt.Error()+": ")
-}
-
-// fatalListErr sorts a per-version read error for a listing: nil when err
-// is nil or condemns only that version (ErrCorrupt; ErrNoVersion, a version
-// deleted since it was listed), so that the listing marks it and goes on;
-// err itself otherwise (the store unreachable, ctx done), which ends the
-// listing.
-func fatalListErr(ctx context.Context, err error) error {
-	if err == nil || ctx.Err() != nil {
-		return err
-	}
-	if errors.Is(err, publisher.ErrCorrupt) || errors.Is(err, publisher.ErrNoVersion) {
-		return nil
-	}
-	return err
 }
 
 func showVersion(ctx context.Context, store *publisher.Store, ref string, w io.Writer, jsonOut bool) error {
