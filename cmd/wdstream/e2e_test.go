@@ -14,7 +14,6 @@ import (
 	"testing"
 
 	"github.com/wdstream/wdstream/featurize"
-	"github.com/wdstream/wdstream/ingest"
 	"github.com/wdstream/wdstream/internal/buildinfo"
 	"github.com/wdstream/wdstream/internal/testenv"
 	"github.com/wdstream/wdstream/publisher"
@@ -73,14 +72,7 @@ func TestBackfillPredictAndPythonReadsTheWeights(t *testing.T) {
 	if want := buildinfo.Read().Map(); !maps.Equal(man.Build, want) {
 		t.Fatalf("backfill's manifest build %v, want this binary's %v", man.Build, want)
 	}
-	files, err := ingest.Glob(ctx, input)
-	if err != nil {
-		t.Fatal(err)
-	}
-	imps, err := ingest.ReadImpressions(ctx, files)
-	if err != nil {
-		t.Fatal(err)
-	}
+	imps := readImpressions(t, input)
 	if len(goScores) != len(imps) {
 		t.Fatalf("predict wrote %d scores for %d impressions", len(goScores), len(imps))
 	}

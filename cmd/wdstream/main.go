@@ -38,6 +38,7 @@ func commands() map[string]command {
 		backfillCommand(),
 		evalCommand(),
 		predictCommand(),
+		serveCommand(),
 		modelsCommand(),
 		joinCommand(),
 		demoCommand(),

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"math"
@@ -18,39 +17,13 @@ import (
 // file:// store, copied ungated under other model names and then damaged
 // on disk, is shared by the subtests.
 func TestTrustTheStore(t *testing.T) {
-	world := smallWorld(t)
-	storeDir := t.TempDir()
-	store := "file://" + storeDir
-	run(t, "backfill", "--spec", playstoreSpec(t), "--store", store, "--model", "ps",
-		"--impressions", filepath.Join(world, "impressions", "*.parquet"),
-		"--installs", filepath.Join(world, "installs", "*.parquet"), "--holdout", "0.2", "--warm-start", "none")
-
-	ctx := context.Background()
-	st, err := publisher.OpenStore(ctx, store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	// publishAs publishes ps's LATEST again as a new version of model,
-	// ungated, after mutate, and returns the version.
+	bf := newBackfilled(t)
+	storeDir, store, world := bf.dir, bf.url, bf.world
 	publishAs := func(t *testing.T, model string, mutate func(*publisher.Bundle)) string {
 		t.Helper()
-		b, _, err := publisher.Load(ctx, st, "ps", "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if mutate != nil {
-			mutate(b)
-		}
-		m := &publisher.Manifest{Model: model}
-		if err := st.PublishUngated(ctx, b, m); err != nil {
-			t.Fatal(err)
-		}
-		return m.Version
+		return bf.publishAs(t, model, mutate)
 	}
-	versionFile := func(model, v, name string) string {
-		return filepath.Join(storeDir, model, "versions", v, name)
-	}
+	versionFile := bf.versionFile
 	lineOf := func(t *testing.T, list, v string) string {
 		t.Helper()
 		for _, l := range strings.Split(list, "\n") {

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"github.com/wdstream/wdstream/publisher"
+	"github.com/wdstream/wdstream/serve"
+)
+
+func serveCommand() command {
+	return command{
+		name:    "serve",
+		summary: "score candidates online with the version LATEST names, following LATEST",
+		run:     runServe,
+	}
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", "--store URL --model NAME --http ADDR [flags]", stderr)
+	storeURL := fs.String("store", "", "model store URL (required)")
+	model := fs.String("model", "", "model name (required)")
+	addr := fs.String("http", "", "address of the HTTP port: POST /v1/models/NAME/score, /metrics, /healthz, /readyz (required, e.g. 127.0.0.1:8080)")
+	var cfg serve.Config
+	fs.IntVar(&cfg.Workers, "workers", 0, "goroutines scoring chunks (0: GOMAXPROCS)")
+	fs.IntVar(&cfg.Split, "split", 1, "chunks a request's candidates are cut into, scored in parallel")
+	fs.IntVar(&cfg.Queue, "queue", 0, "chunks that may wait for a worker (0: 4 x workers); a request that does not fit is answered 503")
+	fs.DurationVar(&cfg.Timeout, "timeout", 0, "deadline of one request (0: 1s)")
+	fs.Int64Var(&cfg.MaxBody, "max-body", 0, "largest request body in bytes (0: 4 MiB)")
+	fs.IntVar(&cfg.MaxCandidates, "max-candidates", 0, "most candidates in one request (0: 10000)")
+	fs.DurationVar(&cfg.Poll, "poll", 0, "how often LATEST is read (0: 10s)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *storeURL == "" || *model == "" || *addr == "" {
+		return flagError(fs, "--store, --model and --http are required")
+	}
+	if err := checkModelName(*model); err != nil {
+		return flagError(fs, "--model: "+err.Error())
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	store, err := publisher.OpenStore(ctx, *storeURL)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	reg := newRegistry()
+	cfg.Store, cfg.Model, cfg.Logger, cfg.Registerer = store, *model, logger, reg
+	srv, err := serve.New(cfg)
+	if err != nil {
+		return flagError(fs, err.Error())
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/v1/", srv.Handler())
+	runHTTP, bound, err := serveHTTP(*addr, reg, srv.Ready, mux)
+	if err != nil {
+		return fmt.Errorf("--http %s: %w", *addr, err)
+	}
+	logger.Info("HTTP port open", "addr", bound.String(), "model", *model)
+	// The workers outlive the HTTP port: a SIGTERM drains the requests in
+	// flight first, then stops scoring.
+	wctx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = srv.Run(wctx)
+	}()
+	err = runHTTP(ctx)
+	stopWorkers()
+	wg.Wait()
+	logger.Info("serve stopped", "model", *model, "version", srv.Version())
+	return err
+}
