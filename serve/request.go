@@ -140,3 +140,26 @@ func value(raw json.RawMessage) (schemas.Value, error) {
 	}
 	return schemas.Value{}, fmt.Errorf("an object: want a string, number, boolean or list of strings")
 }
+
+// CandidateOf is the candidate of an impression: its app and its features
+// (what a client that holds impressions in wdstream's format sends).
+func CandidateOf(imp *schemas.Impression) Candidate {
+	c := Candidate{AppID: imp.AppID, Features: make(map[string]json.RawMessage, len(imp.Features))}
+	for k, v := range imp.Features {
+		var x any
+		switch v.Kind {
+		case schemas.KindString:
+			x = v.Str
+		case schemas.KindNumber:
+			x = v.Num
+		case schemas.KindBool:
+			x = v.Bool
+		case schemas.KindStrings:
+			x = v.Strs
+		default:
+			continue // absent
+		}
+		c.Features[k], _ = json.Marshal(x) // strings, finite numbers, bools: never fails
+	}
+	return c
+}

@@ -16,7 +16,6 @@ import (
 
 	"github.com/wdstream/wdstream/internal/testenv"
 	"github.com/wdstream/wdstream/publisher"
-	"github.com/wdstream/wdstream/schemas"
 	"github.com/wdstream/wdstream/serve"
 )
 
@@ -87,7 +86,7 @@ func TestServe(t *testing.T) {
 		batch := imps[lo:min(lo+50, len(imps))]
 		req := serve.Request{UserID: batch[0].UserID, TS: batch[0].TS}
 		for _, imp := range batch {
-			req.Candidates = append(req.Candidates, serve.Candidate{AppID: imp.AppID, Features: rawFeatures(t, imp.Features)})
+			req.Candidates = append(req.Candidates, serve.CandidateOf(&imp))
 		}
 		resp := score(t, base, "sv", req, 200)
 		if resp.Version != v1 || len(resp.Scores) != len(batch) || len(resp.Ranking) != len(batch) {
@@ -110,7 +109,7 @@ func TestServe(t *testing.T) {
 	}
 	t.Logf("%d candidates scored bit-identical to wdstream predict", compared)
 
-	one := serve.Request{UserID: "u1", Candidates: []serve.Candidate{{AppID: imps[0].AppID, Features: rawFeatures(t, imps[0].Features)}}}
+	one := serve.Request{UserID: "u1", Candidates: []serve.Candidate{serve.CandidateOf(&imps[0])}}
 	// A corrupt version under LATEST: refused, v1 stays.
 	setLatest(v2)
 	waitFor(t, 10*time.Second, "the corrupt version refused", func() bool {
@@ -160,32 +159,6 @@ func TestServe(t *testing.T) {
 	if code, body := post(t, base+"/v1/models/sv/score", raw); code != 400 || !strings.Contains(body, "at most 10000") {
 		t.Errorf("10,001 candidates: %d %s, want 400 naming the limit", code, body)
 	}
-}
-
-func rawFeatures(t *testing.T, f map[string]schemas.Value) map[string]json.RawMessage {
-	t.Helper()
-	out := map[string]json.RawMessage{}
-	for k, v := range f {
-		var x any
-		switch v.Kind {
-		case schemas.KindString:
-			x = v.Str
-		case schemas.KindNumber:
-			x = v.Num
-		case schemas.KindBool:
-			x = v.Bool
-		case schemas.KindStrings:
-			x = v.Strs
-		default:
-			continue
-		}
-		b, err := json.Marshal(x)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[k] = b
-	}
-	return out
 }
 
 func post(t *testing.T, url string, body []byte) (int, string) {

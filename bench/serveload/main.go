@@ -1,0 +1,126 @@
+// Command serveload sends score requests to `wdstream serve` and reports
+// their latency: an open-loop load generator (requests start at a fixed
+// rate whether or not earlier ones have answered, so a slow server shows
+// as latency, not as a lower rate), bounded by a request count and a time.
+// Candidates come from an impressions file (Parquet or JSON lines): each
+// request takes --candidates consecutive impressions, their features as
+// the candidates' own.
+//
+// usage: serveload --url http://127.0.0.1:8080/v1/models/ps/score
+//
+//	--input day.parquet --candidates 200 --rate 20 --requests 400 --duration 30s
+//
+// It prints one line: rate asked and achieved, answered, errors by status,
+// and p50, p90, p99 and max latency in ms.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/wdstream/wdstream/ingest"
+	"github.com/wdstream/wdstream/schemas"
+	"github.com/wdstream/wdstream/serve"
+)
+
+func main() {
+	url := flag.String("url", "", "score endpoint (required)")
+	input := flag.String("input", "", "impressions: Parquet or JSON lines (required)")
+	candidates := flag.Int("candidates", 200, "candidates per request")
+	rate := flag.Float64("rate", 10, "requests started per second")
+	requests := flag.Int("requests", 200, "requests to send at most")
+	duration := flag.Duration("duration", 30*time.Second, "time to send for at most")
+	flag.Parse()
+	if *url == "" || *input == "" {
+		log.Fatal("serveload: --url and --input are required")
+	}
+	ctx := context.Background()
+	files, err := ingest.Glob(ctx, *input)
+	if err != nil {
+		log.Fatal(err)
+	}
+	imps, err := ingest.ReadImpressions(ctx, files)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if len(imps) < *candidates {
+		log.Fatalf("serveload: %s holds %d impressions, fewer than --candidates %d", *input, len(imps), *candidates)
+	}
+	var bodies [][]byte
+	for lo := 0; lo+*candidates <= len(imps) && len(bodies) < 64; lo += *candidates {
+		bodies = append(bodies, body(imps[lo:lo+*candidates]))
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: 10 * time.Second}
+	var mu sync.Mutex
+	var lat []time.Duration
+	codes := map[int]int{}
+	var wg sync.WaitGroup
+	every := time.Duration(float64(time.Second) / *rate)
+	start := time.Now()
+	sent := 0
+	for next := start; sent < *requests && time.Since(start) < *duration; next = next.Add(every) {
+		time.Sleep(time.Until(next))
+		b := bodies[sent%len(bodies)]
+		sent++
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t0 := time.Now()
+			resp, err := client.Post(*url, "application/json", bytes.NewReader(b))
+			code := -1
+			if err == nil {
+				_, _ = io.Copy(io.Discard, resp.Body)
+				_ = resp.Body.Close()
+				code = resp.StatusCode
+			}
+			d := time.Since(t0)
+			mu.Lock()
+			defer mu.Unlock()
+			codes[code]++
+			if code == http.StatusOK {
+				lat = append(lat, d)
+			}
+		}()
+	}
+	elapsed := time.Since(start)
+	wg.Wait()
+	slices.Sort(lat)
+	q := func(p float64) float64 {
+		if len(lat) == 0 {
+			return 0
+		}
+		return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))]) / 1e6
+	}
+	errs := ""
+	for c, n := range codes {
+		if c != http.StatusOK {
+			errs += fmt.Sprintf(" %d:%d", c, n)
+		}
+	}
+	fmt.Printf("rate %.1f/s asked, %.1f/s sent; %d answered 200, errors [%s ]; latency ms p50 %.2f p90 %.2f p99 %.2f max %.2f\n",
+		*rate, float64(sent)/elapsed.Seconds(), len(lat), errs, q(0.5), q(0.9), q(0.99), q(1))
+}
+
+// body is the score request of one user's view of imps: the first
+// impression's user and time, every impression a candidate with its
+// features.
+func body(imps []schemas.Impression) []byte {
+	req := serve.Request{UserID: imps[0].UserID, TS: imps[0].TS}
+	for i := range imps {
+		req.Candidates = append(req.Candidates, serve.CandidateOf(&imps[i]))
+	}
+	b, err := json.Marshal(req)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return b
+}
