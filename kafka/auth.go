@@ -100,7 +100,7 @@ func (a Auth) Enabled() bool { return a.TLS != nil || a.SASL != nil }
 // transport returns a kafka-go transport with the auth applied, for
 // clients and writers.
 func (a Auth) transport() *kg.Transport {
-	return &kg.Transport{TLS: a.TLS, SASL: a.SASL, DialTimeout: 10 * time.Second, IdleTimeout: time.Minute}
+	return &kg.Transport{TLS: a.TLS, SASL: a.SASL, DialTimeout: 10 * time.Second, IdleTimeout: time.Minute, MetadataTTL: metadataTTL}
 }
 
 // dialer returns a kafka-go dialer with the auth applied, for consumer

@@ -19,6 +19,18 @@ type Client struct {
 // Timeout bounds each request of a Client whose context has no deadline.
 const Timeout = 30 * time.Second
 
+// metadataTTL bounds the age of the topic metadata a transport caches, so
+// that a topic another process (or test) has just created is seen within
+// it rather than answered "unknown topic" for kafka-go's default 6 s.
+const metadataTTL = time.Second
+
+func init() {
+	// Before any use: the transport reads it when it opens its pools.
+	if t, ok := kg.DefaultTransport.(*kg.Transport); ok {
+		t.MetadataTTL = metadataTTL
+	}
+}
+
 // NewClient returns a client of the brokers with auth. Clients without
 // auth share kafka-go's default transport (one pool of connections);
 // those with auth have their own, which Close releases.

@@ -69,15 +69,8 @@ func kindOfArrow(t arrow.DataType) Kind {
 // Feature columns of the examples that the schema lacks are not copied.
 // The caller releases the record.
 func ExamplesToRecord(mem memory.Allocator, schema *arrow.Schema, exs []Example) (arrow.Record, error) {
-	seen := make(map[string]bool, schema.NumFields())
-	for _, f := range schema.Fields() {
-		if seen[f.Name] {
-			return nil, fmt.Errorf("arrow schema: field %q listed twice", f.Name)
-		}
-		seen[f.Name] = true
-		if err := checkArrowField(f); err != nil {
-			return nil, fmt.Errorf("arrow schema: %w", err)
-		}
+	if err := CheckExampleArrowSchema(schema); err != nil {
+		return nil, fmt.Errorf("arrow schema: %w", err)
 	}
 	b := array.NewRecordBuilder(mem, schema)
 	defer b.Release()
@@ -88,6 +81,26 @@ func ExamplesToRecord(mem memory.Allocator, schema *arrow.Schema, exs []Example)
 		}
 	}
 	return b.NewRecord(), nil
+}
+
+// CheckExampleArrowSchema checks that schema follows ExampleArrowSchema's
+// conventions, whichever of its fields it has: unique names, the fixed
+// columns with their types (impression_id, user_id and app_id utf8, ts and
+// install_ts int64, label int32), every other field a feature column of
+// utf8, float64, bool or list<utf8>. The error is a *FieldError naming
+// the first field at fault.
+func CheckExampleArrowSchema(schema *arrow.Schema) error {
+	seen := make(map[string]bool, schema.NumFields())
+	for _, f := range schema.Fields() {
+		if seen[f.Name] {
+			return &FieldError{Field: f.Name, Problem: "listed twice"}
+		}
+		seen[f.Name] = true
+		if err := checkArrowField(f); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // checkArrowField checks that a field has the type its name calls for.

@@ -30,11 +30,9 @@ func NewArrowExampleReader(ra io.ReaderAt, size int64, name string) (*ArrowExamp
 	if err != nil {
 		return nil, fmt.Errorf("arrow file %s: %w", name, err)
 	}
-	for _, f := range r.Schema().Fields() {
-		if err := checkArrowField(f); err != nil {
-			r.Close()
-			return nil, fmt.Errorf("arrow file %s: %w", name, err)
-		}
+	if err := CheckExampleArrowSchema(r.Schema()); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("arrow file %s: %w", name, err)
 	}
 	return &ArrowExampleReader{name: name, r: r}, nil
 }

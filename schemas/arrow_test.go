@@ -85,7 +85,7 @@ func TestExamplesToRecordErrors(t *testing.T) {
 		{"kind mismatch", ExampleArrowSchema([]Column{{"age", KindNumber}}),
 			[]Example{{}, {Impression: Impression{Features: map[string]Value{"age": String("x")}}}},
 			`example 1: field "age": value is string, column holds number`},
-		{"duplicate field", ExampleArrowSchema([]Column{{"a", KindBool}, {"a", KindBool}}), nil, `field "a" listed twice`},
+		{"duplicate field", ExampleArrowSchema([]Column{{"a", KindBool}, {"a", KindBool}}), nil, `field "a": listed twice`},
 		{"ts type", arrow.NewSchema([]arrow.Field{{Name: "ts", Type: arrow.BinaryTypes.String}}, nil), nil, `field "ts": type utf8, want int64`},
 		{"feature type", arrow.NewSchema([]arrow.Field{{Name: "f", Type: arrow.PrimitiveTypes.Int8}}, nil), nil, `field "f": type int8`},
 	}

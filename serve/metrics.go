@@ -19,6 +19,7 @@ type metrics struct {
 	reloads    prometheus.Counter
 	refused    prometheus.Counter
 	version    *prometheus.GaugeVec
+	events     *prometheus.CounterVec // publish events heard (events.go)
 
 	model       string
 	mu          sync.Mutex
@@ -39,9 +40,11 @@ func newMetrics(reg prometheus.Registerer, model string) *metrics {
 		refused:    prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "refused_versions_total", Help: "Versions LATEST named that failed to load or verify (the served one stayed)."}),
 		version: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "version_info",
 			Help: "1 for the version being served."}, []string{"model", "version"}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "model_events_total",
+			Help: "Publish events heard, by source (kafka, webhook) and result (reload, ignored, malformed, unauthorized)."}, []string{"source", "result"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.latency, m.candidates, m.scored, m.overloaded, m.reloads, m.refused, m.version)
+		reg.MustRegister(m.latency, m.candidates, m.scored, m.overloaded, m.reloads, m.refused, m.version, m.events)
 	}
 	return m
 }

@@ -48,6 +48,10 @@ type Config struct {
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 	Now        func() time.Time
+
+	// Impressions, when set, receives every candidate answered, with the
+	// impression id the response returns (impressions.go; nil: no ids).
+	Impressions ImpressionSink
 }
 
 func (c *Config) defaults() error {
@@ -302,12 +306,21 @@ func (s *Server) handleScore(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, "body: "+err.Error())
 		return
 	}
-	var req Request
-	if err := json.Unmarshal(body, &req); err != nil {
-		httpError(w, http.StatusBadRequest, "body: not a score request: "+err.Error())
-		return
+	// The body's format decides the answer's; what follows the decoding is
+	// shared.
+	var exs []schemas.Example
+	write := writeJSON
+	if isArrowStream(r.Header.Get("Content-Type")) {
+		exs, err = s.arrowExamples(body)
+		write = writeArrow
+	} else {
+		var req Request
+		if err = json.Unmarshal(body, &req); err != nil {
+			err = &FieldError{"body", "not a score request: " + err.Error()}
+		} else {
+			exs, err = req.examples(s.cfg.MaxCandidates, s.cfg.Now().UnixMilli())
+		}
 	}
-	exs, err := req.examples(s.cfg.MaxCandidates, s.cfg.Now().UnixMilli())
 	if err != nil {
 		httpError(w, http.StatusBadRequest, err.Error())
 		return
@@ -327,9 +340,19 @@ func (s *Server) handleScore(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp := Response{Model: s.cfg.Model, Version: ld.manifest.Version, Scores: scores, Ranking: rank(scores)}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(resp)
+	if s.cfg.Impressions != nil {
+		resp.ImpressionIDs = s.logServed(exs, resp.Ranking)
+	}
+	if err := write(w, &resp); err != nil {
+		s.cfg.Logger.Debug("writing a score answer", "err", err)
+	}
 	s.met.request(time.Since(start), len(exs))
+}
+
+// writeJSON answers resp as JSON.
+func writeJSON(w http.ResponseWriter, resp *Response) error {
+	w.Header().Set("Content-Type", "application/json")
+	return json.NewEncoder(w).Encode(resp)
 }
 
 // rank returns the indices of scores, highest score first (ties in

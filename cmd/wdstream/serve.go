@@ -33,6 +33,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Int64Var(&cfg.MaxBody, "max-body", 0, "largest request body in bytes (0: 4 MiB)")
 	fs.IntVar(&cfg.MaxCandidates, "max-candidates", 0, "most candidates in one request (0: 10000)")
 	fs.DurationVar(&cfg.Poll, "poll", 0, "how often LATEST is read (0: 10s)")
+	brokers := fs.String("brokers", "", "comma-separated Kafka bootstrap brokers host:port (for --model-events and --log-impressions)")
+	kauth := kafkaAuthFlags{kafkaPassEnv: "WDSTREAM_KAFKA_PASSWORD"}
+	kauth.add(fs)
+	var events serveEventFlags
+	events.add(fs)
+	var impFlags serveImpressionFlags
+	impFlags.add(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -42,6 +49,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := checkModelName(*model); err != nil {
 		return flagError(fs, "--model: "+err.Error())
 	}
+	auth, err := kauth.auth()
+	if err != nil {
+		return flagError(fs, err.Error())
+	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	store, err := publisher.OpenStore(ctx, *storeURL)
 	if err != nil {
@@ -50,12 +61,26 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer store.Close()
 	reg := newRegistry()
 	cfg.Store, cfg.Model, cfg.Logger, cfg.Registerer = store, *model, logger, reg
+	impressions, err := impFlags.sink(splitComma(*brokers), auth, logger, reg)
+	if err != nil {
+		return flagError(fs, err.Error())
+	}
+	if impressions != nil {
+		cfg.Impressions = impressions
+	}
 	srv, err := serve.New(cfg)
 	if err != nil {
 		return flagError(fs, err.Error())
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", srv.Handler())
+	var heard sync.WaitGroup // hearing of publishes: until serve returns
+	defer heard.Wait()
+	ectx, stopEvents := context.WithCancel(ctx)
+	defer stopEvents()
+	if err := events.start(ectx, srv, splitComma(*brokers), auth, mux, &heard); err != nil {
+		return flagError(fs, err.Error())
+	}
 	runHTTP, bound, err := serveHTTP(*addr, reg, srv.Ready, mux)
 	if err != nil {
 		return fmt.Errorf("--http %s: %w", *addr, err)
@@ -70,6 +95,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		defer wg.Done()
 		_ = srv.Run(wctx)
 	}()
+	if impressions != nil { // drains its queue once the HTTP port has
+		wg.Go(func() { _ = impressions.Run(wctx) })
+	}
 	err = runHTTP(ctx)
 	stopWorkers()
 	wg.Wait()

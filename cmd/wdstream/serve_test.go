@@ -56,28 +56,7 @@ func TestServe(t *testing.T) {
 	run(t, "predict", "--store", store, "--model", "sv@"+v1, "--input", input, "--output", csvPath)
 	want := readScores(t, csvPath)
 
-	sctx, stop := context.WithCancel(ctx)
-	var stderr testenv.SyncBuffer
-	code := make(chan int, 1)
-	go func() {
-		code <- runMain(sctx, []string{"serve", "--store", store, "--model", "sv", "--http", "127.0.0.1:0", "--split", "4", "--poll", "100ms"}, io.Discard, &stderr)
-	}()
-	defer func() {
-		stop()
-		if c := <-code; c != 0 {
-			t.Errorf("serve exited %d:\n%s", c, stderr.String())
-		}
-	}()
-	base := ""
-	addrRE := regexp.MustCompile(`msg="HTTP port open" addr=(\S+)`)
-	waitFor(t, 20*time.Second, "the HTTP port and a loaded model", func() bool {
-		if m := addrRE.FindStringSubmatch(stderr.String()); m != nil {
-			base = "http://" + m[1]
-			c, _ := httpGet(t, base+"/readyz")
-			return c == 200
-		}
-		return false
-	}, &stderr)
+	base, stderr := startServe(t, "--store", store, "--model", "sv", "--split", "4", "--poll", "100ms")
 
 	// Same rows, same version: predict's scores, bit for bit.
 	imps := readImpressions(t, input)
@@ -115,7 +94,7 @@ func TestServe(t *testing.T) {
 	waitFor(t, 10*time.Second, "the corrupt version refused", func() bool {
 		_, metrics := httpGet(t, base+"/metrics")
 		return strings.Contains(metrics, "wdstream_serve_refused_versions_total 1")
-	}, &stderr)
+	}, stderr)
 	if r := score(t, base, "sv", one, 200); r.Version != v1 {
 		t.Fatalf("after the corrupt version: served by %s, want %s", r.Version, v1)
 	}
@@ -124,11 +103,11 @@ func TestServe(t *testing.T) {
 	}
 	// A publish, then a rollback: each served within a second.
 	v3 := publishAs("sv")
-	servedAfterMove(t, base, one, v3, &stderr)
+	servedAfterMove(t, base, one, v3, stderr)
 	if _, _, err := publisher.Rollback(ctx, st, "sv", v1, "test"); err != nil {
 		t.Fatal(err)
 	}
-	servedAfterMove(t, base, one, v1, &stderr)
+	servedAfterMove(t, base, one, v1, stderr)
 
 	// Bad input: 4xx naming the field.
 	for _, c := range []struct {
@@ -200,11 +179,34 @@ func servedAfterMove(t *testing.T, base string, req serve.Request, version strin
 
 func waitFor(t *testing.T, timeout time.Duration, what string, ok func() bool, log *testenv.SyncBuffer) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s within %v:\n%s", what, timeout, log.String())
+	testenv.WaitFor(t, timeout, what, ok, log)
+}
+
+// startServe runs `wdstream serve` in-process until the test ends and
+// returns its base URL once it is ready, and its log.
+func startServe(t *testing.T, args ...string) (string, *testenv.SyncBuffer) {
+	t.Helper()
+	ctx, stop := context.WithCancel(context.Background())
+	stderr := &testenv.SyncBuffer{}
+	code := make(chan int, 1)
+	go func() {
+		code <- runMain(ctx, append([]string{"serve", "--http", "127.0.0.1:0"}, args...), io.Discard, stderr)
+	}()
+	t.Cleanup(func() {
+		stop()
+		if c := <-code; c != 0 {
+			t.Errorf("serve exited %d:\n%s", c, stderr.String())
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	})
+	base := ""
+	addrRE := regexp.MustCompile(`msg="HTTP port open" addr=(\S+)`)
+	waitFor(t, time.Minute, "the HTTP port and a loaded model", func() bool {
+		if m := addrRE.FindStringSubmatch(stderr.String()); m != nil {
+			base = "http://" + m[1]
+			c, _ := httpGet(t, base+"/readyz")
+			return c == 200
+		}
+		return false
+	}, stderr)
+	return base, stderr
 }

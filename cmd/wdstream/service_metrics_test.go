@@ -17,6 +17,14 @@ import (
 func httpGet(t *testing.T, url string) (int, string) {
 	t.Helper()
 	resp, err := http.Get(url)
+	code, _, b := httpAnswer(t, resp, err)
+	return code, string(b)
+}
+
+// httpAnswer reads the answer of an HTTP request (failing t on err): its
+// status, Content-Type and body.
+func httpAnswer(t *testing.T, resp *http.Response, err error) (int, string, []byte) {
+	t.Helper()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +33,7 @@ func httpGet(t *testing.T, url string) (int, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp.StatusCode, string(b)
+	return resp.StatusCode, resp.Header.Get("Content-Type"), b
 }
 
 // serviceMetrics are the names /metrics must show for the operations
