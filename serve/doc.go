@@ -42,8 +42,10 @@
 // Reload), loads a new version through publisher.Load (every checksum
 // verified), scores one batch with it off the request path, and swaps it
 // in atomically; requests in flight finish on the version they started
-// with. A version that fails any of that is refused and logged
-// (wdstream_serve_refused_versions_total) and the served one stays. A
+// with. A version that fails its checksums, does not decode or fails its
+// dry-run batch is refused and logged (wdstream_serve_refused_versions_total)
+// until LATEST moves, and the served one stays; a load that fails because
+// the store cannot be read is logged and tried again at the next poll. A
 // rollback moves LATEST like a publish and is followed the same way.
 //
 // The publisher's hooks make a publish served at once rather than at the

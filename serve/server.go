@@ -180,14 +180,22 @@ func (s *Server) follow(ctx context.Context) {
 	if latest == s.Version() || latest == s.met.refusedVersion() {
 		return
 	}
-	if err := s.load(ctx, latest); err != nil {
-		if ctx.Err() != nil {
-			return
-		}
+	err = s.load(ctx, latest)
+	switch {
+	case err == nil || ctx.Err() != nil:
+	case errors.Is(err, publisher.ErrCorrupt) || errors.Is(err, publisher.ErrNoVersion) || errors.Is(err, errDryRun):
+		// The version itself is bad: refused until LATEST moves.
 		s.met.refuse(latest)
 		s.cfg.Logger.Error("refusing a version: the served one stays", "model", s.cfg.Model, "version", latest, "serving", s.Version(), "err", err)
+	default:
+		// The store could not be read (down, a timeout): say so and try
+		// again at the next poll; the version may well be sound.
+		s.cfg.Logger.Warn("loading a version failed; retrying at the next poll", "model", s.cfg.Model, "version", latest, "serving", s.Version(), "err", err)
 	}
 }
+
+// errDryRun marks a version whose dry-run batch failed.
+var errDryRun = errors.New("dry-run batch")
 
 // load reads the version (every checksum verified: publisher.Load), scores
 // one batch with it off the request path (which also sizes the model to
@@ -205,10 +213,10 @@ func (s *Server) load(ctx context.Context, version string) error {
 	probe := []schemas.Example{{Impression: schemas.Impression{TS: 1, UserID: "dry-run", AppID: "dry-run", Features: map[string]schemas.Value{}}}}
 	scores, err := ld.trainer().Score(b.State, probe, 0)
 	if err != nil {
-		return fmt.Errorf("dry-run batch: %w", err)
+		return fmt.Errorf("%w: %w", errDryRun, err)
 	}
 	if x := float64(scores[0]); math.IsNaN(x) || math.IsInf(x, 0) {
-		return fmt.Errorf("dry-run batch: the score %v is not a finite number", x)
+		return fmt.Errorf("%w: the score %v is not a finite number", errDryRun, x)
 	}
 	prev := s.cur.Swap(ld)
 	s.met.served(m.Version)
