@@ -16,6 +16,7 @@ type metrics struct {
 	candidates prometheus.Histogram
 	scored     prometheus.Counter
 	overloaded prometheus.Counter
+	nonFinite  prometheus.Counter
 	reloads    prometheus.Counter
 	refused    prometheus.Counter
 	version    *prometheus.GaugeVec
@@ -36,15 +37,17 @@ func newMetrics(reg prometheus.Registerer, model string) *metrics {
 			Help: "Candidates of answered score requests.", Buckets: prometheus.ExponentialBuckets(1, 2, 14)}),
 		scored:     prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "scored_candidates_total", Help: "Candidates scored and answered."}),
 		overloaded: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "overloaded_total", Help: "Requests answered 503: the queue was full or the request ran past its deadline."}),
-		reloads:    prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "reloads_total", Help: "Versions loaded and swapped in."}),
-		refused:    prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "refused_versions_total", Help: "Versions LATEST named that failed to load or verify (the served one stayed)."}),
+		nonFinite: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "nonfinite_answers_total",
+			Help: "Requests answered 500 because the served version gave a candidate a score that is not a finite number."}),
+		reloads: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "reloads_total", Help: "Versions loaded and swapped in."}),
+		refused: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "refused_versions_total", Help: "Versions LATEST named that failed to load or verify (the served one stayed)."}),
 		version: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "version_info",
 			Help: "1 for the version being served."}, []string{"model", "version"}),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "model_events_total",
 			Help: "Publish events heard, by source (kafka, webhook) and result (reload, ignored, malformed, unauthorized)."}, []string{"source", "result"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.latency, m.candidates, m.scored, m.overloaded, m.reloads, m.refused, m.version, m.events)
+		reg.MustRegister(m.latency, m.candidates, m.scored, m.overloaded, m.nonFinite, m.reloads, m.refused, m.version, m.events)
 	}
 	return m
 }

@@ -215,8 +215,8 @@ func (s *Server) load(ctx context.Context, version string) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", errDryRun, err)
 	}
-	if x := float64(scores[0]); math.IsNaN(x) || math.IsInf(x, 0) {
-		return fmt.Errorf("%w: the score %v is not a finite number", errDryRun, x)
+	if nonFinite(scores) >= 0 {
+		return fmt.Errorf("%w: the score %v is not a finite number", errDryRun, scores[0])
 	}
 	prev := s.cur.Swap(ld)
 	s.met.served(m.Version)
@@ -347,6 +347,17 @@ func (s *Server) handleScore(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusServiceUnavailable, "not scored: "+err.Error())
 		return
 	}
+	// A sound version gives finite scores on valid input, and the dry run
+	// refuses one that does not; a version that still gives a NaN or an
+	// infinity for some candidate is the server's fault: 500, said before
+	// any byte of an answer is written.
+	if i := nonFinite(scores); i >= 0 {
+		s.met.nonFinite.Inc()
+		s.cfg.Logger.Error("a score is not a finite number; the request is answered 500", "model", s.cfg.Model, "version", ld.manifest.Version,
+			"candidate", i, "app_id", exs[i].AppID, "score", scores[i])
+		httpError(w, http.StatusInternalServerError, fmt.Sprintf("candidates[%d]: version %s gives a score that is not a finite number (%v)", i, ld.manifest.Version, scores[i]))
+		return
+	}
 	resp := Response{Model: s.cfg.Model, Version: ld.manifest.Version, Scores: scores, Ranking: rank(scores)}
 	if s.cfg.Impressions != nil {
 		resp.ImpressionIDs = s.logServed(exs, resp.Ranking)
@@ -361,6 +372,17 @@ func (s *Server) handleScore(w http.ResponseWriter, r *http.Request) {
 func writeJSON(w http.ResponseWriter, resp *Response) error {
 	w.Header().Set("Content-Type", "application/json")
 	return json.NewEncoder(w).Encode(resp)
+}
+
+// nonFinite returns the index of the first score that is NaN or infinite,
+// or -1.
+func nonFinite(scores []float32) int {
+	for i, x := range scores {
+		if f := float64(x); math.IsNaN(f) || math.IsInf(f, 0) {
+			return i
+		}
+	}
+	return -1
 }
 
 // rank returns the indices of scores, highest score first (ties in

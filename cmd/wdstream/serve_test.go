@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -103,11 +104,11 @@ func TestServe(t *testing.T) {
 	}
 	// A publish, then a rollback: each served within a second.
 	v3 := publishAs("sv")
-	servedAfterMove(t, base, one, v3, stderr)
+	servedAfter(t, base, "sv", one, v3, stderr)
 	if _, _, err := publisher.Rollback(ctx, st, "sv", v1, "test"); err != nil {
 		t.Fatal(err)
 	}
-	servedAfterMove(t, base, one, v1, stderr)
+	servedAfter(t, base, "sv", one, v1, stderr)
 
 	// Bad input: 4xx naming the field.
 	for _, c := range []struct {
@@ -168,13 +169,33 @@ func score(t *testing.T, base, model string, req serve.Request, wantCode int) se
 	return r
 }
 
-func servedAfterMove(t *testing.T, base string, req serve.Request, version string, log *testenv.SyncBuffer) {
+// servedAfter waits for model's answers to come from version, and logs how
+// long that took.
+func servedAfter(t *testing.T, base, model string, req serve.Request, version string, log *testenv.SyncBuffer) {
 	t.Helper()
 	start := time.Now()
 	waitFor(t, 10*time.Second, "version "+version+" served", func() bool {
-		return score(t, base, "sv", req, 200).Version == version
+		return score(t, base, model, req, 200).Version == version
 	}, log)
 	t.Logf("version %s served %v after LATEST moved", version, time.Since(start).Round(time.Millisecond))
+}
+
+// metricValue is the value of the unlabelled metric name on base's
+// /metrics (the test fails when it is not there).
+func metricValue(t *testing.T, base, name string) float64 {
+	t.Helper()
+	_, body := httpGet(t, base+"/metrics")
+	for _, line := range strings.Split(body, "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("%s: %q: %v", name, line, err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("%s is not on /metrics", name)
+	return 0
 }
 
 func waitFor(t *testing.T, timeout time.Duration, what string, ok func() bool, log *testenv.SyncBuffer) {
