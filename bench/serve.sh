@@ -6,12 +6,18 @@
 #     2 x 100 and 4 x 50 chunks (--split), end-to-end HTTP p50/p99 at a
 #     low rate, next to the kernel's p50/p99 for the same batch on one
 #     thread (BenchmarkScore200, trainer/train_bench_test.go, same spec);
-#   - a throughput-latency curve: p50/p99 and errors as the rate grows.
+#   - a throughput-latency curve: p50/p99 and errors as the rate grows;
+#   - with BROKERS set (a Kafka for the model-events hook): 10 publishes and
+#     one rollback while serveload runs at PUBLISH_RATE, with the failed
+#     requests and how long each version took from its model-events
+#     record to being served (the rollback sends no event: it is found by
+#     the 10 s poll).
 # Prints Markdown tables and the load average before each part.
 # usage: bench/serve.sh
 #   SPEC=configs/paper.yaml (the kernel benchmark's spec; or configs/playstore.yaml)
 #   RATES="20 40 80 160 320"  REQUESTS=400  DURATION=30s  SPLIT_CURVE=2
 #   TAGS=openblas  builds wdstream and the kernel benchmark with OpenBLAS
+#   BROKERS=127.0.0.1:19092  PUBLISH_RATE=40  (scripts/services.sh env.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 spec=${SPEC:-configs/paper.yaml}
@@ -35,9 +41,11 @@ go build -o "$tmp/serveload" ./bench/serveload
 	--warm-start none --force --force-reason "bench/serve.sh" >/dev/null 2>"$tmp/backfill.log"
 input="$tmp/world/impressions/day-002.parquet"
 
-# start_serve SPLIT: serve the model on a free port; sets url.
+# start_serve SPLIT [FLAGS...]: serve the model on a free port; sets url.
 start_serve() {
-	"$tmp/wdstream" serve --store "file://$tmp/store" --model bench --http 127.0.0.1:0 --split "$1" >"$tmp/serve.log" 2>&1 &
+	local split=$1
+	shift
+	"$tmp/wdstream" serve --store "file://$tmp/store" --model bench --http 127.0.0.1:0 --split "$split" "$@" >"$tmp/serve.log" 2>&1 &
 	srv=$!
 	local addr=""
 	for _ in $(seq 100); do
@@ -77,3 +85,62 @@ for rate in $rates; do
 	printf '| %s | %s | %s | %s | %s | %s |\n' "$rate" "$sent" "$answered" "${errs:-0}" "$(field "$line" p50)" "$(field "$line" p99)"
 done
 stop_serve
+
+brokers=${BROKERS:-}
+if [[ -z "$brokers" ]]; then
+	echo
+	echo "(BROKERS not set: the publishes-under-load part needs a Kafka for the model-events hook; skipped)"
+	exit 0
+fi
+publish_rate=${PUBLISH_RATE:-40}
+topic="bench-model-events-$$"
+{ cat "$spec"; printf '\nhooks:\n  kafka:\n    - topic: %s\n' "$topic"; } >"$tmp/spec-hooks.yaml"
+echo
+echo "Publishes under load: 10 publishes and a rollback while $publish_rate requests/s of 200 candidates run (--split $split_curve, --poll 10s, model-events on $brokers; load average $(cut -d' ' -f1-3 /proc/loadavg)):"
+echo
+# A first publish creates the topic, so that serve reads it from the start.
+publish() {
+	"$tmp/wdstream" backfill --spec "$tmp/spec-hooks.yaml" --store "file://$tmp/store" --model bench \
+		--impressions "$tmp/world/impressions/day-002.parquet" --installs "$tmp/world/installs/day-002.parquet" \
+		--epochs 1 --force --force-reason "bench/serve.sh publishes under load" --brokers "$brokers" >/dev/null 2>>"$tmp/publish.log"
+}
+publish
+first=$(cat "$tmp/store/bench/LATEST")
+start_serve "$split_curve" --brokers "$brokers" --model-events "$topic" --poll 10s
+"$tmp/serveload" --url "$url" --input "$input" --candidates 200 --rate "$publish_rate" --requests 1000000 --duration 10m >"$tmp/under-load.txt" &
+load=$!
+for _ in $(seq 10); do publish; sleep 2; done
+# Back to the version before LATEST (the first is gone: spec retain).
+rb_at=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
+"$tmp/wdstream" models rollback bench --reason "bench/serve.sh" --store "file://$tmp/store" >/dev/null
+rolled=$(cat "$tmp/store/bench/LATEST")
+sleep 12
+kill -INT "$load" 2>/dev/null || true
+wait "$load" || true
+stop_serve
+line=$(cat "$tmp/under-load.txt")
+echo "serveload: $line"
+echo
+# From each model-events record (its time field: LATEST moved) to the
+# server's "serving a version" log line for that version.
+kcat_out=$(kcat -b "$brokers" -C -t "$topic" -e -q -f '%s\n' 2>/dev/null || true)
+echo "| version | model-events time | served after (ms) |"
+echo "| --- | --- | --- |"
+while read -r ev; do
+	v=$(sed -n 's/.*"version":"\([^"]*\)".*/\1/p' <<<"$ev")
+	at=$(sed -n 's/.*"time":"\([^"]*\)".*/\1/p' <<<"$ev")
+	[[ -n "$v" && -n "$at" && "$v" != "$first" ]] || continue
+	served=$(sed -n "s/^time=\([^ ]*\) .*msg=\"serving a version\".* version=$v .*/\1/p" "$tmp/serve.log" | head -1)
+	if [[ -z "$served" ]]; then
+		echo "| $v | $at | not served |"
+		continue
+	fi
+	echo "| $v | $at | $(( $(date -d "$served" +%s%3N) - $(date -d "$at" +%s%3N) )) |"
+done <<<"$kcat_out"
+rb=$(sed -n "s/^time=\([^ ]*\) .*msg=\"serving a version\".* version=$rolled .*/\1/p" "$tmp/serve.log" | tail -1)
+echo
+if [[ -n "$rb" ]]; then
+	echo "rollback to $rolled at $rb_at: served $(( $(date -d "$rb" +%s%3N) - $(date -d "$rb_at" +%s%3N) )) ms later (found by the poll)"
+else
+	echo "rollback to $rolled at $rb_at: not served"
+fi

@@ -2,6 +2,7 @@ package serve
 
 import (
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -25,6 +26,29 @@ type metrics struct {
 	model       string
 	mu          sync.Mutex
 	refusedName string // the last version refused (not retried until LATEST moves)
+	stats       Stats
+	recent      []time.Duration // the last len(recent) latencies, a ring
+	next        int
+}
+
+// recentLatencies is how many of the last answered requests Stats'
+// quantiles cover.
+const recentLatencies = 1024
+
+// Stats is a snapshot of what the server did since it started, for the
+// status page and `wdstream demo`.
+type Stats struct {
+	Version    string // being served ("" before the first load)
+	Requests   int64  // answered with scores
+	Candidates int64  // scored and answered
+	Overloaded int64  // answered 503
+	NonFinite  int64  // answered 500 for a non-finite score
+	Reloads    int64  // versions swapped in
+	Refused    int64  // versions refused
+	// P50 and P99 are quantiles of the latency of the last Recent (at most
+	// 1024) answered requests; 0 before the first.
+	P50, P99 time.Duration
+	Recent   int
 }
 
 func newMetrics(reg prometheus.Registerer, model string) *metrics {
@@ -56,11 +80,51 @@ func (m *metrics) request(d time.Duration, candidates int) {
 	m.latency.Observe(d.Seconds())
 	m.candidates.Observe(float64(candidates))
 	m.scored.Add(float64(candidates))
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.stats.Requests++
+	m.stats.Candidates += int64(candidates)
+	if len(m.recent) < recentLatencies {
+		m.recent = append(m.recent, d)
+	} else {
+		m.recent[m.next] = d
+		m.next = (m.next + 1) % recentLatencies
+	}
+}
+
+func (m *metrics) overload() {
+	m.overloaded.Inc()
+	m.mu.Lock()
+	m.stats.Overloaded++
+	m.mu.Unlock()
+}
+
+func (m *metrics) nonFiniteAnswer() {
+	m.nonFinite.Inc()
+	m.mu.Lock()
+	m.stats.NonFinite++
+	m.mu.Unlock()
+}
+
+// snapshot returns the Stats.
+func (m *metrics) snapshot() Stats {
+	m.mu.Lock()
+	st := m.stats
+	lat := slices.Clone(m.recent)
+	m.mu.Unlock()
+	if len(lat) > 0 {
+		slices.Sort(lat)
+		q := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
+		st.P50, st.P99, st.Recent = q(0.5), q(0.99), len(lat)
+	}
+	return st
 }
 
 func (m *metrics) served(version string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.stats.Version = version
+	m.stats.Reloads++
 	m.version.Reset()
 	m.version.WithLabelValues(m.model, version).Set(1)
 	m.reloads.Inc()
@@ -70,6 +134,7 @@ func (m *metrics) refuse(version string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.refusedName = version
+	m.stats.Refused++
 	m.refused.Inc()
 }
 

@@ -109,6 +109,7 @@ type Server struct {
 
 	reload   chan struct{} // a nudge to read LATEST now
 	reloadMu sync.Mutex    // one load at a time
+	waiting  bool          // "no version yet" was logged (under reloadMu)
 }
 
 // New checks cfg and returns a server with no model yet (Run loads it).
@@ -129,6 +130,9 @@ func (s *Server) Version() string {
 	}
 	return ""
 }
+
+// Stats returns what the server did since it started.
+func (s *Server) Stats() Stats { return s.met.snapshot() }
 
 // Reload asks Run to read LATEST now (a publish hook heard of a new
 // version); it never blocks.
@@ -171,6 +175,14 @@ func (s *Server) follow(ctx context.Context) {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
 	latest, err := s.cfg.Store.Latest(ctx, s.cfg.Model)
+	if errors.Is(err, publisher.ErrNoVersion) {
+		// Nothing published yet: normal before the first publish, said once.
+		if !s.waiting {
+			s.waiting = true
+			s.cfg.Logger.Info("no version published yet; waiting for one", "model", s.cfg.Model)
+		}
+		return
+	}
 	if err != nil {
 		if ctx.Err() == nil {
 			s.cfg.Logger.Warn("reading LATEST", "model", s.cfg.Model, "err", err)
@@ -342,7 +354,7 @@ func (s *Server) handleScore(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, fmt.Sprintf("candidates: %v", err))
 		return
 	case err != nil:
-		s.met.overloaded.Inc()
+		s.met.overload()
 		w.Header().Set("Retry-After", "1")
 		httpError(w, http.StatusServiceUnavailable, "not scored: "+err.Error())
 		return
@@ -352,7 +364,7 @@ func (s *Server) handleScore(w http.ResponseWriter, r *http.Request) {
 	// infinity for some candidate is the server's fault: 500, said before
 	// any byte of an answer is written.
 	if i := nonFinite(scores); i >= 0 {
-		s.met.nonFinite.Inc()
+		s.met.nonFiniteAnswer()
 		s.cfg.Logger.Error("a score is not a finite number; the request is answered 500", "model", s.cfg.Model, "version", ld.manifest.Version,
 			"candidate", i, "app_id", exs[i].AppID, "score", scores[i])
 		httpError(w, http.StatusInternalServerError, fmt.Sprintf("candidates[%d]: version %s gives a score that is not a finite number (%v)", i, ld.manifest.Version, scores[i]))

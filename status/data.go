@@ -102,6 +102,18 @@ func (p *Page) data(ctx context.Context) pageData {
 			Name: "train", Unit: "examples", Total: st.Examples, Rate: rate(st.Examples, ref.Trained), Lag: lag("train"), Details: det,
 		})
 	}
+	if p.src.Serve != nil {
+		sv := p.src.Serve()
+		version := sv.Version
+		if version == "" {
+			version = "none yet"
+		}
+		d.Stages = append(d.Stages, stageRow{
+			Name: "serve", Unit: "requests", Total: sv.Requests, Rate: rate(sv.Requests, ref.Served.Requests), Lag: "-",
+			Details: fmt.Sprintf("version %s; latency p50 %s, p99 %s (last %d requests); %d candidates scored; %d overloaded (503), %d non-finite (500); %d reloads, %d versions refused",
+				version, ms(sv.P50), ms(sv.P99), sv.Recent, sv.Candidates, sv.Overloaded, sv.NonFinite, sv.Reloads, sv.Refused),
+		})
+	}
 	rows, verr := p.statusVersions(ctx)
 	d.VersionsErr = verr
 	for i := len(rows) - 1; i >= 0; i-- {
@@ -115,6 +127,9 @@ func (p *Page) data(ctx context.Context) pageData {
 	d.Charts = p.charts(rows, hist)
 	return d
 }
+
+// ms formats d in milliseconds.
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/1e6) }
 
 // charts builds the page's charts: gate AUC and log loss across versions,
 // progressive AUC and log loss over time, and throughput over time.
@@ -175,6 +190,18 @@ func (p *Page) charts(rows []versionRow, hist []sample) []chart {
 		chart{ID: "chart-progressive-logloss", Title: "Progressive log loss over time", XTick: ttick, Empty: noProg,
 			Series: []chartSeries{{Name: "progressive log loss", Color: colorLoss, X: tx, Y: pl}}},
 	)
+	if p.src.Serve != nil {
+		var sx, p50, p99 []float64
+		for _, s := range hist {
+			if s.Served.Requests > 0 {
+				sx = append(sx, s.At.Sub(t0).Seconds())
+				p50 = append(p50, float64(s.Served.P50)/1e6)
+				p99 = append(p99, float64(s.Served.P99)/1e6)
+			}
+		}
+		out = append(out, chart{ID: "chart-serve-latency", Title: "Serving latency, ms (over the last 1024 requests)", XTick: ttick, Empty: "no request served yet",
+			Series: []chartSeries{{Name: "p50", Color: colorAUC, X: sx, Y: p50}, {Name: "p99", Color: colorLoss, X: sx, Y: p99}}})
+	}
 	if len(hist) > 1 {
 		var rx []float64
 		for _, s := range hist[1:] {

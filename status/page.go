@@ -13,6 +13,7 @@ import (
 	"github.com/wdstream/wdstream/continuous"
 	"github.com/wdstream/wdstream/ingest"
 	"github.com/wdstream/wdstream/publisher"
+	"github.com/wdstream/wdstream/serve"
 )
 
 // Store is what the status page reads from the model store: the listing
@@ -29,7 +30,9 @@ type Sources struct {
 	Join    func() ingest.JoinStats
 	Archive func() ingest.ArchiveStats
 	Train   func() continuous.Status
-	Store   Store // nil: no store
+	// Serve is the scoring server of this process (nil: none).
+	Serve func() serve.Stats
+	Store Store // nil: no store
 	// Lag returns, per stage, the records its consumer group has not
 	// committed yet (Kafka's consumer lag); nil or missing: unknown.
 	Lag    func(ctx context.Context) map[string]int64
@@ -50,6 +53,7 @@ type sample struct {
 	ProgAUC     float64
 	ProgLogLoss float64
 	ProgCount   int
+	Served      serve.Stats
 	Lag         map[string]int64
 }
 
@@ -112,6 +116,9 @@ func (p *Page) record(ctx context.Context) {
 		st := p.src.Train()
 		s.Trained = st.Examples
 		s.ProgAUC, s.ProgLogLoss, s.ProgCount = st.Progressive.AUC, st.Progressive.LogLoss, st.Progressive.Count
+	}
+	if p.src.Serve != nil {
+		s.Served = p.src.Serve()
 	}
 	if p.src.Lag != nil {
 		lctx, cancel := context.WithTimeout(ctx, p.src.Every)

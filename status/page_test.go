@@ -17,6 +17,7 @@ import (
 	"github.com/wdstream/wdstream/ingest"
 	"github.com/wdstream/wdstream/internal/testenv"
 	"github.com/wdstream/wdstream/publisher"
+	"github.com/wdstream/wdstream/serve"
 	"github.com/wdstream/wdstream/trainer"
 )
 
@@ -93,9 +94,14 @@ func testPage(t *testing.T) *Page {
 		Progressive: trainer.Metrics{Count: 20000, AUC: 0.858, LogLoss: 0.115, Calibration: 1.02}, LastPublished: fs.latest,
 	}
 	join := ingest.JoinStats{Impressions: 8000 * 60, Installs: 300 * 60, Examples: 7950 * 60, Positives: 16000, Pending: 2100, Assigned: 4}
+	served := func(i int) serve.Stats {
+		return serve.Stats{Version: fs.latest, Requests: int64(5 * i), Candidates: int64(100 * i), Reloads: 4, Refused: 1,
+			P50: time.Duration(500+i) * time.Microsecond, P99: time.Duration(12000+40*i) * time.Microsecond, Recent: min(5*i, 1024)}
+	}
 	p := New(Sources{
 		Model: "demo", Where: "file:///tmp/demo/store", Store: fs,
-		Join: func() ingest.JoinStats { return join }, Train: func() continuous.Status { return train },
+		Serve: func() serve.Stats { return served(60) },
+		Join:  func() ingest.JoinStats { return join }, Train: func() continuous.Status { return train },
 		Archive: func() ingest.ArchiveStats { return ingest.ArchiveStats{Examples: 7800 * 60, Files: 12, Bytes: 21e6} },
 		Now:     func() time.Time { return now },
 	})
@@ -110,6 +116,7 @@ func testPage(t *testing.T) *Page {
 			ProgLogLoss: 0.25 - 0.13*x*(2-x),
 			ProgCount:   20000,
 			Lag:         map[string]int64{"join": int64(2000 + i%7*100), "train": 5000},
+			Served:      served(i),
 		})
 	}
 	return p
@@ -138,6 +145,7 @@ func checkStatusHTML(t *testing.T, page string) {
 		`<table id="stages">`, `<td>join</td>`, `<td>archive</td>`, `<td>train</td>`,
 		`id="chart-version-auc"`, `id="chart-version-logloss"`, `id="chart-progressive-auc"`,
 		`id="chart-progressive-logloss"`, `id="chart-throughput"`, `<polyline`, `<circle`,
+		`<td>serve</td>`, `300 requests`, `latency p50 0.6 ms, p99 14.4 ms (last 300 requests)`, `1 versions refused`, `id="chart-serve-latency"`,
 		`<table id="versions">`, `(LATEST)`, `class="rejected"`, `max_auc_drop`, `0.8690`,
 		`4 published, 1 rejected`, `id="prog-auc">0.8580`,
 	} {
@@ -188,8 +196,8 @@ func TestStatusPageChromium(t *testing.T) {
 	}
 	dom := run("--dump-dom")
 	checkStatusHTML(t, dom)
-	if n := strings.Count(dom, "<svg"); n < 5 {
-		t.Errorf("the DOM holds %d svg elements, want 5 charts", n)
+	if n := strings.Count(dom, "<svg"); n < 6 {
+		t.Errorf("the DOM holds %d svg elements, want 6 charts", n)
 	}
 	dir := filepath.Join("..", "..", "test-artifacts")
 	if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -11,7 +11,9 @@
 //	--input day.parquet --candidates 200 --rate 20 --requests 400 --duration 30s
 //
 // It prints one line: rate asked and achieved, answered, errors by status,
-// and p50, p90, p99 and max latency in ms.
+// p50, p90, p99 and max latency in ms, and the model versions that
+// answered (in the order first seen). SIGINT stops it early, with the
+// same line.
 package main
 
 import (
@@ -23,8 +25,11 @@ import (
 	"io"
 	"log"
 	"net/http"
+	"os"
+	"os/signal"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/wdstream/wdstream/ingest"
@@ -43,7 +48,10 @@ func main() {
 	if *url == "" || *input == "" {
 		log.Fatal("serveload: --url and --input are required")
 	}
-	ctx := context.Background()
+	// SIGINT or SIGTERM stops sending; the answers still due are awaited
+	// and the line printed.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	files, err := ingest.Glob(ctx, *input)
 	if err != nil {
 		log.Fatal(err)
@@ -63,12 +71,17 @@ func main() {
 	var mu sync.Mutex
 	var lat []time.Duration
 	codes := map[int]int{}
+	var versions []string
 	var wg sync.WaitGroup
 	every := time.Duration(float64(time.Second) / *rate)
 	start := time.Now()
 	sent := 0
-	for next := start; sent < *requests && time.Since(start) < *duration; next = next.Add(every) {
-		time.Sleep(time.Until(next))
+	for next := start; sent < *requests && time.Since(start) < *duration && ctx.Err() == nil; next = next.Add(every) {
+		select {
+		case <-time.After(time.Until(next)):
+		case <-ctx.Done():
+			continue
+		}
 		b := bodies[sent%len(bodies)]
 		sent++
 		wg.Add(1)
@@ -76,11 +89,19 @@ func main() {
 			defer wg.Done()
 			t0 := time.Now()
 			resp, err := client.Post(*url, "application/json", bytes.NewReader(b))
-			code := -1
+			code, version := -1, ""
 			if err == nil {
-				_, _ = io.Copy(io.Discard, resp.Body)
+				var ans struct {
+					Version string `json:"version"`
+				}
+				raw, rerr := io.ReadAll(resp.Body)
 				_ = resp.Body.Close()
 				code = resp.StatusCode
+				if rerr != nil {
+					code = -1
+				} else if code == http.StatusOK && json.Unmarshal(raw, &ans) == nil {
+					version = ans.Version
+				}
 			}
 			d := time.Since(t0)
 			mu.Lock()
@@ -88,6 +109,9 @@ func main() {
 			codes[code]++
 			if code == http.StatusOK {
 				lat = append(lat, d)
+				if version != "" && !slices.Contains(versions, version) {
+					versions = append(versions, version)
+				}
 			}
 		}()
 	}
@@ -106,8 +130,8 @@ func main() {
 			errs += fmt.Sprintf(" %d:%d", c, n)
 		}
 	}
-	fmt.Printf("rate %.1f/s asked, %.1f/s sent; %d answered 200, errors [%s ]; latency ms p50 %.2f p90 %.2f p99 %.2f max %.2f\n",
-		*rate, float64(sent)/elapsed.Seconds(), len(lat), errs, q(0.5), q(0.9), q(0.99), q(1))
+	fmt.Printf("rate %.1f/s asked, %.1f/s sent; %d answered 200, errors [%s ]; latency ms p50 %.2f p90 %.2f p99 %.2f max %.2f; versions %d %v\n",
+		*rate, float64(sent)/elapsed.Seconds(), len(lat), errs, q(0.5), q(0.9), q(0.99), q(1), len(versions), versions)
 }
 
 // body is the score request of one user's view of imps: the first

@@ -142,6 +142,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	rc.svc.http = freeAddr(f.http)
 	rc.bootstrap = 5000
 	rc.progressiveWindow = 20000
+	rc.servePoll = 2 * time.Second
 	if err := os.MkdirAll(filepath.Join(f.dir, "store"), 0o755); err != nil {
 		return err
 	}
@@ -159,10 +160,13 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	go func() { simDone <- d.simulate(runCtx) }()
 	dispDone := make(chan struct{})
 	go func() { d.display(runCtx); close(dispDone) }()
+	reqDone := make(chan struct{})
+	go func() { d.request(runCtx); close(reqDone) }()
 	runErr := env.run(runCtx)
 	stop()
 	simErr := <-simDone
 	<-dispDone
+	<-reqDone
 	if runErr != nil {
 		return runErr
 	}

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -12,6 +15,8 @@ import (
 
 	"github.com/wdstream/wdstream/continuous"
 	"github.com/wdstream/wdstream/ingest"
+	"github.com/wdstream/wdstream/schemas"
+	"github.com/wdstream/wdstream/serve"
 	"github.com/wdstream/wdstream/simulate"
 )
 
@@ -37,6 +42,8 @@ func (d *demo) header() {
 	fmt.Fprintf(out, "  Kafka (embedded):  %s   e.g. kcat -b %s -C -t examples -c 3\n", d.brokers[0], d.brokers[0])
 	if d.env.httpAddr != nil {
 		fmt.Fprintf(out, "  status page:       http://%s/   (metrics: http://%s/metrics)\n", d.env.httpAddr, d.env.httpAddr)
+		fmt.Fprintf(out, "  scoring API:       POST http://%s/v1/models/%s/score   (the latest version, %d requests/s sent by the demo)\n",
+			d.env.httpAddr, demoModel, demoRequestRate)
 	}
 	fmt.Fprintf(out, "  models (store):    %s\n", d.env.cfg.store)
 	fmt.Fprintf(out, "  spec, log:         %s, %s\n", d.specPath, d.logPath)
@@ -117,6 +124,11 @@ func (d *demo) display(ctx context.Context) {
 		}
 		line := fmt.Sprintf("[%s] %5.0f events/s  join lag %s  examples %d joined, %d trained  %s  versions %d",
 			d.elapsed(), rate, lag, js.Examples, ts.Examples, prog, countPublished(ts.Publishes))
+		if d.env.serve != nil {
+			if sv := d.env.serve.Stats(); sv.Requests > 0 {
+				line += fmt.Sprintf("  served %d requests (p99 %.1f ms)", sv.Requests, float64(sv.P99)/1e6)
+			}
+		}
 		if tty {
 			fmt.Fprint(d.stdout, "\r\033[K"+line)
 		} else {
@@ -153,4 +165,64 @@ func publishLine(start time.Time, ev continuous.PublishEvent) string {
 	}
 	return fmt.Sprintf("[%s] %s %s@%s after %d examples: gate AUC %.4f, log loss %.4f (%s)",
 		at, what, demoModel, ev.Version, ev.Examples, ev.AUC, ev.LogLoss, ev.Verdict)
+}
+
+// The demo's trickle of score requests: demoRequestRate requests a second,
+// each the next demoCandidates impressions of the simulated world.
+const (
+	demoRequestRate = 5
+	demoCandidates  = 20
+)
+
+// request sends score requests to the demo's own scoring API until ctx is
+// done, as a client of the serving fleet would: the candidates are the
+// impressions of another run of the same world (one user's columns, each
+// app's own). Answers before the first version is published are 503 and
+// are not counted as served.
+func (d *demo) request(ctx context.Context) {
+	if d.env.httpAddr == nil || d.env.serve == nil {
+		return
+	}
+	w, err := simulate.NewWorld(d.w.Config())
+	if err != nil {
+		return
+	}
+	url := fmt.Sprintf("http://%s/v1/models/%s/score", d.env.httpAddr, demoModel)
+	client := &http.Client{Timeout: 5 * time.Second}
+	tick := time.NewTicker(time.Second / demoRequestRate)
+	defer tick.Stop()
+	var batch []schemas.Impression
+	_, _ = w.Run(ctx, func(ev simulate.Event) error {
+		if ev.Impression == nil {
+			return nil
+		}
+		batch = append(batch, *ev.Impression)
+		if len(batch) < demoCandidates {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+		req := serve.Request{UserID: batch[0].UserID, TS: time.Now().UnixMilli()}
+		for i := range batch {
+			req.Candidates = append(req.Candidates, serve.CandidateOf(&batch[i]))
+		}
+		batch = batch[:0]
+		body, err := json.Marshal(req)
+		if err != nil {
+			return err
+		}
+		hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		hreq.Header.Set("Content-Type", "application/json")
+		if resp, err := client.Do(hreq); err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			_ = resp.Body.Close()
+		}
+		return nil
+	})
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -52,6 +53,11 @@ func (d *demo) summary(ctx context.Context, interrupted bool) error {
 			row("  oracle AUC (true_p) on the same examples", fmt.Sprintf("%.4f", r.Oracle))
 			row("  (AUC - 0.5) / (oracle - 0.5)", fmt.Sprintf("%.3f", r.Fraction))
 		}
+	}
+	if d.env.serve != nil {
+		sv := d.env.serve.Stats()
+		row("served (scoring API)", fmt.Sprintf("%d requests, %d candidates; latency p50 %.1f ms, p99 %.1f ms; %d versions loaded, last %s",
+			sv.Requests, sv.Candidates, float64(sv.P50)/1e6, float64(sv.P99)/1e6, sv.Reloads, cmp.Or(sv.Version, "none")))
 	}
 	row("models", d.storeDir()+"/"+demoModel+"/versions/")
 	row("archived examples (Parquet)", d.storeDir()+"/"+demoModel+"/examples/")

@@ -24,6 +24,7 @@ import (
 	"github.com/wdstream/wdstream/publisher"
 	"github.com/wdstream/wdstream/schemas"
 	"github.com/wdstream/wdstream/schemas/spec"
+	"github.com/wdstream/wdstream/serve"
 	"github.com/wdstream/wdstream/status"
 )
 
@@ -52,6 +53,10 @@ type runConfig struct {
 	// Train-stage knobs without a flag (0: continuous.Config's defaults);
 	// the demo sets them for its small world.
 	bootstrap, progressiveWindow int
+	// servePoll, when set, also serves the model on the HTTP port
+	// (POST /v1/models/NAME/score, package serve), following LATEST
+	// every servePoll; the demo sets it.
+	servePoll time.Duration
 }
 
 // defaultRunConfig returns the defaults of `wdstream run`'s flags.
@@ -82,7 +87,8 @@ type runEnv struct {
 	join    *ingest.JoinStage
 	archive *ingest.ArchiveStage
 	train   *continuous.Stage
-	status  *status.Page // the page at / of the HTTP port
+	serve   *serve.Server // nil unless cfg.servePoll is set
+	status  *status.Page  // the page at / of the HTTP port
 	// httpAddr is the HTTP port's address (nil without --http).
 	httpAddr net.Addr
 	runners  []func(context.Context) error
@@ -242,6 +248,11 @@ func startRun(ctx context.Context, cfg *runConfig, sp *spec.Spec, logger *slog.L
 		}
 		env.runners = append(env.runners, r)
 	}
+	if cfg.servePoll > 0 && cfg.svc.http != "" {
+		if err := buildServer(ctx, env); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.svc.http != "" {
 		registerLagMetrics(env)
 		mux := http.NewServeMux()
@@ -250,6 +261,10 @@ func startRun(ctx context.Context, cfg *runConfig, sp *spec.Spec, logger *slog.L
 		}
 		mux.Handle("/{$}", env.status)
 		pages := "/ (status) /metrics /healthz /readyz"
+		if env.serve != nil {
+			mux.Handle("/v1/", env.serve.Handler())
+			pages += " /v1/models/" + cfg.model + "/score"
+		}
 		if cfg.svc.pprof {
 			mountPprof(mux)
 			pages += " /debug/pprof/"
@@ -264,6 +279,25 @@ func startRun(ctx context.Context, cfg *runConfig, sp *spec.Spec, logger *slog.L
 		env.runners = append(env.runners, srv)
 	}
 	return env, nil
+}
+
+// buildServer makes env serve the model it trains (the demo): a scoring
+// server on a store of its own, following LATEST every cfg.servePoll.
+func buildServer(ctx context.Context, env *runEnv) error {
+	st, err := publisher.OpenStore(ctx, env.cfg.store)
+	if err != nil {
+		return err
+	}
+	env.closers = append(env.closers, st.Close)
+	env.serve, err = serve.New(serve.Config{
+		Store: st, Model: env.cfg.model, Poll: env.cfg.servePoll,
+		Registerer: env.reg, Logger: env.logger.With("component", "serve"),
+	})
+	if err != nil {
+		return err
+	}
+	env.runners = append(env.runners, env.serve.Run)
+	return nil
 }
 
 // close releases what startRun opened.

@@ -21,6 +21,9 @@ func newRunStatusPage(ctx context.Context, env *runEnv) (*status.Page, error) {
 	if env.train != nil {
 		src.Train = env.train.Status
 	}
+	if env.serve != nil {
+		src.Serve = env.serve.Stats
+	}
 	if env.cfg.store != "" && env.cfg.model != "" {
 		st, err := publisher.OpenStore(ctx, env.cfg.store)
 		if err != nil {
