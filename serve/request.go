@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/valyala/fastjson"
+
 	"github.com/wdstream/wdstream/schemas"
 )
 
@@ -53,88 +55,167 @@ type FieldError struct {
 
 func (e *FieldError) Error() string { return e.Field + ": " + e.Problem }
 
-// examples turns the request into one impression per candidate, the shared
-// features first and each candidate's on top (a candidate's column wins).
-// now is the request's time when it gives none.
-func (r *Request) examples(maxCandidates int, now int64) ([]schemas.Example, error) {
-	if r.UserID == "" {
+// parsers parse request bodies (fastjson: one pass, no reflection; a
+// parser is reused across requests, the values it returns are not).
+var parsers fastjson.ParserPool
+
+// decodeRequest reads a JSON body (see Request) into one impression per
+// candidate, the shared features first and each candidate's on top (a
+// candidate's column wins; null makes a shared column absent for it). now
+// is the request's time when it gives none. Unknown keys are ignored, as
+// encoding/json ignores them; an error names the field at fault.
+func decodeRequest(body []byte, maxCandidates int, now int64) ([]schemas.Example, error) {
+	p := parsers.Get()
+	defer parsers.Put(p)
+	root, err := p.ParseBytes(body)
+	if err != nil {
+		return nil, &FieldError{"body", "not a score request: " + err.Error()}
+	}
+	top, err := root.Object()
+	if err != nil {
+		return nil, &FieldError{"body", "not a score request: want a JSON object"}
+	}
+	userID, err := optString(top.Get("user_id"), "user_id")
+	if err != nil {
+		return nil, err
+	}
+	if userID == "" {
 		return nil, &FieldError{"user_id", "required"}
 	}
-	if len(r.Candidates) == 0 {
+	ts := now
+	if v := top.Get("ts"); v != nil && v.Type() != fastjson.TypeNull {
+		n, err := v.Int64()
+		if err != nil || n < 0 {
+			return nil, &FieldError{"ts", fmt.Sprintf("%s: want Unix milliseconds", v)}
+		}
+		if n != 0 {
+			ts = n
+		}
+	}
+	shared, err := features(top.Get("features"), "features", nil)
+	if err != nil {
+		return nil, err
+	}
+	cands := top.Get("candidates")
+	if cands == nil || cands.Type() == fastjson.TypeNull {
 		return nil, &FieldError{"candidates", "at least one candidate is required"}
 	}
-	if len(r.Candidates) > maxCandidates {
-		return nil, &FieldError{"candidates", fmt.Sprintf("%d candidates, at most %d per request (--max-candidates)", len(r.Candidates), maxCandidates)}
+	list, err := cands.Array()
+	switch {
+	case err != nil:
+		return nil, &FieldError{"candidates", "want a list of candidates"}
+	case len(list) == 0:
+		return nil, &FieldError{"candidates", "at least one candidate is required"}
+	case len(list) > maxCandidates:
+		return nil, &FieldError{"candidates", fmt.Sprintf("%d candidates, at most %d per request (--max-candidates)", len(list), maxCandidates)}
 	}
-	ts := r.TS
-	if ts == 0 {
-		ts = now
-	}
-	if ts < 0 {
-		return nil, &FieldError{"ts", fmt.Sprintf("%d: want Unix milliseconds", ts)}
-	}
-	shared := make(map[string]schemas.Value, len(r.Features))
-	for k, raw := range r.Features {
-		v, err := value(raw)
+	exs := make([]schemas.Example, len(list))
+	for i, c := range list {
+		at := fmt.Sprintf("candidates[%d]", i)
+		obj, err := c.Object()
 		if err != nil {
-			return nil, &FieldError{"features." + k, err.Error()}
+			return nil, &FieldError{at, "want an object with app_id and features"}
 		}
-		if v.Kind != schemas.KindNull {
-			shared[k] = v
+		appID, err := optString(obj.Get("app_id"), at+".app_id")
+		if err != nil {
+			return nil, err
 		}
-	}
-	exs := make([]schemas.Example, len(r.Candidates))
-	for i, c := range r.Candidates {
-		if c.AppID == "" {
-			return nil, &FieldError{fmt.Sprintf("candidates[%d].app_id", i), "required"}
+		if appID == "" {
+			return nil, &FieldError{at + ".app_id", "required"}
 		}
-		f := make(map[string]schemas.Value, len(shared)+len(c.Features))
-		for k, v := range shared {
-			f[k] = v
+		f, err := features(obj.Get("features"), at+".features", shared)
+		if err != nil {
+			return nil, err
 		}
-		for k, raw := range c.Features {
-			v, err := value(raw)
-			if err != nil {
-				return nil, &FieldError{fmt.Sprintf("candidates[%d].features.%s", i, k), err.Error()}
-			}
-			if v.Kind == schemas.KindNull {
-				delete(f, k) // null: absent for this candidate
-				continue
-			}
-			f[k] = v
-		}
-		exs[i].Impression = schemas.Impression{TS: ts, UserID: r.UserID, AppID: c.AppID, Features: f}
+		exs[i].Impression = schemas.Impression{TS: ts, UserID: userID, AppID: appID, Features: f}
 	}
 	return exs, nil
 }
 
+// optString reads a string or null ("") named at.
+func optString(v *fastjson.Value, at string) (string, error) {
+	if v == nil || v.Type() == fastjson.TypeNull {
+		return "", nil
+	}
+	b, err := v.StringBytes()
+	if err != nil {
+		return "", &FieldError{at, "want a string"}
+	}
+	return string(b), nil
+}
+
+// features reads a features object named at (absent or null: none) into a
+// new map holding base's columns and then its own: a string, a finite
+// number, a boolean, a list of strings, or null (absent: deletes base's).
+func features(v *fastjson.Value, at string, base map[string]schemas.Value) (map[string]schemas.Value, error) {
+	var obj *fastjson.Object
+	if v != nil && v.Type() != fastjson.TypeNull {
+		var err error
+		if obj, err = v.Object(); err != nil {
+			return nil, &FieldError{at, "want an object of columns"}
+		}
+	}
+	n := len(base)
+	if obj != nil {
+		n += obj.Len()
+	}
+	out := make(map[string]schemas.Value, n)
+	for k, x := range base {
+		out[k] = x
+	}
+	if obj == nil {
+		return out, nil
+	}
+	var err error
+	obj.Visit(func(key []byte, x *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		var val schemas.Value
+		if val, err = value(x); err != nil {
+			err = &FieldError{at + "." + string(key), err.Error()}
+			return
+		}
+		if val.Kind == schemas.KindNull {
+			delete(out, string(key))
+			return
+		}
+		out[string(key)] = val
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // value reads one feature value: a string, a finite number, a boolean, a
 // list of strings, or null (absent).
-func value(raw json.RawMessage) (schemas.Value, error) {
-	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return schemas.Value{}, fmt.Errorf("not a JSON value: %v", err)
-	}
-	switch x := v.(type) {
-	case nil:
+func value(v *fastjson.Value) (schemas.Value, error) {
+	switch v.Type() {
+	case fastjson.TypeNull:
 		return schemas.Value{}, nil
-	case string:
-		return schemas.String(x), nil
-	case float64:
-		if math.IsInf(x, 0) || math.IsNaN(x) {
-			return schemas.Value{}, fmt.Errorf("%v is not a finite number", x)
+	case fastjson.TypeString:
+		b, _ := v.StringBytes()
+		return schemas.String(string(b)), nil
+	case fastjson.TypeNumber:
+		x, err := v.Float64()
+		if err != nil || math.IsInf(x, 0) || math.IsNaN(x) {
+			return schemas.Value{}, fmt.Errorf("%s is not a finite number", v)
 		}
 		return schemas.Number(x), nil
-	case bool:
-		return schemas.Bool(x), nil
-	case []any:
-		ss := make([]string, len(x))
-		for i, e := range x {
-			s, ok := e.(string)
-			if !ok {
-				return schemas.Value{}, fmt.Errorf("element %d of the list is %T, want a string", i, e)
+	case fastjson.TypeTrue:
+		return schemas.Bool(true), nil
+	case fastjson.TypeFalse:
+		return schemas.Bool(false), nil
+	case fastjson.TypeArray:
+		arr, _ := v.Array()
+		ss := make([]string, len(arr))
+		for i, e := range arr {
+			b, err := e.StringBytes()
+			if err != nil {
+				return schemas.Value{}, fmt.Errorf("element %d of the list is %s, want a string", i, e.Type())
 			}
-			ss[i] = s
+			ss[i] = string(b)
 		}
 		return schemas.Strings(ss), nil
 	}

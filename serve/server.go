@@ -334,12 +334,7 @@ func (s *Server) handleScore(w http.ResponseWriter, r *http.Request) {
 		exs, err = s.arrowExamples(body)
 		write = writeArrow
 	} else {
-		var req Request
-		if err = json.Unmarshal(body, &req); err != nil {
-			err = &FieldError{"body", "not a score request: " + err.Error()}
-		} else {
-			exs, err = req.examples(s.cfg.MaxCandidates, s.cfg.Now().UnixMilli())
-		}
+		exs, err = decodeRequest(body, s.cfg.MaxCandidates, s.cfg.Now().UnixMilli())
 	}
 	if err != nil {
 		httpError(w, http.StatusBadRequest, err.Error())

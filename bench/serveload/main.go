@@ -3,8 +3,11 @@
 // rate whether or not earlier ones have answered, so a slow server shows
 // as latency, not as a lower rate), bounded by a request count and a time.
 // Candidates come from an impressions file (Parquet or JSON lines): each
-// request takes --candidates consecutive impressions, their features as
-// the candidates' own.
+// request takes --candidates consecutive impressions and is the first
+// one's user asking for them, as a serving fleet asks: the user's columns
+// (--shared, the simulator's user columns by default) once, from the first
+// impression, and each candidate with its app's columns. --drop names
+// columns no client sends (the simulator's true_p).
 //
 // usage: serveload --url http://127.0.0.1:8080/v1/models/ps/score
 //
@@ -28,6 +31,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -44,7 +48,10 @@ func main() {
 	rate := flag.Float64("rate", 10, "requests started per second")
 	requests := flag.Int("requests", 200, "requests to send at most")
 	duration := flag.Duration("duration", 30*time.Second, "time to send for at most")
+	sharedCols := flag.String("shared", "country,language,device,age_bucket,installed_apps", "columns of the user, sent once per request (comma-separated)")
+	dropCols := flag.String("drop", "true_p", "columns not sent (comma-separated)")
 	flag.Parse()
+	shared, drop := strings.Split(*sharedCols, ","), strings.Split(*dropCols, ",")
 	if *url == "" || *input == "" {
 		log.Fatal("serveload: --url and --input are required")
 	}
@@ -65,7 +72,7 @@ func main() {
 	}
 	var bodies [][]byte
 	for lo := 0; lo+*candidates <= len(imps) && len(bodies) < 64; lo += *candidates {
-		bodies = append(bodies, body(imps[lo:lo+*candidates]))
+		bodies = append(bodies, body(imps[lo:lo+*candidates], shared, drop))
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: 10 * time.Second}
 	var mu sync.Mutex
@@ -135,12 +142,23 @@ func main() {
 }
 
 // body is the score request of one user's view of imps: the first
-// impression's user and time, every impression a candidate with its
-// features.
-func body(imps []schemas.Impression) []byte {
-	req := serve.Request{UserID: imps[0].UserID, TS: imps[0].TS}
+// impression's user, time and shared columns, every impression a candidate
+// with its other columns.
+func body(imps []schemas.Impression, shared, drop []string) []byte {
+	req := serve.Request{UserID: imps[0].UserID, TS: imps[0].TS, Features: map[string]json.RawMessage{}}
+	for k, raw := range serve.CandidateOf(&imps[0]).Features {
+		if slices.Contains(shared, k) {
+			req.Features[k] = raw
+		}
+	}
 	for i := range imps {
-		req.Candidates = append(req.Candidates, serve.CandidateOf(&imps[i]))
+		c := serve.CandidateOf(&imps[i])
+		for k := range c.Features {
+			if slices.Contains(shared, k) || slices.Contains(drop, k) {
+				delete(c.Features, k)
+			}
+		}
+		req.Candidates = append(req.Candidates, c)
 	}
 	b, err := json.Marshal(req)
 	if err != nil {
