@@ -152,6 +152,18 @@ func TestDockerCompose(t *testing.T) {
 	}
 	checkFlagsParse(t, w.Command)
 
+	// serve scores with what wdstream publishes: same image, store and model.
+	sv := svc("serve")
+	needs("serve", "bucket", "service_completed_successfully")
+	if sv.Image != w.Image || sv.Environment["AWS_ACCESS_KEY_ID"] != w.Environment["AWS_ACCESS_KEY_ID"] {
+		t.Errorf("serve: image %q and S3 credentials must be wdstream's (%q)", sv.Image, w.Image)
+	}
+	svf := commandFlags(t, "serve", sv.Command, "serve")
+	if svf["--store"] != flags["--store"] || svf["--model"] != flags["--model"] || svf["--http"] == "" || svf["--http"] == flags["--http"] {
+		t.Errorf("serve --store %q --model %q --http %q: want wdstream's store and model on a port of its own", svf["--store"], svf["--model"], svf["--http"])
+	}
+	checkFlagsParse(t, sv.Command)
+
 	// The simulator streams into the same topics, with their partition count.
 	s := svc("simulate")
 	needs("simulate", "topics", "service_completed_successfully")
