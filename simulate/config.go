@@ -71,6 +71,16 @@ type Truth struct {
 	// LateShare of installs arrive 30m to 6h after the impression, beyond
 	// the default label window; the others within minutes. Default 0.05.
 	LateShare float64
+	// LatentTaste makes the user side of the taste term private: each
+	// user's taste vector is Gaussian noise that no column is derived from,
+	// and it walks over the days, keeping its spread (the user moves by
+	// about TasteDrift of its length over the run, on top of the
+	// categories' drift). Only the installed apps reveal it: the initial ones are drawn
+	// with a preference for the categories the user likes, and later
+	// installs follow true_p. It also adds a country x developer term to
+	// the logit. Default false: the taste is a function of the observable
+	// columns (see the package doc).
+	LatentTaste bool
 }
 
 // DefaultTruth returns the default ground-truth parameters.

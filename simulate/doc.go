@@ -35,6 +35,26 @@
 // There is no unobservable per-user noise: everything but the per-app term
 // is a function of the impression's columns and the day.
 //
+// Truth.LatentTaste makes the world harder: the user vector is private
+// instead,
+//
+//	taste(user, category, day) = s · z(user, day) · v(category, day)
+//	z(user, 0) ~ N(0, I),  z(user, d) = ρ z(user, d-1) + sqrt(1-ρ²) N(0, I),
+//	ρ^(Days-1) = max(1 - TasteDrift²/2, 0)
+//
+// so no column determines it and each user's vector drifts on its own (a
+// walk that keeps the vectors' spread and moves each by about TasteDrift
+// of its length over the run, like the category vectors, which keep their
+// drift); s scales the term to Truth.TasteScale as in the default world.
+// Only behaviour reveals it: half of the initial installed apps come from
+// categories drawn by softmax(1.5 z·v), so installed_apps carries the
+// taste, later installs follow true_p, and the taste-based slots follow
+// the latent taste. Installs no longer change the taste. The latent world
+// also adds a country x developer term (regional publishers, N(0, 0.5²)
+// per pair) to the static part of the logit. Its report's AUC without the
+// taste term is the ceiling of a model that cannot infer the users' tastes
+// from their installs.
+//
 // # The world
 //
 // Apps have Zipf popularity; new apps launch every day after the first with

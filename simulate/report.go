@@ -39,8 +39,8 @@ type DayReport struct {
 // part at all would reach at best.
 type Ablations struct {
 	NoPairAUC     float64 // without the strong-pair term (memorization)
-	NoTasteAUC    float64 // without the user x category taste term (generalization)
-	StaleTasteAUC float64 // with the first day's tastes (drift)
+	NoTasteAUC    float64 // without the user x category taste term (generalization): the ceiling of a model that cannot infer taste
+	StaleTasteAUC float64 // with the first day's tastes (drift; with Truth.LatentTaste also the users' day-0 vectors)
 }
 
 // BaseRate returns the realized share of positive impressions.
@@ -75,6 +75,10 @@ func (r *Report) WriteText(w io.Writer) error {
 		a := l.Ablations
 		_, err = fmt.Fprintf(w, "last day: oracle AUC %.4f; without pairs %.4f (-%.4f); without tastes %.4f (-%.4f); stale tastes %.4f (-%.4f)\n",
 			l.OracleAUC, a.NoPairAUC, l.OracleAUC-a.NoPairAUC, a.NoTasteAUC, l.OracleAUC-a.NoTasteAUC, a.StaleTasteAUC, l.OracleAUC-a.StaleTasteAUC)
+		if err == nil {
+			_, err = fmt.Fprintf(w, "last day: no-taste AUC %.4f is the ceiling of a model that cannot infer taste; the oracle AUC %.4f needs the taste term\n",
+				a.NoTasteAUC, l.OracleAUC)
+		}
 	}
 	return err
 }

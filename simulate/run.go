@@ -22,7 +22,7 @@ type Event struct {
 type userState struct {
 	installed []int32  // shared with impressions' snapshots: append only after Clip
 	ids       []string // the same apps' ids: the installed_apps column
-	vec       vec      // taste vector (demographics + installed categories)
+	vec       vec      // taste vector (demographics + installed categories, or latent and walking)
 }
 
 // pageView is one visit of a user to a page of size slots at ts.
@@ -36,6 +36,7 @@ type pageView struct {
 type runner struct {
 	w      *World
 	rng    *rand.Rand
+	walk   *rand.Rand // the latent tastes' random walk; nil unless Truth.LatentTaste
 	day    int
 	pop    *popularity
 	cats   []vec // category vectors of the current day
@@ -66,6 +67,10 @@ func newRunner(w *World, rng *rand.Rand) *runner {
 		idPre:  "i" + strconv.FormatUint(w.cfg.Seed, 10) + "-",
 	}
 	r.cats0 = w.taste.categoryVecs(nil, 0)
+	latent := w.truth.LatentTaste
+	if latent {
+		r.walk = newRNG(w.cfg.Seed, streamWalk)
+	}
 	aw := make([]float64, len(w.users))
 	for i := range w.users {
 		u := &w.users[i]
@@ -76,7 +81,11 @@ func newRunner(w *World, rng *rand.Rand) *runner {
 			s.ids[j] = w.cat.apps[a].id
 		}
 		s.ids = slices.Clip(s.ids)
-		s.vec = w.taste.userVec(u, s.installed, w.cat.apps)
+		if latent {
+			s.vec = u.latent
+		} else {
+			s.vec = w.taste.userVec(u, s.installed, w.cat.apps)
+		}
 		aw[i] = u.activity
 	}
 	r.active = newCDF(nil, aw)
@@ -88,6 +97,9 @@ func (r *runner) beginDay(d int) {
 	r.day = d
 	r.pop = newPopularity(r.w.cat, d)
 	r.cats = r.w.taste.categoryVecs(r.cats, d)
+	if r.walk != nil && d > 0 {
+		r.walkTastes()
+	}
 	for i := range r.users {
 		r.refreshTaste(i)
 	}
@@ -97,7 +109,13 @@ func (r *runner) refreshTaste(i int) {
 	s := &r.users[i]
 	row := i * r.nC
 	r.w.taste.row(r.taste[row:row+r.nC], &s.vec, r.cats)
-	r.w.taste.row(r.taste0[row:row+r.nC], &s.vec, r.cats0)
+	// The stale taste is the first day's: category vectors of day 0 and,
+	// in the latent world, the user's day-0 vector too.
+	v0 := &s.vec
+	if r.walk != nil {
+		v0 = &r.w.users[i].latent
+	}
+	r.w.taste.row(r.taste0[row:row+r.nC], v0, r.cats0)
 	var sum float64
 	for c, t := range r.taste[row : row+r.nC] {
 		sum += math.Exp(tasteChoiceT * float64(t))
@@ -194,7 +212,7 @@ func (r *runner) related(s *userState) int32 {
 // parts are the terms of the true logit of one impression, without the
 // intercept.
 type parts struct {
-	static float64 // app appeal, device x size, country x price, position
+	static float64 // app appeal, device x size, country x price, position (and country x developer)
 	taste  float64 // user x category taste, current day
 	taste0 float64 // the same with day-0 category vectors
 	pair   float64 // strong pairs whose A side the user has installed
@@ -207,6 +225,9 @@ func (r *runner) logitParts(user, app int32, pos int) parts {
 	u := &r.w.users[user]
 	var p parts
 	p.static = a.appeal - deviceSizePenalty(u.device, a.sizeMB) - pricePenalty(u.country, a.price) + positionEffect(pos)
+	if r.w.regionDev != nil {
+		p.static += r.w.regionDevTerm(u.country, a.developer)
+	}
 	i := int(user)*r.nC + a.category
 	p.taste = float64(r.taste[i])
 	p.taste0 = float64(r.taste0[i])

@@ -97,7 +97,7 @@ func (r *runner) drain(ts int64, fn func(Event) error) error {
 }
 
 // applyInstall adds app to the user's installed apps, which shifts the
-// user's taste from now on.
+// user's taste from now on (a latent taste does not depend on installs).
 func (r *runner) applyInstall(user, app int32) {
 	s := &r.users[user]
 	if contains(s.installed, app) {
@@ -106,6 +106,9 @@ func (r *runner) applyInstall(user, app int32) {
 	// Clip before append: impressions already delivered keep their snapshot.
 	s.installed = slices.Clip(append(slices.Clip(s.installed), app))
 	s.ids = slices.Clip(append(slices.Clip(s.ids), r.w.cat.apps[app].id))
+	if r.walk != nil {
+		return
+	}
 	s.vec = r.w.taste.userVec(&r.w.users[user], s.installed, r.w.cat.apps)
 	r.refreshTaste(int(user))
 }

@@ -31,7 +31,8 @@ var ageBuckets = []string{"13-17", "18-24", "25-34", "35-44", "45-54", "55+"}
 var ageWeights = []float64{0.08, 0.25, 0.28, 0.20, 0.12, 0.07}
 
 // user is one simulated user. Its observable traits are the impression's
-// user columns; its taste is a function of them and of its installed apps.
+// user columns; its taste is a function of them and of its installed apps,
+// or private (latent) with Truth.LatentTaste.
 type user struct {
 	id       string
 	country  int
@@ -42,6 +43,10 @@ type user struct {
 	// demo is the demographic part of the taste vector (sum of the
 	// country, language, age and device embeddings).
 	demo vec
+	// latent is the day-0 taste vector of a latent-taste world
+	// (Truth.LatentTaste): private noise, the user vector in place of
+	// demo and the installed categories. Zero otherwise.
+	latent vec
 	// installed holds the apps installed before the first day.
 	installed []int32
 }

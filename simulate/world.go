@@ -23,6 +23,9 @@ type World struct {
 	// true probability is Truth.BaseRate.
 	intercept float64
 	rhythm    cdf // page views per minute of the local day
+	// regionDev is the country x developer logit term, by
+	// country*len(devs)+developer; nil unless Truth.LatentTaste.
+	regionDev []float32
 }
 
 // pairEdge is one strong pair: app (A or B, by the table it is in) and
@@ -41,6 +44,9 @@ const (
 	streamPairs
 	streamCalibrate
 	streamEvents
+	streamLatent    // Truth.LatentTaste: the users' initial latent tastes
+	streamRegionDev // Truth.LatentTaste: the country x developer term
+	streamWalk      // Truth.LatentTaste: the latent tastes' daily random walk
 )
 
 func newRNG(seed uint64, stream int) *rand.Rand {
@@ -68,6 +74,9 @@ func NewWorld(cfg Config) (*World, error) {
 	w.taste = newTasteModel(newRNG(cfg.Seed, streamTaste), len(w.langs), cfg.Days, w.truth.TasteDrift)
 	w.buildUsers(newRNG(cfg.Seed, streamUsers), langIndex)
 	w.buildPairs(newRNG(cfg.Seed, streamPairs))
+	if w.truth.LatentTaste {
+		w.buildRegionDev(newRNG(cfg.Seed, streamRegionDev))
+	}
 	w.rhythm = dailyRhythm()
 	w.calibrate(newRNG(cfg.Seed, streamCalibrate))
 	return w, nil
@@ -102,12 +111,21 @@ func (w *World) buildUsers(rng *rand.Rand, langIndex map[string]int) {
 	var choiceW cdf
 	var sum, sumSq float64
 	row := make([]float32, len(categories))
+	var latentRNG *rand.Rand
+	if w.truth.LatentTaste {
+		latentRNG = newRNG(w.cfg.Seed, streamLatent)
+	}
 	for n := range w.users {
 		u := userBase(rng, n, countryW, ageW, langIndex)
 		u.demo = w.taste.demo(&u)
 		// Installed apps: half by popularity, half from categories the
-		// demographic taste favours.
-		w.taste.row(row, &u.demo, cats)
+		// demographic taste (or the latent taste) favours.
+		base := &u.demo
+		if latentRNG != nil {
+			u.latent = randVec(latentRNG, latentSD)
+			base = &u.latent
+		}
+		w.taste.row(row, base, cats)
 		for c := range choice {
 			choice[c] = math.Exp(tasteChoiceT * float64(row[c]))
 		}
@@ -127,7 +145,10 @@ func (w *World) buildUsers(rng *rand.Rand, langIndex map[string]int) {
 				}
 			}
 		}
-		full := w.taste.userVec(&u, u.installed, w.cat.apps)
+		full := u.latent
+		if latentRNG == nil {
+			full = w.taste.userVec(&u, u.installed, w.cat.apps)
+		}
 		for c := range cats {
 			t := full.dot(&cats[c])
 			sum += t

@@ -33,6 +33,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	pageSize := fs.Int("page-size", def.PageSize, "slots per page view (positions 1..N)")
 	window := fs.Duration("label-window", def.LabelWindow, "label window of the realized labels in the report")
 	report := fs.Bool("report", false, "print the per-day report and the last day's ablation AUCs")
+	latent := fs.Bool("latent-taste", false, "harder world: each user's taste is private drifting noise, revealed only by the apps the user installs")
 	kf := addKafkaSimFlags(fs) // --brokers: stream into Kafka instead (simulate_kafka.go)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -59,6 +60,9 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		Seed: *seed, Users: *users, Apps: *apps, Days: *days, ImpressionsPerDay: *perDay,
 		PageSize: *pageSize, LabelWindow: *window,
 	}
+	truth := simulate.DefaultTruth()
+	truth.LatentTaste = *latent
+	cfg.Truth = &truth
 	switch {
 	case *newApps == 0:
 		cfg.NewAppsPerDay = -1 // none
@@ -76,8 +80,12 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if kf.enabled() {
 		return kf.run(ctx, w, stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "simulate: seed %d, %d users, %d apps (+%d a day), %d days of %d impressions, %s into %s\n",
-		cfg.Seed, cfg.Users, cfg.Apps, cfg.NewAppsPerDay, cfg.Days, cfg.ImpressionsPerDay, f, *out)
+	taste := "observable"
+	if cfg.Truth.LatentTaste {
+		taste = "latent"
+	}
+	fmt.Fprintf(stderr, "simulate: seed %d, %d users, %d apps (+%d a day), %d days of %d impressions, %s taste, %s into %s\n",
+		cfg.Seed, cfg.Users, cfg.Apps, cfg.NewAppsPerDay, cfg.Days, cfg.ImpressionsPerDay, taste, f, *out)
 	start := time.Now()
 	lastPrint := start
 	progress := func(p simulate.Progress) {

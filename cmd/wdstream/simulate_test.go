@@ -30,6 +30,36 @@ func TestSimulateCommand(t *testing.T) {
 	}
 }
 
+// TestSimulateCommandLatentTaste checks that --latent-taste builds the
+// latent world (another stream than the default's) and that the report
+// names the no-taste AUC as the ceiling of a model that cannot infer taste.
+func TestSimulateCommandLatentTaste(t *testing.T) {
+	run := func(extra ...string) (string, []byte) {
+		t.Helper()
+		dir := t.TempDir()
+		var stdout, stderr bytes.Buffer
+		args := append([]string{"simulate", "--out", dir, "--format", "jsonl", "--seed", "3", "--users", "300", "--apps", "50",
+			"--days", "2", "--impressions-per-day", "3000", "--report"}, extra...)
+		if code := runMain(context.Background(), args, &stdout, &stderr); code != 0 {
+			t.Fatalf("%v: exit code %d, stderr:\n%s", extra, code, stderr.String())
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "impressions", "day-002.jsonl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return stdout.String() + stderr.String(), b
+	}
+	out, latent := run("--latent-taste")
+	for _, want := range []string{"latent taste", "no-taste AUC", "ceiling of a model that cannot infer taste"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if out, def := run(); bytes.Equal(latent, def) || !strings.Contains(out, "observable taste") {
+		t.Errorf("--latent-taste left the world as it was (or the default run does not say observable taste):\n%s", out)
+	}
+}
+
 func TestSimulateCommandErrors(t *testing.T) {
 	tests := []struct {
 		name string
@@ -44,6 +74,7 @@ func TestSimulateCommandErrors(t *testing.T) {
 		{"bad new apps", []string{"simulate", "--out", "x", "--new-apps-per-day", "-4"}, 2, "--new-apps-per-day -4"},
 		{"config", []string{"simulate", "--out", "x", "--apps", "5"}, 1, "apps is 5, must be at least 10"},
 		{"help", []string{"simulate", "--help"}, 0, "-impressions-per-day int"},
+		{"help latent", []string{"simulate", "--help"}, 0, "-latent-taste"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
