@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 
 	"github.com/wdstream/wdstream/featurize"
@@ -29,15 +30,44 @@ type TrainOptions struct {
 	Order     Order // default OrderTime
 	Seed      uint64
 	// Progress, when set, is called after every batch with the examples
-	// trained so far (counting every epoch) and the total.
+	// trained so far (counting every epoch) and the total (Epochs passes:
+	// a maximum when training may stop early).
 	Progress func(done, total int64)
+
+	// Validation, when set, turns on early stopping: after every epoch
+	// the model is evaluated on these examples (newer than the training
+	// examples, never trained on); training stops once Patience epochs in
+	// a row (default 1) have not lowered the validation log loss, and the
+	// model is left as it was after its best epoch. Epochs is then a
+	// maximum.
+	Validation []schemas.Example
+	Patience   int
+	// OnEpoch, when set, is called after every epoch with its figures.
+	OnEpoch func(EpochReport)
+}
+
+// EpochReport is one epoch of a Train call.
+type EpochReport struct {
+	Epoch     int     // 1-based
+	TrainLoss float64 // mean training log loss over the epoch
+	// Validation is the model's figures on TrainOptions.Validation after
+	// the epoch (zero without it); Best says it is the lowest validation
+	// log loss so far.
+	Validation Metrics
+	Best       bool
 }
 
 // TrainStats summarize a Train call.
 type TrainStats struct {
 	Examples int64
 	Batches  int64
-	MeanLoss float64 // mean training log loss over the last epoch
+	MeanLoss float64 // mean training log loss over the last epoch run
+	// Epochs is the number of epochs run; with early stopping, BestEpoch
+	// (1-based) is the epoch whose model Train kept, and History has every
+	// epoch's figures.
+	Epochs    int
+	BestEpoch int
+	History   []EpochReport
 }
 
 // Train trains on exs with the featurizer state st (which must already be
@@ -54,9 +84,13 @@ func (t *Trainer) Train(ctx context.Context, st *featurize.State, exs []schemas.
 	if len(exs) == 0 {
 		return stats, errors.New("train: no examples")
 	}
+	if opts.Patience <= 0 {
+		opts.Patience = 1
+	}
 	total := int64(len(exs)) * int64(opts.Epochs)
 	order := make([]int, len(exs))
 	buf := make([]schemas.Example, 0, opts.BatchSize)
+	var best []byte // the weights after the best epoch, when not the last
 	for epoch := range opts.Epochs {
 		for i := range order {
 			order[i] = i
@@ -110,6 +144,45 @@ func (t *Trainer) Train(ctx context.Context, st *featurize.State, exs []schemas.
 			return stats, err
 		}
 		stats.MeanLoss = lossSum / float64(n)
+		stats.Epochs = epoch + 1
+		rep := EpochReport{Epoch: epoch + 1, TrainLoss: stats.MeanLoss}
+		stop := false
+		if len(opts.Validation) > 0 {
+			var err error
+			if rep.Validation, _, err = t.Evaluate(st, opts.Validation); err != nil {
+				return stats, fmt.Errorf("train: early stopping: evaluating epoch %d on %d validation examples: %w", epoch+1, len(opts.Validation), err)
+			}
+			bestLoss := math.Inf(1)
+			if stats.BestEpoch > 0 {
+				bestLoss = stats.History[stats.BestEpoch-1].Validation.LogLoss
+			}
+			if rep.Best = rep.Validation.LogLoss < bestLoss; rep.Best {
+				stats.BestEpoch, best = epoch+1, nil
+			} else if epoch+1-stats.BestEpoch >= opts.Patience {
+				stop = true
+			}
+			// The weights of a best epoch are kept only when another
+			// epoch follows that may not beat it.
+			if rep.Best && epoch+1 < opts.Epochs {
+				if best, err = t.M.EncodeWeights(); err != nil {
+					return stats, fmt.Errorf("train: early stopping: keeping epoch %d: %w", epoch+1, err)
+				}
+			}
+		}
+		stats.History = append(stats.History, rep)
+		if opts.OnEpoch != nil {
+			opts.OnEpoch(rep)
+		}
+		if stop {
+			break
+		}
+	}
+	if stats.BestEpoch > 0 && stats.BestEpoch < stats.Epochs {
+		m, err := DecodeWeights(best, st.Spec(), t.M.Layout)
+		if err != nil {
+			return stats, fmt.Errorf("train: early stopping: restoring epoch %d: %w", stats.BestEpoch, err)
+		}
+		*t.M = *m
 	}
 	return stats, nil
 }

@@ -11,8 +11,10 @@ import (
 
 // Model is a Wide & Deep model: the wide part's FTRL tables (one per wide
 // slot of the featurizer's layout), the deep part's embedding tables (one
-// per deep categorical field) and ReLU tower, and the shared bias. Tables
-// grow as the vocabularies do; new rows start as documented on Embedding.
+// per deep categorical field), interaction (spec model.interaction: none,
+// dot products or cross layers; see interact.go) and ReLU tower, and the
+// shared bias. Tables grow as the vocabularies do; new rows start as
+// documented on Embedding.
 type Model struct {
 	Mode   spec.Mode
 	Layout featurize.Layout
@@ -26,10 +28,19 @@ type Model struct {
 
 	tower    *mlp
 	denseDim int
-	inDim    int // tower input width: embedding dims then dense columns
+	inDim    int // x0's width: embedding dims then dense columns
 	ftrl     FTRL
 	ada      AdaGrad
 	seed     uint64
+
+	// The deep part's interaction (interact.go; none without a deep
+	// part). xDim is the tower's input width: inDim, plus interaction
+	// dot's pairs products.
+	interaction spec.Interaction
+	xDim        int
+	pairs       int       // len(dot)
+	dot         []dotPair // interaction dot's pairs
+	cross       *crossNet // interaction cross's layers
 }
 
 // Embedding is one deep field's table: Rows x Dim weights with their
@@ -85,8 +96,15 @@ func NewModel(sp *spec.Spec, layout featurize.Layout) (*Model, error) {
 		if m.inDim == 0 {
 			return nil, fmt.Errorf("model: mode %s needs deep inputs, the spec has none", m.Mode)
 		}
+		xDim, err := m.setInteraction(&mc)
+		if err != nil {
+			return nil, err
+		}
+		m.xDim = xDim
 		rng := rand.New(rand.NewPCG(m.seed, 0x746f776572)) // "tower"
-		m.tower = newMLP(m.inDim, mc.Hidden, m.ada.InitialAccumulator, rng)
+		m.tower = newMLP(m.xDim, mc.Hidden, m.ada.InitialAccumulator, rng)
+	} else {
+		m.interaction = spec.InteractionNone
 	}
 	m.grow(layout)
 	return m, nil
@@ -158,13 +176,25 @@ func (m *Model) Params() int {
 			n += len(f32(m.tower.w[l])) + len(f32(m.tower.b[l]))
 		}
 	}
+	if m.cross != nil {
+		n += m.cross.params()
+	}
 	return n
 }
 
-// TowerFLOPs is the FLOPs of one example's forward pass through the tower.
+// TowerFLOPs is the FLOPs of one example's forward pass through the deep
+// part's dense layers: the tower, and the interaction's products.
 func (m *Model) TowerFLOPs() float64 {
 	if m.tower == nil {
 		return 0
 	}
-	return m.tower.flops()
+	return m.tower.flops() + m.interactionFLOPs()
+}
+
+// interactionFLOPs is the FLOPs of one example's interaction (0 for none).
+func (m *Model) interactionFLOPs() float64 {
+	if m.cross != nil {
+		return m.cross.flops()
+	}
+	return m.dotFLOPs()
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/wdstream/wdstream/featurize"
@@ -99,22 +100,44 @@ func meanLoss(tr *Trainer, b *featurize.Batch) float64 {
 
 // TestModelGradientsFiniteDifferences checks every parameter kind's
 // analytic gradient (wide FTRL weights, embedding rows of single and list
-// fields under each combiner, tower weights and biases, the shared bias)
-// against central differences of the batch's mean log loss, with two
-// workers so that the gradient reduction is checked too.
+// fields under each combiner, tower weights and biases, the shared bias,
+// and with an interaction (interact.go) the dot products' share of the
+// embeddings' gradients and the cross layers' weights and biases) against
+// central differences of the batch's mean log loss, with two workers so
+// that the gradient reduction is checked too.
 func TestModelGradientsFiniteDifferences(t *testing.T) {
-	for _, tc := range []struct{ mode, combiner string }{
-		{"wide_deep", "mean"}, {"wide_deep", "sum"}, {"wide_deep", "sqrtn"}, {"wide", "mean"}, {"deep", "sum"},
+	for _, tc := range []struct {
+		mode, combiner string
+		interaction    string // "": none (testSpec), else ixSpec's
+		layers         int
+	}{
+		{"wide_deep", "mean", "", 0}, {"wide_deep", "sum", "", 0}, {"wide_deep", "sqrtn", "", 0}, {"wide", "mean", "", 0}, {"deep", "sum", "", 0},
+		{"wide_deep", "mean", "dot", 0}, {"deep", "sqrtn", "dot", 0}, {"wide_deep", "sum", "dot-mixed", 0},
+		{"wide_deep", "sum", "cross", 0}, {"deep", "mean", "cross", 3}, {"wide_deep", "sqrtn", "cross", 1},
 	} {
-		t.Run(tc.mode+"/"+tc.combiner, func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s/%s/%s/%d", tc.mode, tc.combiner, tc.interaction, tc.layers), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(3, 4))
 			sp := testSpec(t, tc.mode, tc.combiner, "[6, 4]")
+			if tc.interaction != "" {
+				sp = ixSpec(t, tc.mode, tc.combiner, "[6, 4]", tc.interaction, tc.layers)
+			}
 			tr, b := newTestModel(t, sp, testExamples(rng, 150))
 			m := tr.M
-			// Give the wide weights non-zero values so their products matter.
+			if tr.wholeTower {
+				t.Fatal("the small tower runs on the whole batch: the test wants the per-shard path")
+			}
+			// Give the wide weights and cross biases non-zero values so
+			// their products matter.
 			for k := range m.Wide {
 				for i := range m.Wide[k].W {
 					m.Wide[k].W[i] = float32(rng.Float64()*0.4 - 0.2)
+				}
+			}
+			if c := m.cross; c != nil {
+				for l := range c.b {
+					for i := range c.b[l] {
+						c.b[l][i] = float32(rng.Float64()*0.4 - 0.2)
+					}
 				}
 			}
 			ws := tr.shard(b.N)
@@ -174,6 +197,25 @@ func TestModelGradientsFiniteDifferences(t *testing.T) {
 					kinds[fmt.Sprint("tower", l)]++
 				}
 			}
+			switch c := m.cross; {
+			case c != nil:
+				if tc.layers > 0 && len(c.w) != tc.layers || tc.layers == 0 && len(c.w) != spec.DefaultCrossLayers {
+					t.Fatalf("%d cross layers", len(c.w))
+				}
+				for l := range c.w {
+					for i := range c.w[l] {
+						check(fmt.Sprintf("cross.w[%d][%d]", l, i), &c.w[l][i], float64(w0.cw.dW[l][i]))
+					}
+					for i := range c.b[l] {
+						check(fmt.Sprintf("cross.b[%d][%d]", l, i), &c.b[l][i], float64(w0.cw.dB[l][i]))
+					}
+					kinds[fmt.Sprint("cross", l)]++
+				}
+			case strings.HasPrefix(tc.interaction, "dot"):
+				if pairs := map[string]int{"dot": 3, "dot-mixed": 1}[tc.interaction]; m.pairs != pairs || m.xDim != m.inDim+pairs {
+					t.Fatalf("%s: %d pairs, tower input %d for x0 of %d; want %d pairs", tc.interaction, m.pairs, m.xDim, m.inDim, pairs)
+				}
+			}
 			// ReLU kinks make a few coordinates disagree; allow 2%.
 			if failed*50 > checked {
 				t.Fatalf("%d of %d coordinates disagree", failed, checked)
@@ -184,6 +226,9 @@ func TestModelGradientsFiniteDifferences(t *testing.T) {
 			}
 			if m.usesDeep() {
 				want += len(m.Emb) + len(m.tower.w)
+			}
+			if m.cross != nil {
+				want += len(m.cross.w)
 			}
 			if len(kinds) != want {
 				t.Fatalf("checked parameter kinds %v, want %d kinds", kinds, want)

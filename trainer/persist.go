@@ -22,17 +22,33 @@ import (
 //	tower/L/w            [in, out]    layer L's weights (row-major, x·W)
 //	tower/L/b            [out]        layer L's bias
 //	tower/L/w.acc, /b.acc             AdaGrad accumulators
+//	cross/L/w            [d, d]       cross layer L's weights (row-major, x·W)
+//	cross/L/b            [d]          cross layer L's bias
+//	cross/L/w.acc, /b.acc             AdaGrad accumulators
 //
 // Row r of a wide or embedding table is id r of the featurizer's slot or
-// field (package featurize). The tower's input is the deep fields' pooled
-// embeddings in Layout.Deep order, then the dense columns; layers 0..L-2 are
-// ReLU, the last is linear with one output. The probability is
+// field (package featurize). x0 is the deep fields' pooled embeddings in
+// Layout.Deep order, then the dense columns (d values). The tower's input
+// is x0, except with an interaction (ModelMeta.Interaction, spec key
+// model.interaction): with dot, x0 followed by the dot products of the
+// fields' embeddings, pairs (0,1), (0,2) ... (0,F-1), (1,2) ... (F-2,F-1)
+// but those of unequal embedding dims;
+// with cross, x_L of the cross layers x_{l+1} = x0 ⊙ (x_l·W_l + b_l) + x_l
+// from x_0 = x0 (⊙ element-wise). The tower's layers 0..L-2 are ReLU, the
+// last is linear with one output. The probability is
 // sigmoid(wide + tower + bias), where wide = sum of wide/SLOT/w[id] over the
 // example's wide ids (absent in mode deep) and tower is absent in mode wide.
 // The metadata key "wdstream.model" holds a JSON ModelMeta.
 
-// ModelFormat is the version of the weights layout above.
+// ModelFormat is the version of the weights layout above for a model
+// without an interaction: such files are byte for byte what format 1 has
+// always been.
 const ModelFormat = 1
+
+// ModelFormatInteraction is the version of a model with an interaction (dot
+// or cross): a reader of format 1 would score it wrongly (dot products it
+// does not compute, cross layers it skips), so it must refuse it.
+const ModelFormatInteraction = 2
 
 // ModelMeta describes a weights file.
 type ModelMeta struct {
@@ -43,6 +59,11 @@ type ModelMeta struct {
 	Deep   []FieldMeta `json:"deep"`
 	Dense  []string    `json:"dense"`
 	Params int         `json:"params"`
+
+	// Interaction is dot or cross, absent for none; CrossLayers is the
+	// number of cross layers, absent unless cross.
+	Interaction spec.Interaction `json:"interaction,omitempty"`
+	CrossLayers int              `json:"cross_layers,omitempty"`
 }
 
 // SlotMeta is one wide slot as written.
@@ -78,6 +99,12 @@ func (m *Model) Meta() ModelMeta {
 	meta := ModelMeta{Format: ModelFormat, Mode: m.Mode, Dense: m.Layout.Dense, Params: m.Params()}
 	if m.tower != nil {
 		meta.Hidden = m.tower.sizes[1 : len(m.tower.sizes)-1]
+	}
+	if m.interaction != spec.InteractionNone {
+		meta.Format, meta.Interaction = ModelFormatInteraction, m.interaction
+	}
+	if m.cross != nil {
+		meta.CrossLayers = len(m.cross.w)
 	}
 	for k, s := range m.Layout.Wide {
 		meta.Wide = append(meta.Wide, SlotMeta{Name: s.Name, Kind: slotKind(s.Kind), Rows: m.Wide[k].Len()})
@@ -124,6 +151,16 @@ func (m *Model) EncodeWeights() ([]byte, error) {
 				safetensors.F32Tensor(p+"/b.acc", m.tower.bAcc[l], out))
 		}
 	}
+	if c := m.cross; c != nil {
+		for l := range c.w {
+			p := fmt.Sprintf("cross/%d", l)
+			ts = append(ts,
+				safetensors.F32Tensor(p+"/w", c.w[l], c.d, c.d),
+				safetensors.F32Tensor(p+"/b", c.b[l], c.d),
+				safetensors.F32Tensor(p+"/w.acc", c.wAcc[l], c.d, c.d),
+				safetensors.F32Tensor(p+"/b.acc", c.bAcc[l], c.d))
+		}
+	}
 	return safetensors.Encode(ts, map[string]string{"wdstream.model": string(meta), "format": "wdstream"})
 }
 
@@ -143,11 +180,14 @@ func DecodeWeights(b []byte, sp *spec.Spec, layout featurize.Layout) (*Model, er
 	if err := json.Unmarshal([]byte(f.Metadata["wdstream.model"]), &meta); err != nil {
 		return nil, fmt.Errorf("weights: metadata wdstream.model: %w", err)
 	}
-	if meta.Format != ModelFormat {
-		return nil, fmt.Errorf("weights: format %d, this build reads %d", meta.Format, ModelFormat)
+	if meta.Format != ModelFormat && meta.Format != ModelFormatInteraction {
+		return nil, fmt.Errorf("weights: format %d, this build reads %d and %d", meta.Format, ModelFormat, ModelFormatInteraction)
 	}
 	if meta.Mode != m.Mode {
 		return nil, fmt.Errorf("weights: trained in mode %s, the spec says %s", meta.Mode, m.Mode)
+	}
+	if got := meta.Interaction.OrNone(); got != m.interaction {
+		return nil, fmt.Errorf("weights: trained with interaction %s, the spec's model.interaction gives %s", got, m.interaction)
 	}
 	ld := loader{f: f}
 	bias := ld.vec("bias", 1)
@@ -185,6 +225,20 @@ func DecodeWeights(b []byte, sp *spec.Spec, layout featurize.Layout) (*Model, er
 		if n := len(m.tower.w); ld.err == nil && f.Tensors[fmt.Sprintf("tower/%d/w", n)] != nil {
 			return nil, fmt.Errorf("weights: tensor tower/%d/w: the file has more layers than the spec's hidden %v", n, sp.Model.Hidden)
 		}
+	}
+	var crossLayers int
+	if c := m.cross; c != nil {
+		crossLayers = len(c.w)
+		for l := range c.w {
+			p := fmt.Sprintf("cross/%d", l)
+			copy(c.w[l], ld.mat(p+"/w", c.d, c.d))
+			copy(c.b[l], ld.vec(p+"/b", c.d))
+			copy(c.wAcc[l], ld.mat(p+"/w.acc", c.d, c.d))
+			copy(c.bAcc[l], ld.vec(p+"/b.acc", c.d))
+		}
+	}
+	if ld.err == nil && f.Tensors[fmt.Sprintf("cross/%d/w", crossLayers)] != nil {
+		return nil, fmt.Errorf("weights: tensor cross/%d/w: the file has more cross layers than the spec's %d", crossLayers, crossLayers)
 	}
 	if ld.err != nil {
 		return nil, fmt.Errorf("weights: %w", ld.err)

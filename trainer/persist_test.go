@@ -52,23 +52,34 @@ func TestWeightsRoundTripContinuesExactly(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m2, err := DecodeWeights(raw, sp, st.Layout())
-			if err != nil {
-				t.Fatal(err)
-			}
-			c := NewTrainer(m2, 2)
-			next := transform(t, st, exs[200:])
-			if pa, pc := a.Predict(nil, next), c.Predict(nil, next); !slices.Equal(pa, pc) {
-				t.Fatal("the loaded model predicts differently")
-			}
-			a.Step(next, nil)
-			c.Step(next, nil)
-			ra, _ := a.M.EncodeWeights()
-			rc, _ := c.M.EncodeWeights()
-			if string(ra) != string(rc) {
-				t.Fatal("after one more step the original and the loaded model differ: optimizer state was lost")
-			}
+			continuesExactly(t, a, raw, sp, st, transform(t, st, exs[200:]), nil)
 		})
+	}
+}
+
+// continuesExactly loads raw (a's weights) into a new Trainer (set up by
+// setup, when not nil) and checks that it predicts next as a does and that
+// one more step on next leaves both with bit-identical weights: the
+// optimizer state came along.
+func continuesExactly(t *testing.T, a *Trainer, raw []byte, sp *spec.Spec, st *featurize.State, next *featurize.Batch, setup func(*Trainer)) {
+	t.Helper()
+	m2, err := DecodeWeights(raw, sp, st.Layout())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewTrainer(m2, 2)
+	if setup != nil {
+		setup(c)
+	}
+	if pa, pc := a.Predict(nil, next), c.Predict(nil, next); !slices.Equal(pa, pc) {
+		t.Fatal("the loaded model predicts differently")
+	}
+	a.Step(next, nil)
+	c.Step(next, nil)
+	ra, _ := a.M.EncodeWeights()
+	rc, _ := c.M.EncodeWeights()
+	if string(ra) != string(rc) {
+		t.Fatal("after one more step the original and the loaded model differ: optimizer state was lost")
 	}
 }
 

@@ -28,6 +28,11 @@ func allocated(m *Model) (params, bytes int64) {
 			bytes += 4 * int64(len(f32(m.tower.w[l]))+len(f32(m.tower.b[l]))+cap(m.tower.wAcc[l])+cap(m.tower.bAcc[l]))
 		}
 	}
+	if c := m.cross; c != nil {
+		for l := range c.w {
+			bytes += 4 * int64(cap(c.w[l])+cap(c.b[l])+cap(c.wAcc[l])+cap(c.bAcc[l]))
+		}
+	}
 	return int64(m.Params()), bytes
 }
 
@@ -73,6 +78,30 @@ features:
   - {name: installed_apps, type: categorical_list, wide: true, embedding_dim: 3}
   - {name: app_rating, type: numeric, quantiles: 3}
 model: {mode: wide_deep, hidden: [2], batch_size: 4}
+`,
+	"deep, interaction dot": `
+features:
+  - {name: app_id, type: categorical, wide: true, embedding_dim: 4, max_size: 17, oov_buckets: 4}
+  - {name: country, type: categorical, embedding_dim: 4, max_size: 3}
+  - {name: installed_apps, type: categorical_list, embedding_dim: 4, max_size: 40, combiner: sqrtn, max_length: 2}
+  - {name: position, type: numeric, quantiles: 4}
+model: {mode: deep, hidden: [9, 4], batch_size: 32, interaction: dot}
+`,
+	"wide_deep, interaction cross": `
+features:
+  - {name: app_id, type: categorical, wide: true, embedding_dim: 3, max_size: 20, oov_buckets: 3}
+  - {name: country, type: categorical, embedding_dim: 2, max_size: 5}
+  - {name: installed_apps, type: categorical_list, wide: true, embedding_dim: 5, max_size: 30, max_length: 4}
+  - {name: app_rating, type: numeric, wide: true, quantiles: 5}
+crosses:
+  - {columns: [installed_apps, app_id], hash_buckets: 64}
+model: {mode: wide_deep, hidden: [7, 5], batch_size: 16, interaction: cross, cross_layers: 3}
+`,
+	"wide, interaction cross (unused)": `
+features:
+  - {name: app_id, type: categorical, wide: true, embedding_dim: 4, max_size: 11}
+  - {name: app_rating, type: numeric, wide: true, quantiles: 9}
+model: {mode: wide, hidden: [8], batch_size: 8, interaction: cross}
 `,
 }
 
@@ -193,7 +222,27 @@ func TestModelSizeMatchesAllocation(t *testing.T) {
 			} else if grads != 0 {
 				t.Errorf("no tower, but ModelSize counts %d bytes of its gradients", grads)
 			}
-			if got := batchBytes(&b, wk); got > z.BatchBytes {
+			// The cross layers' gradients likewise.
+			var crossGrads int64
+			for _, p := range z.Parts {
+				if p.What == "the cross layers' gradients" {
+					crossGrads = p.Bytes
+				}
+			}
+			var cw *crossWork
+			if m.cross != nil {
+				cw = tr.crossGrads(tr.workers[0])
+				var n int64
+				for l := range cw.dW {
+					n += 4 * int64(len(cw.dW[l])+len(cw.dB[l]))
+				}
+				if n != crossGrads {
+					t.Errorf("cross layers' gradients: %d bytes, ModelSize says %d", n, crossGrads)
+				}
+			} else if crossGrads != 0 {
+				t.Errorf("no cross layers, but ModelSize counts %d bytes of their gradients", crossGrads)
+			}
+			if got := batchBytes(&b, wk) + crossBytes(cw); got > z.BatchBytes {
 				t.Errorf("one batch's buffers take %d bytes, above ModelSize's bound %d", got, z.BatchBytes)
 			}
 		})
@@ -213,6 +262,24 @@ func lenBytes(m *Model) int64 {
 		for l := range m.tower.w {
 			n += 8 * int64(len(f32(m.tower.w[l]))+len(f32(m.tower.b[l])))
 		}
+	}
+	if m.cross != nil {
+		n += 8 * int64(m.cross.params())
+	}
+	return n
+}
+
+// crossBytes is what the cross layers' buffers hold (0 for nil).
+func crossBytes(cw *crossWork) int64 {
+	if cw == nil {
+		return 0
+	}
+	n := 4 * int64(cap(cw.du)+cap(cw.dx0)+cap(cw.ones))
+	for l := range cw.x {
+		n += 4 * int64(cap(cw.x[l])+cap(cw.u[l]))
+	}
+	for l := range cw.dW {
+		n += 4 * int64(len(cw.dW[l])+len(cw.dB[l]))
 	}
 	return n
 }

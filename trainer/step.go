@@ -106,6 +106,8 @@ type worker struct {
 	emb    []sparseGrad
 	bias   float32
 	loss   float64
+
+	cw *crossWork // per-shard cross layers' buffers (sharded tower, interaction cross)
 }
 
 // Trainer runs training steps and predictions of a Model with a fixed number
@@ -126,7 +128,11 @@ type worker struct {
 // tower's gradients need no per-worker copy nor reduction. Both ways
 // compute the same gradient; only the order of float additions differs,
 // and it is fixed for a given model, worker count and BLAS thread count, so
-// training stays deterministic.
+// training stays deterministic. The interaction runs with the tower:
+// interaction dot's products row by row in the sharded gather (and their
+// gradients before the sharded scatter), interaction cross's layers per
+// shard or on the whole batch as the tower does (their FLOPs count toward
+// wholeTowerFLOPs).
 type Trainer struct {
 	M       *Model
 	workers []*worker
@@ -135,6 +141,8 @@ type Trainer struct {
 	towerPar    int       // when > 0, the whole-batch tower's blocks (tests)
 	whole       *mlpWork  // the whole batch's tower buffers (wholeTower)
 	logit, grad []float32 // the whole batch's logits and dLoss/dlogit
+
+	wholeCross *crossWork // the whole batch's cross layers' buffers (wholeTower, interaction cross)
 }
 
 // wholeTowerFLOPs is the forward FLOPs per example from which the tower runs
@@ -157,7 +165,7 @@ func NewTrainer(m *Model, n int) *Trainer {
 		}
 		t.workers = append(t.workers, w)
 	}
-	t.setWholeTower(m.tower != nil && m.tower.flops() >= wholeTowerFLOPs)
+	t.setWholeTower(m.tower != nil && m.tower.flops()+m.interactionFLOPs() >= wholeTowerFLOPs)
 	return t
 }
 
@@ -167,6 +175,9 @@ func (t *Trainer) setWholeTower(on bool) {
 	t.wholeTower = on && t.M.tower != nil
 	if t.wholeTower && t.whole == nil {
 		t.whole = t.M.tower.newWork()
+	}
+	if t.wholeTower && t.M.cross != nil && t.wholeCross == nil {
+		t.wholeCross = t.M.cross.newWork()
 	}
 }
 
@@ -191,6 +202,10 @@ func (t *Trainer) shard(n int) []*worker {
 			t.whole.par = t.towerPar
 		}
 		t.whole.ew = len(t.workers)
+		if c := t.M.cross; c != nil {
+			c.resize(t.wholeCross, n)
+			t.wholeCross.par, t.wholeCross.ew = t.whole.par, t.whole.ew
+		}
 	}
 	k := min(len(t.workers), max(1, n/64))
 	ws := t.workers[:k]
@@ -202,6 +217,12 @@ func (t *Trainer) shard(n int) []*worker {
 				w.wk = t.M.tower.newWork()
 			}
 			t.M.tower.resize(w.wk, w.hi-w.lo)
+			if c := t.M.cross; c != nil {
+				if w.cw == nil {
+					w.cw = c.newWork()
+				}
+				c.resize(w.cw, w.hi-w.lo)
+			}
 		}
 	}
 	return ws
@@ -278,7 +299,13 @@ func (t *Trainer) forwardAll(ws []*worker, b *featurize.Batch) {
 		return
 	}
 	x := t.whole.act[0]
-	parallel(ws, func(w *worker) { t.gather(w, b, x[w.lo*m.inDim:w.hi*m.inDim]) })
+	if m.cross != nil {
+		x = t.wholeCross.x[0]
+	}
+	parallel(ws, func(w *worker) { t.gather(w, b, x[w.lo*m.xDim:w.hi*m.xDim]) })
+	if m.cross != nil {
+		m.cross.forward(t.wholeCross, t.whole.act[0])
+	}
 	out := m.tower.forward(t.whole)
 	for r, v := range out {
 		t.logit[r] += v
@@ -298,9 +325,18 @@ func (t *Trainer) backwardAll(ws []*worker, b *featurize.Batch, inv float32) {
 	}
 	m.tower.backward(t.whole, t.grad)
 	dx := t.whole.dAct[0]
+	if m.cross != nil {
+		m.cross.backward(t.wholeCross, dx)
+		dx = t.wholeCross.dx0
+	}
+	x := t.whole.act[0]
 	parallel(ws, func(w *worker) {
 		t.wideGrad(w, b)
-		t.embGrad(w, b, dx[w.lo*m.inDim:w.hi*m.inDim])
+		lo, hi := w.lo*m.xDim, w.hi*m.xDim
+		if m.pairs > 0 {
+			m.dotBackward(x[lo:hi], dx[lo:hi])
+		}
+		t.embGrad(w, b, dx[lo:hi])
 	})
 }
 
@@ -310,9 +346,15 @@ func (t *Trainer) forward(w *worker, b *featurize.Batch) {
 	var x []float32
 	if m.usesDeep() {
 		x = w.wk.act[0]
+		if m.cross != nil {
+			x = w.cw.x[0]
+		}
 	}
 	t.gather(w, b, x)
 	if m.usesDeep() {
+		if m.cross != nil {
+			m.cross.forward(w.cw, w.wk.act[0])
+		}
 		out := m.tower.forward(w.wk)
 		for r, v := range out {
 			w.logit[r] += v
@@ -324,8 +366,9 @@ func (t *Trainer) forward(w *worker, b *featurize.Batch) {
 }
 
 // gather sets w.logit to the wide part's sums of w's rows and, with a deep
-// part, fills x (w's rows of the tower input, rows x inDim) with the pooled
-// embeddings and the dense columns.
+// part, fills x (w's rows of the tower input, or of the cross layers' input
+// x0: rows of m.xDim) with the pooled embeddings and the dense columns,
+// then interaction dot's products.
 func (t *Trainer) gather(w *worker, b *featurize.Batch, x []float32) {
 	m := t.M
 	clear(w.logit)
@@ -347,7 +390,7 @@ func (t *Trainer) gather(w *worker, b *featurize.Batch, x []float32) {
 		d := &b.Deep[f]
 		comb := m.Layout.Deep[f].Combiner
 		for i := w.lo; i < w.hi; i++ {
-			dst := x[(i-w.lo)*m.inDim+col : (i-w.lo)*m.inDim+col+e.Dim]
+			dst := x[(i-w.lo)*m.xDim+col : (i-w.lo)*m.xDim+col+e.Dim]
 			if d.Offsets == nil {
 				id := int(d.IDs[i])
 				copy(dst, e.W[id*e.Dim:(id+1)*e.Dim])
@@ -371,8 +414,12 @@ func (t *Trainer) gather(w *worker, b *featurize.Batch, x []float32) {
 	}
 	if m.denseDim > 0 {
 		for i := w.lo; i < w.hi; i++ {
-			copy(x[(i-w.lo)*m.inDim+col:(i-w.lo+1)*m.inDim], b.Dense[i*m.denseDim:(i+1)*m.denseDim])
+			row := (i - w.lo) * m.xDim
+			copy(x[row+col:row+m.inDim], b.Dense[i*m.denseDim:(i+1)*m.denseDim])
 		}
+	}
+	if m.pairs > 0 {
+		m.dotForward(x[:(w.hi-w.lo)*m.xDim])
 	}
 }
 
@@ -399,7 +446,15 @@ func (t *Trainer) backward(w *worker, b *featurize.Batch, inv float32) {
 		return
 	}
 	m.tower.backward(w.wk, w.grad)
-	t.embGrad(w, b, w.wk.dAct[0])
+	dx := w.wk.dAct[0]
+	switch {
+	case m.cross != nil:
+		m.cross.backward(w.cw, dx)
+		dx = w.cw.dx0
+	case m.pairs > 0:
+		m.dotBackward(w.wk.act[0], dx)
+	}
+	t.embGrad(w, b, dx)
 }
 
 // lossGrad sets w's loss, its dLoss/dlogit per row and its bias gradient.
@@ -429,7 +484,8 @@ func (t *Trainer) wideGrad(w *worker, b *featurize.Batch) {
 }
 
 // embGrad accumulates w's rows' embedding gradients from dx, the gradient
-// w.r.t. w's rows of the tower input.
+// w.r.t. w's rows of the tower input (of x0 with interaction cross; rows of
+// m.xDim, interaction dot's share already added).
 func (t *Trainer) embGrad(w *worker, b *featurize.Batch, dx []float32) {
 	m := t.M
 	col := 0
@@ -439,7 +495,7 @@ func (t *Trainer) embGrad(w *worker, b *featurize.Batch, dx []float32) {
 		sg := &w.emb[f]
 		comb := m.Layout.Deep[f].Combiner
 		for i := w.lo; i < w.hi; i++ {
-			src := dx[(i-w.lo)*m.inDim+col : (i-w.lo)*m.inDim+col+e.Dim]
+			src := dx[(i-w.lo)*m.xDim+col : (i-w.lo)*m.xDim+col+e.Dim]
 			if d.Offsets == nil {
 				addTo(sg.row(d.IDs[i]), src, 1)
 				continue
@@ -481,6 +537,12 @@ func (t *Trainer) reduce(ws []*worker) {
 				addTo(w0.wk.dW[l], w.wk.dW[l], 1)
 				addTo(w0.wk.dB[l], w.wk.dB[l], 1)
 			}
+			if m.cross != nil {
+				for l := range w.cw.dW {
+					addTo(w0.cw.dW[l], w.cw.dW[l], 1)
+					addTo(w0.cw.dB[l], w.cw.dB[l], 1)
+				}
+			}
 		}
 	}
 }
@@ -491,6 +553,14 @@ func (t *Trainer) towerGrads(w0 *worker) *mlpWork {
 		return t.whole
 	}
 	return w0.wk
+}
+
+// crossGrads returns the cross layers' summed gradients after reduce.
+func (t *Trainer) crossGrads(w0 *worker) *crossWork {
+	if t.wholeTower {
+		return t.wholeCross
+	}
+	return w0.cw
 }
 
 // update applies the summed gradients of ws[0] to every parameter once.
@@ -540,6 +610,22 @@ func (t *Trainer) update(ws []*worker) {
 			}
 		}
 	})
+	if c := m.cross; c != nil {
+		cg := t.crossGrads(w0)
+		k := len(t.workers)
+		if len(c.w[0]) < minParallelUpdate {
+			k = 1
+		}
+		parallelN(k, func(i int) {
+			for l := range c.w {
+				lo, hi := i*len(c.w[l])/k, (i+1)*len(c.w[l])/k
+				adagradDense(&m.ada, c.w[l][lo:hi], c.wAcc[l][lo:hi], cg.dW[l][lo:hi])
+				if i == 0 {
+					adagradDense(&m.ada, c.b[l], c.bAcc[l], cg.dB[l])
+				}
+			}
+		})
+	}
 }
 
 // minParallelUpdate is the size of the tower's first weight matrix from

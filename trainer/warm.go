@@ -11,9 +11,11 @@ import (
 // WarmStartOptions tune WarmStart.
 type WarmStartOptions struct {
 	// Reinit names tensors (as in the weights file: "tower/0/w",
-	// "emb/app_id/w", "wide/installed_apps_x_app_id/w") that may be
-	// re-initialized when the spec changed their shape, instead of failing.
-	// "*" allows every tensor.
+	// "emb/app_id/w", "wide/installed_apps_x_app_id/w", "cross/0/w") that
+	// may be re-initialized when the spec changed their shape, instead of
+	// failing; for a cross layer the spec added or dropped (a changed
+	// model.interaction or model.cross_layers), that it may be started
+	// fresh or dropped. "*" allows every tensor.
 	Reinit []string
 }
 
@@ -26,13 +28,18 @@ type WarmReport struct {
 	Copied        []string // tensors moved from the previous model
 	Reinitialized []string // tensors whose shape changed, re-initialized by request
 	New           []string // tensors the previous model did not have
+	Dropped       []string // cross layers the spec no longer has, dropped by request
 	RowsMoved     int      // vocabulary rows carried over by string
 	RowsNew       int      // rows with no previous string (fresh initializer)
 }
 
 func (r *WarmReport) String() string {
-	return fmt.Sprintf("%d tensors copied, %d re-initialized, %d new; %d rows moved by string, %d new rows",
+	s := fmt.Sprintf("%d tensors copied, %d re-initialized, %d new; %d rows moved by string, %d new rows",
 		len(r.Copied), len(r.Reinitialized), len(r.New), r.RowsMoved, r.RowsNew)
+	if len(r.Dropped) > 0 {
+		s += fmt.Sprintf("; %d dropped", len(r.Dropped))
+	}
+	return s
 }
 
 // WarmStart initializes dst (a fresh model for state cur) from src (the
@@ -43,7 +50,11 @@ func (r *WarmReport) String() string {
 // dst's initializer (zero for wide weights, the documented embedding
 // initializer). Slots and fields are matched by name. A tensor whose shape
 // the spec changed (embedding dim, hash buckets, quantiles, layer widths,
-// mode) is an error naming it, unless opts allows re-initializing it.
+// mode, interaction dot on or off) is an error naming it, unless opts
+// allows re-initializing it. So is a cross layer the previous model did
+// not have or that the spec dropped (model.interaction or
+// model.cross_layers changed): the tower was trained on the other input;
+// opts may allow starting it fresh or dropping it.
 func WarmStart(dst *Model, cur *featurize.State, src *Model, prev *featurize.State, opts WarmStartOptions) (*WarmReport, error) {
 	r := &WarmReport{}
 	dst.Bias, dst.BiasAcc = src.Bias, src.BiasAcc
@@ -128,7 +139,7 @@ func WarmStart(dst *Model, cur *featurize.State, src *Model, prev *featurize.Sta
 				continue
 			}
 			if a, b := dst.tower.sizes[l:l+2], src.tower.sizes[l:l+2]; !slices.Equal(a, b) {
-				fail(name, fmt.Sprintf("shape was %v, is now %v (embedding dims, dense columns or hidden sizes changed)", b, a))
+				fail(name, fmt.Sprintf("shape was %v, is now %v (embedding dims, dense columns, hidden sizes or model.interaction changed)", b, a))
 				continue
 			}
 			copy(f32(dst.tower.w[l]), f32(src.tower.w[l]))
@@ -138,8 +149,55 @@ func WarmStart(dst *Model, cur *featurize.State, src *Model, prev *featurize.Sta
 			r.Copied = append(r.Copied, name)
 		}
 	}
+	warmCross(dst, src, r, fail, func(tensor, why string) {
+		if opts.allows(tensor) {
+			r.Dropped = append(r.Dropped, tensor)
+			return
+		}
+		errs = append(errs, fmt.Sprintf("tensor %s: %s (allow dropping it with --reinit %s)", tensor, why, tensor))
+	})
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("warm start: the spec changed incompatibly:\n  %s", strings.Join(errs, "\n  "))
 	}
 	return r, nil
+}
+
+// warmCross carries the cross layers over: a layer both models have at the
+// same width is copied; one the previous model lacks, or whose width
+// changed, goes to fail (re-initialized when allowed), unless the previous
+// model had no deep part at all (the layer is then new, as the tower is);
+// one the spec dropped goes to drop.
+func warmCross(dst, src *Model, r *WarmReport, fail, drop func(tensor, why string)) {
+	var have, want int
+	if src.cross != nil {
+		have = len(src.cross.w)
+	}
+	if dst.cross != nil {
+		want = len(dst.cross.w)
+	}
+	for l := range want {
+		name := fmt.Sprintf("cross/%d/w", l)
+		c := dst.cross
+		switch {
+		case src.tower == nil: // no deep part before: all of it is new
+			r.New = append(r.New, name)
+		case l >= have:
+			fail(name, fmt.Sprintf("the previous model has %d cross layers (interaction %s), the spec %d: the tower was trained without this one",
+				have, src.interaction, want))
+		case src.cross.d != c.d:
+			fail(name, fmt.Sprintf("shape was [%d %d], is now [%d %d] (embedding dims or dense columns changed)", src.cross.d, src.cross.d, c.d, c.d))
+		default:
+			copy(c.w[l], src.cross.w[l])
+			copy(c.b[l], src.cross.b[l])
+			copy(c.wAcc[l], src.cross.wAcc[l])
+			copy(c.bAcc[l], src.cross.bAcc[l])
+			r.Copied = append(r.Copied, name)
+		}
+	}
+	if dst.usesDeep() {
+		for l := want; l < have; l++ {
+			drop(fmt.Sprintf("cross/%d/w", l), fmt.Sprintf("the previous model has %d cross layers, the spec %d (interaction %s): the tower was trained on this one's output",
+				have, want, dst.interaction))
+		}
+	}
 }

@@ -55,8 +55,8 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&f.impressions, "impressions", "", "raw impressions to join with --installs (glob)")
 	fs.StringVar(&f.installs, "installs", "", "raw installs to join with --impressions (glob)")
 	fs.StringVar(&f.warm, "warm-start", "latest", "latest (cold start when the model has no version yet), none, or a VERSION")
-	fs.StringVar(&f.reinit, "reinit", "", "comma-separated tensors a changed spec may re-initialize on warm start (e.g. tower/0/w), or *")
-	fs.IntVar(&f.epochs, "epochs", 0, "passes over the training data (0: the spec's model.epochs)")
+	fs.StringVar(&f.reinit, "reinit", "", "comma-separated tensors a changed spec may re-initialize (or drop) on warm start (e.g. tower/0/w, cross/0/w), or *")
+	fs.IntVar(&f.epochs, "epochs", 0, "passes over the training data, the most with early stopping (0: the spec's model.epochs)")
 	fs.Float64Var(&f.holdout, "holdout", 0.1, "the last fraction of the examples by time, held out for evaluation (0 to 0.9)")
 	fs.StringVar(&f.mode, "mode", "", "override the spec's model.mode: wide, deep or wide_deep")
 	fs.Var(&f.maxModelBytes, "max-model-bytes", maxModelBytesUsage)
@@ -99,7 +99,7 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	exs, inputs, err := readTrainingData(ctx, sp, &f, stderr)
+	exs, inputs, err := readTrainingData(ctx, "backfill", sp, &f, stderr)
 	if err != nil {
 		return err
 	}
@@ -110,6 +110,30 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return fmt.Errorf("no training examples left after holding out %d of %d", nHold, len(exs))
 	}
 
+	opts := trainer.TrainOptions{
+		Epochs: cmp.Or(f.epochs, sp.Model.Epochs), BatchSize: sp.Model.BatchSize, Order: trainer.Order(f.order),
+		Seed: uint64(sp.Model.Seed),
+	}
+	// Early stopping: the newest share of the training examples is the
+	// validation split, neither fitted (vocabularies, quantiles) nor
+	// trained on.
+	if nVal := int(float64(len(train)) * sp.Model.EarlyStopping.Validation); opts.Epochs > 1 && nVal > 0 {
+		if nVal == len(train) {
+			return fmt.Errorf("model.early_stopping.validation %g leaves no training examples of %d", sp.Model.EarlyStopping.Validation, len(train))
+		}
+		train, opts.Validation = train[:len(train)-nVal], train[len(train)-nVal:]
+		opts.Patience = sp.Model.EarlyStopping.Patience
+		fmt.Fprintf(stderr, "backfill: early stopping: at most %d epochs on %d examples, each evaluated on the newest %d (patience %d)\n",
+			opts.Epochs, len(train), nVal, opts.Patience)
+		opts.OnEpoch = func(r trainer.EpochReport) {
+			best := ""
+			if r.Best {
+				best = " (best so far)"
+			}
+			fmt.Fprintf(stderr, "backfill: epoch %d: training log loss %.4f, validation AUC %.4f, log loss %.4f%s\n",
+				r.Epoch, r.TrainLoss, r.Validation.AUC, r.Validation.LogLoss, best)
+		}
+	}
 	store, err := publisher.OpenStore(ctx, f.store)
 	if err != nil {
 		return err
@@ -120,23 +144,21 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 
-	epochs := f.epochs
-	if epochs == 0 {
-		epochs = sp.Model.Epochs
-	}
 	tr := trainer.NewTrainer(model, f.workers)
-	bar := progress.New(stderr, "backfill", "examples", int64(len(train))*int64(epochs))
+	bar := progress.New(stderr, "backfill", "examples", int64(len(train))*int64(opts.Epochs))
+	opts.Progress = func(done, _ int64) { bar.Update(done) }
 	start := time.Now()
-	ts, err := tr.Train(ctx, st, train, trainer.TrainOptions{
-		Epochs: epochs, BatchSize: sp.Model.BatchSize, Order: trainer.Order(f.order),
-		Seed: uint64(sp.Model.Seed), Progress: func(done, _ int64) { bar.Update(done) },
-	})
+	ts, err := tr.Train(ctx, st, train, opts)
 	bar.Finish()
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "backfill: trained %d examples in %s (%.0f examples/s, %d workers, %s), final epoch log loss %.4f\n",
 		ts.Examples, time.Since(start).Round(time.Millisecond), float64(ts.Examples)/time.Since(start).Seconds(), f.workers, trainer.BLAS(), ts.MeanLoss)
+	if ts.BestEpoch > 0 {
+		fmt.Fprintf(stderr, "backfill: early stopping: ran %d of at most %d epochs, kept epoch %d (validation log loss %.4f)\n",
+			ts.Epochs, opts.Epochs, ts.BestEpoch, ts.History[ts.BestEpoch-1].Validation.LogLoss)
+	}
 
 	man := &publisher.Manifest{
 		Model: f.model, Parent: parent,
@@ -232,7 +254,7 @@ func loadSpec(path, mode string, budget spec.ByteSize) (*spec.Spec, error) {
 
 // readTrainingData reads labeled examples, or joins raw events with the
 // spec's label window through the same join as the streaming stage.
-func readTrainingData(ctx context.Context, sp *spec.Spec, f *backfillFlags, stderr io.Writer) ([]schemas.Example, []string, error) {
+func readTrainingData(ctx context.Context, cmd string, sp *spec.Spec, f *backfillFlags, stderr io.Writer) ([]schemas.Example, []string, error) {
 	if f.examples != "" {
 		files, err := ingest.Glob(ctx, f.examples)
 		if err != nil {
@@ -243,7 +265,7 @@ func readTrainingData(ctx context.Context, sp *spec.Spec, f *backfillFlags, stde
 		if err != nil {
 			return nil, nil, err
 		}
-		fmt.Fprintf(stderr, "backfill: read %d examples from %d files\n", len(exs), len(files.Names()))
+		fmt.Fprintf(stderr, "%s: read %d examples from %d files\n", cmd, len(exs), len(files.Names()))
 		return exs, files.Names(), nil
 	}
 	imps, err := readGlob(ctx, f.impressions, ingest.ReadImpressions)
@@ -258,7 +280,7 @@ func readTrainingData(ctx context.Context, sp *spec.Spec, f *backfillFlags, stde
 	if err != nil {
 		return nil, nil, err
 	}
-	fmt.Fprintf(stderr, "backfill: joined %d impressions and %d installs: %d examples, %d positives (%d matched, %d duplicate, %d late, %d orphan, %d outside the window)\n",
+	fmt.Fprintf(stderr, "%s: joined %d impressions and %d installs: %d examples, %d positives (%d matched, %d duplicate, %d late, %d orphan, %d outside the window)\n", cmd,
 		len(imps), len(ins), js.Emitted, js.Positives, js.Matched, js.Duplicates, js.Late, js.Orphans, js.OutOfWindow)
 	return exs, []string{f.impressions, f.installs}, nil
 }

@@ -36,6 +36,7 @@ func commands() map[string]command {
 		simulateCommand(),
 		runCommand(),
 		backfillCommand(),
+		tuneCommand(),
 		evalCommand(),
 		predictCommand(),
 		serveCommand(),

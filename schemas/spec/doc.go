@@ -16,7 +16,9 @@
 // written with no value (a key followed only by comments) counts as empty
 // and takes its defaults; a list written with no value is empty; a scalar
 // key with no value is an error. (*Spec).Marshal writes the canonical form,
-// every default written out, which Parse reads back unchanged.
+// every default written out (except model.interaction none: specs without
+// interactions marshal as before that key existed), which Parse reads back
+// unchanged.
 //
 // # Format, version 1
 //
@@ -108,8 +110,27 @@
 //	                       both; inputs of a part that is off are unused
 //	hidden      list of int  ReLU layer widths of the deep part; default
 //	                       [64, 32]; 1 to 64 layers, each 1 to 65536 wide
+//	interaction string     explicit feature interactions of the deep part
+//	                       (beyond the paper): none, dot or cross; default
+//	                       none (and then left out by Marshal). dot appends
+//	                       the F(F-1)/2 pairwise dot products of the F deep
+//	                       categorical features' pooled embeddings to the
+//	                       ReLU layers' input (F >= 2, all with the same
+//	                       embedding_dim); cross puts cross_layers DCN-V2
+//	                       cross layers x' = x0 * (x·W + b) + x (W full,
+//	                       d x d for the d embedding and dense values x0)
+//	                       between that input and the ReLU layers. Checked
+//	                       in every mode, used only with a deep part
+//	cross_layers int       interaction cross only: default 2, 1 to 8
 //	batch_size  int        default 256, 1 to 2^20
-//	epochs      int        passes over the input in backfill; default 1, > 0
+//	epochs      int        passes over the input in backfill (the most, with
+//	                       early stopping); default 1, > 0
+//	early_stopping mapping  a backfill of more than one epoch: validation
+//	                       (default 0.1, in [0, 0.5]; 0: off), the newest
+//	                       share of the training examples, held out and
+//	                       evaluated after every epoch; patience (default 1,
+//	                       >= 1) epochs without a lower validation log loss
+//	                       before it stops and keeps the best epoch's model
 //	seed        int        weight initialization; default 1
 //	ftrl        mapping    wide part, FTRL-Proximal: alpha (default 0.05,
 //	                       > 0), beta (1, >= 0), l1 (0.001, >= 0), l2 (0, >= 0)
@@ -188,10 +209,11 @@
 // hold whatever the budget, and their errors give the size too. The size
 // counts, as the trainer allocates them, every parameter with its
 // optimizer state (12 bytes per wide weight: w and FTRL's z and n; 8 per
-// embedding and tower weight: w and its AdaGrad accumulator; wide tables
-// and embeddings are allocated in every mode, the tower only with a deep
-// part), plus a bound on one training step's buffers at batch_size with
-// every list at max_length (a cross of lists multiplies their lengths). A
+// embedding, tower and cross-layer weight: w and its AdaGrad accumulator;
+// wide tables and embeddings are allocated in every mode, the tower and
+// cross layers only with a deep part), plus a bound on one training step's
+// buffers at batch_size with every list at max_length (a cross of lists
+// multiplies their lengths). A
 // vocabulary's tables count max(oov_buckets, 1) + max_size rows, the most
 // they can reach; without max_size they count the OOV rows only and grow by
 // ModelSize().Growth's bytes per admitted string, beyond the budget: set

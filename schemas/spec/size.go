@@ -9,9 +9,11 @@ import (
 // ModelSize is the memory the model of a spec takes, computed from the spec
 // alone, as the trainer allocates it: one float32 weight per id of each wide
 // slot with its FTRL z and n, one embedding row per id of each deep field
-// with its AdaGrad accumulators, the tower's weights and biases with theirs,
-// and the shared bias. The trainer's tests check Params and ParamBytes
-// against a built model's allocation, so the two cannot drift apart.
+// with its AdaGrad accumulators, the tower's weights and biases with theirs
+// (its input widened by interaction dot's products), the cross layers of
+// interaction cross with theirs, and the shared bias. The trainer's tests
+// check Params and ParamBytes against a built model's allocation, so the
+// two cannot drift apart.
 //
 // Vocabularies grow while training. A table backed by a vocabulary counts
 // OOV() + max_size rows, the most it can reach; without max_size it counts
@@ -23,8 +25,8 @@ type ModelSize struct {
 	// Params is the number of trainable parameters (trainer.Model.Params).
 	Params int64
 	// ParamBytes is the parameters with their optimizer state: 12 bytes per
-	// wide weight (w, z, n), 8 per embedding and tower weight (w and its
-	// accumulator), 8 for the bias and its accumulator.
+	// wide weight (w, z, n), 8 per embedding, tower and cross-layer weight
+	// (w and its accumulator), 8 for the bias and its accumulator.
 	ParamBytes int64
 	// BatchBytes bounds the buffers of one training step of batch_size
 	// examples whose lists are all max_length long (an estimate, on the
@@ -170,12 +172,19 @@ func (s *Spec) ModelSize() ModelSize {
 		z.Growth = append(z.Growth, VocabGrowth{Feature: f.Name, BytesPerString: per})
 	}
 
-	// The tower: in, hidden..., 1, each layer's weights and biases.
+	// The tower: in, hidden..., 1, each layer's weights and biases. Its
+	// input is the embeddings and dense columns (inDim), plus the dot
+	// products of interaction dot.
 	tower := usesDeep && inDim > 0
+	interaction := s.Model.Interaction.OrNone()
+	towerIn := inDim
+	if interaction == InteractionDot {
+		towerIn = satAdd(towerIn, int64(DotPairs(s.embeddedDims())))
+	}
 	var towerParams, towerWidths int64
 	if tower {
 		sizes := make([]int64, 1, len(s.Model.Hidden)+2)
-		sizes[0] = inDim
+		sizes[0] = towerIn
 		for _, h := range s.Model.Hidden {
 			sizes = append(sizes, nonNeg(h))
 		}
@@ -194,6 +203,16 @@ func (s *Spec) ModelSize() ModelSize {
 		// The tower's gradients: one copy of dW and dB.
 		add("model.hidden", "the tower's gradients", 0, satMul(towerParams, 4), false)
 	}
+	// The cross layers of interaction cross: each a d x d weight and a
+	// bias of d, d = inDim, with AdaGrad state and one copy of their
+	// gradients.
+	var crossLayers int64
+	if tower && interaction == InteractionCross {
+		crossLayers = nonNeg(s.Model.CrossLayerCount())
+		n := satMul(crossLayers, satAdd(satMul(inDim, inDim), inDim))
+		add("model.cross_layers", fmt.Sprintf("%d cross layers of %d x %d with AdaGrad state", crossLayers, inDim, inDim), n, satMul(n, deepValueBytes), true)
+		add("model.cross_layers", "the cross layers' gradients", 0, satMul(n, 4), false)
+	}
 	add("model", "the shared bias", 1, deepValueBytes, true)
 
 	// One training step's buffers, per example: the fixed part, then what
@@ -202,6 +221,10 @@ func (s *Spec) ModelSize() ModelSize {
 	fixed := int64(exampleHeaderBytes + 2*batchRowBytes + stepRowBytes)
 	if tower {
 		fixed = satAdd(fixed, satMul(towerWidths, 2*4)) // activations and their gradients
+	}
+	if crossLayers > 0 {
+		// Each layer's input and product, and two gradients, of d each.
+		fixed = satAdd(fixed, satMul(satMul(satAdd(satMul(2, crossLayers), 2), inDim), 4))
 	}
 	for i := range s.Features {
 		f := &s.Features[i]

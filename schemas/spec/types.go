@@ -168,16 +168,43 @@ type Model struct {
 	// Hidden layer widths of the deep part (ReLU). Default [64, 32]; 1 to
 	// 64 layers, each in [1, 65536].
 	Hidden []int `yaml:"hidden" default:"[64, 32]"`
+	// Interaction: the deep part's explicit feature interactions, none,
+	// dot or cross (see Interaction). Default none, which Marshal leaves
+	// out. Unused in mode wide.
+	Interaction Interaction `yaml:"interaction,omitempty" default:"none"`
+	// CrossLayers: the cross layers of interaction cross. Default 2 with
+	// interaction cross (0, and not allowed in the YAML, otherwise); in
+	// [1, 8]. A Model built in Go with 0 reads as the default (see
+	// CrossLayerCount).
+	CrossLayers int `yaml:"cross_layers,omitempty"`
 	// BatchSize of mini-batches. Default 256; in [1, 2^20].
 	BatchSize int `yaml:"batch_size" default:"256"`
-	// Epochs over the input in backfill. Default 1; > 0.
+	// Epochs over the input in backfill: the most passes when early
+	// stopping is on (Epochs > 1 and EarlyStopping.Validation > 0).
+	// Default 1; > 0.
 	Epochs int `yaml:"epochs" default:"1"`
+	// EarlyStopping of a backfill of more than one epoch.
+	EarlyStopping EarlyStopping `yaml:"early_stopping"`
 	// Seed for weight initialization. Default 1.
 	Seed int64 `yaml:"seed" default:"1"`
 	// Wide part optimizer (FTRL-Proximal).
 	FTRL FTRL `yaml:"ftrl"`
 	// Deep part optimizer (AdaGrad).
 	AdaGrad AdaGrad `yaml:"adagrad"`
+}
+
+// EarlyStopping: a backfill of more than one epoch holds out the newest
+// Validation share of its training examples (by event time, before the
+// evaluation holdout), evaluates the model on it after every epoch, stops
+// once Patience epochs in a row have not lowered its log loss, and keeps
+// the model of the best epoch.
+type EarlyStopping struct {
+	// Validation share of the training examples. Default 0.1; in [0, 0.5];
+	// 0 turns early stopping off (every epoch runs, on every example).
+	Validation float64 `yaml:"validation" default:"0.1"`
+	// Patience: epochs without a lower validation log loss before
+	// training stops. Default 1; >= 1.
+	Patience int `yaml:"patience" default:"1"`
 }
 
 // FTRL holds FTRL-Proximal hyper-parameters (McMahan et al., 2013).

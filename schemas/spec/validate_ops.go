@@ -22,6 +22,10 @@ func validateModel(m *Model, r *reporter) {
 	}
 	positive(r, "model.batch_size", m.BatchSize)
 	positive(r, "model.epochs", m.Epochs)
+	if v := m.EarlyStopping.Validation; v < 0 || v > 0.5 {
+		r.errorf("model.early_stopping.validation", "must be in [0, 0.5] (a share of the training examples), got %g", v)
+	}
+	positive(r, "model.early_stopping.patience", m.EarlyStopping.Patience)
 	positive(r, "model.ftrl.alpha", m.FTRL.Alpha)
 	nonNegative(r, "model.ftrl.beta", m.FTRL.Beta)
 	nonNegative(r, "model.ftrl.l1", m.FTRL.L1)
