@@ -11,7 +11,9 @@
 #     one rollback while serveload runs at PUBLISH_RATE, with the failed
 #     requests and how long each version took from its model-events
 #     record to being served (the rollback sends no event: it is found by
-#     the 10 s poll).
+#     the 10 s poll). The backfills that publish run at nice 19: on a
+#     2-core machine they would otherwise take the cores serving needs (a
+#     serving fleet does not train on its own machines).
 # Prints Markdown tables and the load average before each part.
 # usage: bench/serve.sh
 #   SPEC=configs/paper.yaml (the kernel benchmark's spec; or configs/playstore.yaml)
@@ -27,8 +29,9 @@ duration=${DURATION:-30s}
 split_curve=${SPLIT_CURVE:-2}
 tags=${TAGS:-}
 tmp=$(mktemp -d)
-srv=""
+srv="" load=""
 cleanup() {
+	if [[ -n "$load" ]]; then kill "$load" 2>/dev/null || true; fi
 	if [[ -n "$srv" ]]; then kill "$srv" 2>/dev/null || true; wait "$srv" 2>/dev/null || true; fi
 	rm -rf "$tmp"
 }
@@ -100,7 +103,7 @@ echo "Publishes under load: 10 publishes and a rollback while $publish_rate requ
 echo
 # A first publish creates the topic, so that serve reads it from the start.
 publish() {
-	"$tmp/wdstream" backfill --spec "$tmp/spec-hooks.yaml" --store "file://$tmp/store" --model bench \
+	nice -n 19 "$tmp/wdstream" backfill --spec "$tmp/spec-hooks.yaml" --store "file://$tmp/store" --model bench \
 		--impressions "$tmp/world/impressions/day-002.parquet" --installs "$tmp/world/installs/day-002.parquet" \
 		--epochs 1 --force --force-reason "bench/serve.sh publishes under load" --brokers "$brokers" >/dev/null 2>>"$tmp/publish.log"
 }
@@ -110,37 +113,45 @@ start_serve "$split_curve" --brokers "$brokers" --model-events "$topic" --poll 1
 "$tmp/serveload" --url "$url" --input "$input" --candidates 200 --rate "$publish_rate" --requests 1000000 --duration 10m >"$tmp/under-load.txt" &
 load=$!
 for _ in $(seq 10); do publish; sleep 2; done
-# Back to the version before LATEST (the first is gone: spec retain).
 rb_at=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
+# Back to the version before LATEST (the first is gone: spec retain).
 "$tmp/wdstream" models rollback bench --reason "bench/serve.sh" --store "file://$tmp/store" >/dev/null
 rolled=$(cat "$tmp/store/bench/LATEST")
 sleep 12
 kill -INT "$load" 2>/dev/null || true
 wait "$load" || true
+load=""
 stop_serve
 line=$(cat "$tmp/under-load.txt")
 echo "serveload: $line"
 echo
-# From each model-events record (its time field: LATEST moved) to the
-# server's "serving a version" log line for that version.
-kcat_out=$(kcat -b "$brokers" -C -t "$topic" -e -q -f '%s\n' 2>/dev/null || true)
-echo "| version | model-events time | served after (ms) |"
+# From each model-events record (its Kafka timestamp: when the publisher
+# produced it, just after LATEST moved) to the server's first "serving a
+# version" log line for that version after it.
+served_at() { # VERSION AFTER: the first "serving a version" of VERSION logged after AFTER
+	sed -n "s/^time=\([^ ]*\) .*msg=\"serving a version\".* version=$1 .*/\1/p" "$tmp/serve.log" |
+		awk -v after="$2" '$0 > after { print; exit }'
+}
+ms() { date -d "$1" +%s%3N; }
+kcat_out=$(kcat -b "$brokers" -C -t "$topic" -o beginning -e -q -f '%T %s\n' 2>"$tmp/kcat.err" || true)
+echo "| version | model-events record produced | served after (ms) |"
 echo "| --- | --- | --- |"
-while read -r ev; do
-	v=$(sed -n 's/.*"version":"\([^"]*\)".*/\1/p' <<<"$ev")
-	at=$(sed -n 's/.*"time":"\([^"]*\)".*/\1/p' <<<"$ev")
-	[[ -n "$v" && -n "$at" && "$v" != "$first" ]] || continue
-	served=$(sed -n "s/^time=\([^ ]*\) .*msg=\"serving a version\".* version=$v .*/\1/p" "$tmp/serve.log" | head -1)
+while read -r ts ev; do
+	v=$(sed -n 's/^{"event":"published","model":"bench","version":"\([^"]*\)".*/\1/p' <<<"$ev")
+	[[ -n "$v" && -n "$ts" && "$v" != "$first" ]] || continue
+	at=$(date -u -d "@$((ts / 1000)).$(printf %03d $((ts % 1000)))" +%Y-%m-%dT%H:%M:%S.%3NZ)
+	served=$(served_at "$v" "$at")
 	if [[ -z "$served" ]]; then
-		echo "| $v | $at | not served |"
+		echo "| $v | $at | not served (LATEST moved on first) |"
 		continue
 	fi
-	echo "| $v | $at | $(( $(date -d "$served" +%s%3N) - $(date -d "$at" +%s%3N) )) |"
+	echo "| $v | $at | $(( $(ms "$served") - ts )) |"
 done <<<"$kcat_out"
-rb=$(sed -n "s/^time=\([^ ]*\) .*msg=\"serving a version\".* version=$rolled .*/\1/p" "$tmp/serve.log" | tail -1)
+[[ -n "$kcat_out" ]] || echo "(no model-events record read: $(cat "$tmp/kcat.err"))"
+rb=$(served_at "$rolled" "$rb_at")
 echo
 if [[ -n "$rb" ]]; then
-	echo "rollback to $rolled at $rb_at: served $(( $(date -d "$rb" +%s%3N) - $(date -d "$rb_at" +%s%3N) )) ms later (found by the poll)"
+	echo "rollback to $rolled at $rb_at: served $(( $(ms "$rb") - $(ms "$rb_at") )) ms later (found by the poll)"
 else
 	echo "rollback to $rolled at $rb_at: not served"
 fi

@@ -37,6 +37,15 @@ func (w *Writer) Write(ctx context.Context, key, value []byte, headers ...Header
 	return w.w.WriteMessages(ctx, kg.Message{Key: key, Value: value, Headers: headers})
 }
 
+// EnsureTopic creates the writer's topic with the given partition count
+// when it does not exist (Client.EnsureTopic), through the writer's own
+// connections, which Close releases.
+func (w *Writer) EnsureTopic(ctx context.Context, partitions int) error {
+	c := &Client{c: &kg.Client{Addr: w.w.Addr, Transport: w.tr, Timeout: Timeout}}
+	_, err := c.EnsureTopic(ctx, w.w.Topic, partitions, 0)
+	return err
+}
+
 // Close flushes and closes the writer and its connections.
 func (w *Writer) Close() error {
 	err := w.w.Close()

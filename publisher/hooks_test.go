@@ -3,6 +3,7 @@ package publisher
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -223,36 +224,44 @@ env | grep ^WDSTREAM_ | sort > "$1/$WDSTREAM_VERSION.$WDSTREAM_EVENT.env"
 	}
 }
 
-// TestKafkaHook: events are produced to the hook's topic, keyed by model
-// (real Kafka when the environment has it, else the in-process broker).
+// TestKafkaHook: events are produced to the hook's topic, keyed by model,
+// and a topic that does not exist is created (real Kafka when the
+// environment has it, else the in-process broker).
 func TestKafkaHook(t *testing.T) {
 	f := getFixture(t)
 	brokers := testenv.Brokers(t)
-	topic := testenv.Topic(t, brokers, 1)
-	hooks, err := NewHooks(spec.Hooks{Kafka: []spec.KafkaHook{{Topic: topic}}}, HookConfig{KafkaBrokers: brokers})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, _ := fileStore(t)
-	p := newPublisher(t, s, Options{Gate: fastGate(f), Hooks: hooks})
-	res, err := p.Publish(context.Background(), f.good, &Manifest{Model: "m"}, f.fresh, PublishOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := p.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, Partition: 0, MaxWait: 100 * time.Millisecond})
-	defer r.Close()
-	msg, err := r.ReadMessage(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ev Event
-	if err := json.Unmarshal(msg.Value, &ev); err != nil || string(msg.Key) != "m" || ev.Version != res.Version || ev.Kind != EventPublished {
-		t.Fatalf("message %s %s (%v)", msg.Key, msg.Value, err)
+	for _, missing := range []bool{false, true} {
+		t.Run(fmt.Sprint("missing=", missing), func(t *testing.T) {
+			topic := testenv.TopicName(t, brokers)
+			if !missing {
+				testenv.CreateTopic(t, brokers, topic, 1)
+			}
+			hooks, err := NewHooks(spec.Hooks{Kafka: []spec.KafkaHook{{Topic: topic}}}, HookConfig{KafkaBrokers: brokers})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, _ := fileStore(t)
+			p := newPublisher(t, s, Options{Gate: fastGate(f), Hooks: hooks})
+			res, err := p.Publish(context.Background(), f.good, &Manifest{Model: "m"}, f.fresh, PublishOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			if err := p.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+			r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, Partition: 0, MaxWait: 100 * time.Millisecond})
+			defer r.Close()
+			msg, err := r.ReadMessage(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ev Event
+			if err := json.Unmarshal(msg.Value, &ev); err != nil || string(msg.Key) != "m" || ev.Version != res.Version || ev.Kind != EventPublished {
+				t.Fatalf("message %s %s (%v)", msg.Key, msg.Value, err)
+			}
+		})
 	}
 }
 

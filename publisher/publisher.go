@@ -249,9 +249,12 @@ func (p *Publisher) Publish(ctx context.Context, candidate *Bundle, m *Manifest,
 		log.Warn("LATEST moved past the version it named", "version", m.Version, "previous", mv.previous, "why", mv.note)
 	}
 	log.Info("published", "version", m.Version, "previous", mv.previous, "verdict", rep.Summary(), "latest", mv.moved)
-	p.retain(ctx, m.Model, candidate)
+	// The hooks hear of the version before retention deletes old ones, so
+	// a serving fleet is told as soon as LATEST has moved; the event's
+	// time is that moment, not the start of the publish.
 	p.hooks.enqueue(&Event{Kind: EventPublished, Model: m.Model, Version: m.Version, Verdict: rep.Verdict(),
-		URL: p.store.where + "/" + versionPrefix(m.Model, m.Version), Time: now.UTC(), Manifest: m})
+		URL: p.store.where + "/" + versionPrefix(m.Model, m.Version), Time: p.opts.Now().UTC(), Manifest: m})
+	p.retain(ctx, m.Model, candidate)
 	return res, nil
 }
 

@@ -32,9 +32,13 @@ type Config struct {
 	// number of chunks a request's candidates are cut into (default 1:
 	// one chunk; the paper's Table 2 compares 1, 2 and 4).
 	Workers, Split int
-	// Queue bounds the chunks waiting for a worker (default 4 x Workers):
-	// a request whose chunks do not all fit is answered 503 with
-	// Retry-After, so a burst of long requests cannot starve short ones.
+	// Queue bounds the chunks waiting for a worker (default 64 x Workers,
+	// about a tenth of a second of work for requests of 200 candidates
+	// of the paper's model: room for the jitter of a steady rate, where 4
+	// x Workers answered a few requests 503 at a third of the sustainable
+	// rate): a request whose chunks do not all fit is answered 503 with
+	// Retry-After, and one still waiting at its deadline too, so a burst
+	// of long requests cannot starve short ones.
 	Queue int
 	// Timeout bounds one request from its arrival to its answer (default
 	// 1s); a request past it is answered 503.
@@ -66,7 +70,7 @@ func (c *Config) defaults() error {
 	}
 	c.Workers = cmp.Or(c.Workers, defaultWorkers())
 	c.Split = cmp.Or(c.Split, 1)
-	c.Queue = cmp.Or(c.Queue, 4*c.Workers)
+	c.Queue = cmp.Or(c.Queue, 64*c.Workers)
 	c.Timeout = cmp.Or(c.Timeout, time.Second)
 	c.MaxBody = cmp.Or(c.MaxBody, 4<<20)
 	c.MaxCandidates = cmp.Or(c.MaxCandidates, 10_000)

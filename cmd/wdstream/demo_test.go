@@ -12,7 +12,7 @@ import (
 )
 
 // TestDemoServesWhatItTrains runs `wdstream demo` (its embedded broker, a
-// file:// store) for 45 s with a publish every 10 s: the demo's own
+// file:// store) for 60 s with a publish every 8 s: the demo's own
 // requests are answered by the versions it publishes, the status page
 // shows the serve stage with the served version, and the summary counts
 // what was served.
@@ -20,12 +20,12 @@ func TestDemoServesWhatItTrains(t *testing.T) {
 	stdout, stderr := &testenv.SyncBuffer{}, &testenv.SyncBuffer{}
 	code := make(chan int, 1)
 	go func() {
-		code <- runMain(context.Background(), []string{"demo", "--duration", "45s", "--publish-every", "10s", "--fresh", "3000",
+		code <- runMain(context.Background(), []string{"demo", "--duration", "60s", "--publish-every", "8s", "--fresh", "2000",
 			"--rate", "6000/s", "--http", "127.0.0.1:0", "--dir", t.TempDir()}, stdout, stderr)
 	}()
 	pageRE := regexp.MustCompile(`status page:\s+http://(\S+)/`)
 	var page string
-	waitFor(t, 40*time.Second, "the status page's serve row with a version", func() bool {
+	waitFor(t, 55*time.Second, "the status page's serve row with a version", func() bool {
 		m := pageRE.FindStringSubmatch(stdout.String())
 		if m == nil {
 			return false

@@ -10,6 +10,7 @@ import (
 
 	"github.com/wdstream/wdstream/publisher"
 	"github.com/wdstream/wdstream/serve"
+	"github.com/wdstream/wdstream/trainer"
 )
 
 func serveCommand() command {
@@ -28,7 +29,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var cfg serve.Config
 	fs.IntVar(&cfg.Workers, "workers", 0, "goroutines scoring chunks (0: GOMAXPROCS)")
 	fs.IntVar(&cfg.Split, "split", 1, "chunks a request's candidates are cut into, scored in parallel")
-	fs.IntVar(&cfg.Queue, "queue", 0, "chunks that may wait for a worker (0: 4 x workers); a request that does not fit is answered 503")
+	fs.IntVar(&cfg.Queue, "queue", 0, "chunks that may wait for a worker (0: 64 x workers); a request that does not fit is answered 503")
 	fs.DurationVar(&cfg.Timeout, "timeout", 0, "deadline of one request (0: 1s)")
 	fs.Int64Var(&cfg.MaxBody, "max-body", 0, "largest request body in bytes (0: 4 MiB)")
 	fs.IntVar(&cfg.MaxCandidates, "max-candidates", 0, "most candidates in one request (0: 10000)")
@@ -54,6 +55,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return flagError(fs, err.Error())
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	// Scoring is parallel across requests and chunks (--workers,
+	// --split): each chunk's products run on one BLAS thread, as the
+	// paper's Table 2 splits a batch over threads, rather than on
+	// OpenBLAS's own threads, which would contend with the other workers
+	// and the HTTP goroutines (no effect in the pure Go build).
+	trainer.SetBLASThreads(1)
 	store, err := publisher.OpenStore(ctx, *storeURL)
 	if err != nil {
 		return err

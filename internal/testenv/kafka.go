@@ -106,12 +106,21 @@ func UniqueName(tb testing.TB, prefix string) string {
 // partitions, deletes it when tb ends, and returns its name.
 func Topic(tb testing.TB, brokers []string, partitions int) string {
 	tb.Helper()
-	topic := UniqueName(tb, "test")
+	topic := TopicName(tb, brokers)
 	CreateTopic(tb, brokers, topic, partitions)
+	return topic
+}
+
+// TopicName returns a unique topic name that is not created, for a test
+// of code that creates its topic; the topic is deleted when tb ends if it
+// exists by then.
+func TopicName(tb testing.TB, brokers []string) string {
+	tb.Helper()
+	topic := UniqueName(tb, "test")
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), kafkaTimeout)
 		defer cancel()
-		if err := deleteTopic(ctx, brokers, topic); err != nil {
+		if err := deleteTopic(ctx, brokers, topic); err != nil && !errors.Is(err, kafka.UnknownTopicOrPartition) {
 			tb.Logf("testenv: topic %s left behind: %v", topic, err)
 		}
 	})
