@@ -43,8 +43,8 @@ hooks:
 		Model: Model{
 			Mode: ModeWideDeep, Hidden: []int{64, 32}, Interaction: InteractionNone, BatchSize: 256, Epochs: 1, Seed: 1,
 			EarlyStopping: EarlyStopping{Validation: 0.1, Patience: 1},
-			FTRL:          FTRL{Alpha: 0.05, Beta: 1, L1: 0.001, L2: 0},
-			AdaGrad:       AdaGrad{LearningRate: 0.05, InitialAccumulator: 0.1},
+			FTRL:          FTRL{Alpha: 0.1, Beta: 0.01, L1: 0.001, L2: 0},
+			AdaGrad:       AdaGrad{LearningRate: 0.05, InitialAccumulator: 0.0001},
 		},
 		Validation: Validation{
 			MinAUC: 0.5, MaxLogLoss: 1, Calibration: []float64{0.5, 2}, MaxAUCDrop: 0.01, MaxLogLossRise: 0.01,
@@ -106,7 +106,7 @@ publish:
 		{"max_logloss_rise", s.Validation.MaxLogLossRise, 0.0},
 		{"every", s.Publish.Every, Duration(0)},
 		{"every_examples", s.Publish.EveryExamples, 5000},
-		{"alpha default", s.Model.FTRL.Alpha, 0.05},
+		{"alpha default", s.Model.FTRL.Alpha, 0.1},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {

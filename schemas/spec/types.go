@@ -207,24 +207,26 @@ type EarlyStopping struct {
 	Patience int `yaml:"patience" default:"1"`
 }
 
-// FTRL holds FTRL-Proximal hyper-parameters (McMahan et al., 2013).
+// FTRL holds FTRL-Proximal hyper-parameters (McMahan et al., 2013). The
+// trainer's loss is the batch mean, so the constants are in units of the
+// batch-mean gradient (see the package doc, "Optimizer units").
 type FTRL struct {
-	// Alpha: learning rate. Default 0.05; > 0.
-	Alpha float64 `yaml:"alpha" default:"0.05"`
-	// Beta. Default 1; >= 0.
-	Beta float64 `yaml:"beta" default:"1"`
+	// Alpha: learning rate. Default 0.1; > 0.
+	Alpha float64 `yaml:"alpha" default:"0.1"`
+	// Beta. Default 0.01; >= 0.
+	Beta float64 `yaml:"beta" default:"0.01"`
 	// L1 (lambda1). Default 0.001; >= 0.
 	L1 float64 `yaml:"l1" default:"0.001"`
 	// L2 (lambda2). Default 0; >= 0.
 	L2 float64 `yaml:"l2" default:"0"`
 }
 
-// AdaGrad holds the deep part's optimizer settings.
+// AdaGrad holds the deep part's optimizer settings, in the same units.
 type AdaGrad struct {
 	// LearningRate. Default 0.05; > 0.
 	LearningRate float64 `yaml:"learning_rate" default:"0.05"`
-	// InitialAccumulator. Default 0.1 (as TensorFlow); > 0.
-	InitialAccumulator float64 `yaml:"initial_accumulator" default:"0.1"`
+	// InitialAccumulator. Default 1e-4; > 0.
+	InitialAccumulator float64 `yaml:"initial_accumulator" default:"0.0001"`
 }
 
 // Validation holds the publisher's gate thresholds.
