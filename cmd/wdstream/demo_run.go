@@ -95,19 +95,13 @@ func (d *demo) display(ctx context.Context) {
 			if tty {
 				fmt.Fprint(d.stdout, "\r\033[K")
 			}
+			d.printPublishes(&seen, false)
 			fmt.Fprintf(d.stdout, "[%s] stopping: draining the stages, writing a last checkpoint\n", d.elapsed())
 			return
 		case <-tick.C:
 		}
 		js := d.env.join.Stats()
-		ts := d.env.train.Status()
-		for _, ev := range ts.Publishes[min(seen, len(ts.Publishes)):] {
-			if tty {
-				fmt.Fprint(d.stdout, "\r\033[K")
-			}
-			fmt.Fprintln(d.stdout, publishLine(d.start, ev))
-		}
-		seen = len(ts.Publishes)
+		ts := d.printPublishes(&seen, tty)
 		now := time.Now()
 		in := js.Impressions + js.Installs
 		rate := float64(in-lastIn) / now.Sub(lastAt).Seconds()
@@ -135,6 +129,20 @@ func (d *demo) display(ctx context.Context) {
 			fmt.Fprintln(d.stdout, line)
 		}
 	}
+}
+
+// printPublishes prints the gate outcomes after the first *seen, counts
+// them in *seen, and returns the train stage's status.
+func (d *demo) printPublishes(seen *int, tty bool) continuous.Status {
+	ts := d.env.train.Status()
+	for _, ev := range ts.Publishes[min(*seen, len(ts.Publishes)):] {
+		if tty {
+			fmt.Fprint(d.stdout, "\r\033[K")
+		}
+		fmt.Fprintln(d.stdout, publishLine(d.start, ev))
+	}
+	*seen = len(ts.Publishes)
+	return ts
 }
 
 func (d *demo) elapsed() string {

@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/wdstream/wdstream/internal/testenv"
+	"github.com/wdstream/wdstream/publisher"
 )
 
 // TestDemoServesWhatItTrains runs `wdstream demo` (its embedded broker, a
@@ -18,10 +21,11 @@ import (
 // what was served.
 func TestDemoServesWhatItTrains(t *testing.T) {
 	stdout, stderr := &testenv.SyncBuffer{}, &testenv.SyncBuffer{}
+	dir := t.TempDir()
 	code := make(chan int, 1)
 	go func() {
 		code <- runMain(context.Background(), []string{"demo", "--duration", "60s", "--publish-every", "8s", "--fresh", "2000",
-			"--rate", "6000/s", "--http", "127.0.0.1:0", "--dir", t.TempDir()}, stdout, stderr)
+			"--rate", "6000/s", "--http", "127.0.0.1:0", "--dir", dir}, stdout, stderr)
 	}()
 	pageRE := regexp.MustCompile(`status page:\s+http://(\S+)/`)
 	var page string
@@ -48,8 +52,14 @@ func TestDemoServesWhatItTrains(t *testing.T) {
 		t.Fatalf("served %d requests, %d candidates, %d versions loaded: want at least 10 requests of %d candidates and a version\n%s",
 			requests, candidates, loaded, demoCandidates, out)
 	}
-	if !strings.Contains(out, "published demo@"+m[4]) {
-		t.Errorf("the last version served, %s, is not one the demo published:\n%s", m[4], out)
+	st, err := publisher.OpenStore(context.Background(), "file://"+filepath.Join(dir, "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	versions, err := st.Versions(context.Background(), demoModel)
+	if err != nil || !slices.Contains(versions, m[4]) {
+		t.Errorf("the last version served, %s, is not one the demo published (%v, %v):\n%s", m[4], versions, err, out)
 	}
 	if !strings.Contains(page, `id="chart-serve-latency"`) {
 		t.Errorf("the status page has no serving latency chart")
