@@ -100,12 +100,15 @@ func (p *EventProducer) Flush(ctx context.Context) error {
 				defer wg.Done()
 				var err error
 				pr := kafka.NewProducer(p.client, p.codec)
-				for attempt := 0; attempt < 5; attempt++ {
+				for attempt := 0; attempt < 5 && ctx.Err() == nil; attempt++ {
 					if _, err = pr.Produce(ctx, topic, i, recs); err == nil {
 						return
 					}
 					recs = recs[pr.Acked():]
 					backoff.Sleep(ctx, time.Duration(attempt+1)*500*time.Millisecond)
+				}
+				if err == nil { // cancelled before the first attempt
+					err = ctx.Err()
 				}
 				errs <- err
 			}()

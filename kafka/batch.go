@@ -29,6 +29,12 @@ type batchEncoder struct {
 	out     bytes.Buffer   // the batch
 }
 
+// abandon drops the buffer of the last batch without reusing it: a
+// request that failed (a timeout, a cancelled context) may still be being
+// written to the broker by the transport's connection goroutine, which
+// reads the batch from that buffer.
+func (e *batchEncoder) abandon() { e.out = bytes.Buffer{} }
+
 // Offsets in the record batch header.
 const (
 	batchLengthAt   = 8  // int32: bytes after this field

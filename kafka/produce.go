@@ -80,6 +80,7 @@ func (pr *Producer) Produce(ctx context.Context, topic string, partition int, re
 			}
 		}
 		if err != nil {
+			pr.enc.abandon()
 			return -1, fmt.Errorf("producing %d records to %s/%d: %w", n, topic, partition, err)
 		}
 		end = res.BaseOffset + int64(n)
