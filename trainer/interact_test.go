@@ -150,34 +150,7 @@ func TestInteractionWholeTowerMatchesSharded(t *testing.T) {
 			a.setWholeTower(false)
 			c.setWholeTower(true)
 			c.towerPar = tc.par
-			st := fitState(t, sp, exs)
-			b := transform(t, st, exs[:300])
-			ga, gc := gradients(a, b), gradients(c, b)
-			if cr := a.M.cross; cr != nil {
-				crossGradients(ga, a.crossGrads(a.workers[0]))
-				crossGradients(gc, c.crossGrads(c.workers[0]))
-			}
-			if len(ga) != len(gc) {
-				t.Fatalf("%d gradients sharded, %d whole", len(ga), len(gc))
-			}
-			for k, v := range ga {
-				if w, ok := gc[k]; !ok || !near(v, w) {
-					t.Errorf("%s: sharded %.8g, whole %.8g (present %v)", k, v, w, ok)
-				}
-			}
-			for lo := 0; lo < len(exs); lo += 150 {
-				next := transform(t, st, exs[lo:lo+150])
-				la, pa := a.Step(next, nil)
-				lc, pc := c.Step(next, nil)
-				if !near(la, lc) {
-					t.Fatalf("loss sharded %.8g, whole %.8g", la, lc)
-				}
-				for i := range pa {
-					if !near(float64(pa[i]), float64(pc[i])) {
-						t.Fatalf("prediction %d: sharded %.8g, whole %.8g", i, pa[i], pc[i])
-					}
-				}
-			}
+			shardedMatchesWhole(t, a, c, sp, exs, near)
 			if cr := a.M.cross; cr != nil {
 				for l := range cr.w {
 					for i, v := range cr.w[l] {

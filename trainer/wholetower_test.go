@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/wdstream/wdstream/featurize"
+	"github.com/wdstream/wdstream/schemas"
+	"github.com/wdstream/wdstream/schemas/spec"
 )
 
 // gradients runs one forward and backward pass of tr on b and returns every
@@ -92,30 +94,7 @@ func TestWholeTowerMatchesShardedTower(t *testing.T) {
 			if !c.wholeTower {
 				t.Fatal("the whole-batch tower was not selected")
 			}
-			st := fitState(t, sp, exs)
-			b := transform(t, st, exs[:300])
-			ga, gc := gradients(a, b), gradients(c, b)
-			if len(ga) != len(gc) {
-				t.Fatalf("%d gradients sharded, %d whole", len(ga), len(gc))
-			}
-			for k, v := range ga {
-				if w, ok := gc[k]; !ok || !near(v, w) {
-					t.Errorf("%s: sharded %.8g, whole %.8g (present %v)", k, v, w, ok)
-				}
-			}
-			for lo := 0; lo < len(exs); lo += 150 {
-				next := transform(t, st, exs[lo:lo+150])
-				la, pa := a.Step(next, nil)
-				lc, pc := c.Step(next, nil)
-				if !near(la, lc) {
-					t.Fatalf("loss sharded %.8g, whole %.8g", la, lc)
-				}
-				for i := range pa {
-					if !near(float64(pa[i]), float64(pc[i])) {
-						t.Fatalf("prediction %d: sharded %.8g, whole %.8g", i, pa[i], pc[i])
-					}
-				}
-			}
+			shardedMatchesWhole(t, a, c, sp, exs, near)
 			ra, rc := a.M.tower, c.M.tower
 			for l := range ra.w {
 				for i, v := range f32(ra.w[l]) {
@@ -181,5 +160,42 @@ func TestWholeTowerContinuesExactly(t *testing.T) {
 	rc, _ := c.M.EncodeWeights()
 	if string(ra) != string(rc) {
 		t.Fatal("after one more step the original and the loaded model differ")
+	}
+}
+
+// shardedMatchesWhole checks that a (per-shard tower) and c (whole-batch
+// tower), two trainers of the same model, give the same gradients
+// (the cross layers' too, with interaction cross) on the first 300 of exs,
+// then the same losses and predictions while training on all of them, up
+// to near.
+func shardedMatchesWhole(t *testing.T, a, c *Trainer, sp *spec.Spec, exs []schemas.Example, near func(a, b float64) bool) {
+	t.Helper()
+	st := fitState(t, sp, exs)
+	b := transform(t, st, exs[:300])
+	ga, gc := gradients(a, b), gradients(c, b)
+	if cr := a.M.cross; cr != nil {
+		crossGradients(ga, a.crossGrads(a.workers[0]))
+		crossGradients(gc, c.crossGrads(c.workers[0]))
+	}
+	if len(ga) != len(gc) {
+		t.Fatalf("%d gradients sharded, %d whole", len(ga), len(gc))
+	}
+	for k, v := range ga {
+		if w, ok := gc[k]; !ok || !near(v, w) {
+			t.Errorf("%s: sharded %.8g, whole %.8g (present %v)", k, v, w, ok)
+		}
+	}
+	for lo := 0; lo < len(exs); lo += 150 {
+		next := transform(t, st, exs[lo:lo+150])
+		la, pa := a.Step(next, nil)
+		lc, pc := c.Step(next, nil)
+		if !near(la, lc) {
+			t.Fatalf("loss sharded %.8g, whole %.8g", la, lc)
+		}
+		for i := range pa {
+			if !near(float64(pa[i]), float64(pc[i])) {
+				t.Fatalf("prediction %d: sharded %.8g, whole %.8g", i, pa[i], pc[i])
+			}
+		}
 	}
 }
