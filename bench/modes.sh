@@ -5,7 +5,7 @@
 # settings may be chosen on) and on day 7 (the test day: reported, never
 # used to choose anything). Rows: wide, deep and wide_deep with the spec as
 # it is, then wide_deep with each explicit interaction of the deep part
-# (model.interaction dot and cross), for every SPEC given (e.g. the shipped
+# (model.interaction none, dot and cross), for every SPEC given (e.g. the shipped
 # spec and one written by `wdstream tune`). Worlds: the default one (a
 # user's taste is a function of observed columns) and the latent-taste one
 # (`wdstream simulate --latent-taste`: taste is private, revealed only by
@@ -17,8 +17,9 @@
 #   WORLDS="default latent"   which worlds
 #   WORLD_DIR=DIR             keeps the simulated worlds and their examples
 #                             in DIR/NAME (simulated there when missing)
-#   MODES="wide deep wide_deep dot cross"   rows (dot, cross: wide_deep
-#                             with that model.interaction)
+#   MODES="wide deep wide_deep none dot cross"   rows (none, dot, cross:
+#                             wide_deep with that model.interaction,
+#                             backfill --interaction)
 #   PRIORITY=1                each backfill in its own scheduling group at
 #                             nice -20 (root, Linux autogroup), as in
 #                             bench/trainer.sh, so its train time measures
@@ -29,7 +30,7 @@ cd "$(dirname "$0")/.."
 specs=("$@")
 if [[ ${#specs[@]} -eq 0 ]]; then specs=(configs/playstore.yaml); fi
 worlds=${WORLDS:-default latent}
-modes=${MODES:-wide deep wide_deep dot cross}
+modes=${MODES:-wide deep wide_deep none dot cross}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 go build -o "$tmp/wdstream" ./cmd/wdstream
@@ -59,6 +60,12 @@ world() {
 }
 oracle() { sed -n "s/^day $2: .*oracle AUC \([0-9.]*\).*/\1/p" "$wdir/$1/simulate.txt"; }
 notaste() { sed -n 's/.*no-taste AUC \([0-9.]*\) is the ceiling.*/\1/p' "$wdir/$1/simulate.txt"; }
+# spec_interaction SPEC: its model.interaction (none when unset).
+spec_interaction() {
+	local ix
+	ix=$(sed -n 's/^  interaction: *\([a-z]*\).*/\1/p' "$1")
+	echo "${ix:-none}"
+}
 # metric FILE: "AUC LOGLOSS" of a wdstream eval line.
 metric() { sed -n 's/.*AUC \([0-9.]*\), log loss \([0-9.]*\),.*/\1 \2/p' "$1"; }
 
@@ -73,13 +80,14 @@ for w in $worlds; do
 	echo "| --- | --- | --- | --- | --- | --- | --- |"
 	for spec in "${specs[@]}"; do
 		for m in $modes; do
-			s="$spec" mode="$m"
-			if [[ "$m" == dot || "$m" == cross ]]; then
-				s="$tmp/$m.yaml" mode=wide_deep
-				sed "s/^model:.*/&\n  interaction: $m/" "$spec" >"$s"
+			mode="$m" ix=()
+			if [[ "$m" == none || "$m" == dot || "$m" == cross ]]; then
+				# the spec's own interaction is its wide_deep row
+				[[ "$m" == "$(spec_interaction "$spec")" ]] && continue
+				mode=wide_deep ix=(--interaction "$m")
 			fi
 			name="$w-$(basename "$spec" .yaml)-$m"
-			prio "$tmp/wdstream" backfill --spec "$s" --store "file://$tmp/store" --model "$name" --mode "$mode" \
+			prio "$tmp/wdstream" backfill --spec "$spec" --store "file://$tmp/store" --model "$name" --mode "$mode" "${ix[@]}" \
 				--examples "$ex/day-00[1-5].parquet" --holdout 0 --warm-start none \
 				--force --force-reason "bench/modes.sh: measured, not served" 2>"$tmp/$name.log" >/dev/null
 			"$tmp/wdstream" eval --store "file://$tmp/store" --model "$name" --input "$ex/day-006.parquet" >"$tmp/$name.val"

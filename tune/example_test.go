@@ -34,7 +34,7 @@ func ExampleSearch() {
 		res.Best.ID, res.Best.Values.Alpha, res.BestRun.Metrics.LogLoss, res.Trials[0].Values.Alpha, res.Base.Metrics.LogLoss)
 	// Output:
 	// 9 trials, 2 rungs (shares 1/3, 1): every rung ran
-	// rung 0: 267 examples, trials [0 1 2 3 4 5 6 7 8], promoted [8 5 1]
-	// rung 1: 800 examples, trials [8 5 1], promoted []
-	// best: trial 8 (alpha 0.441), log loss 0.3280; base: alpha 0.1, log loss 0.5276
+	// rung 0: 267 examples, trials [0 1 2 3 4 5 6 7 8], promoted [6 1 4]
+	// rung 1: 800 examples, trials [6 1 4], promoted []
+	// best: trial 6 (alpha 0.441), log loss 0.3280; base: alpha 0.1, log loss 0.5276
 }

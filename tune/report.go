@@ -35,8 +35,8 @@ func (r *Result) Ranked() []*Trial {
 // run's time and the examples it trained on; then the errors of failed
 // runs.
 func (r *Result) WriteTable(w io.Writer) error {
-	head := []string{"rung", "trial", "alpha", "beta", "l1", "l2", "lr", "acc", "epochs", "emb", "hidden", "buckets", "AUC", "log loss", "time", "trained"}
-	right := []bool{true, false, true, true, true, true, true, true, false, true, false, true, true, true, true, true}
+	head := []string{"rung", "trial", "alpha", "beta", "l1", "l2", "lr", "acc", "epochs", "emb", "hidden", "buckets", "interaction", "AUC", "log loss", "time", "trained"}
+	right := []bool{true, false, true, true, true, true, true, true, false, true, false, true, false, true, true, true, true}
 	rows := [][]string{head}
 	var failures []string
 	for _, t := range r.Ranked() {
@@ -51,20 +51,20 @@ func (r *Result) WriteTable(w io.Writer) error {
 			name += " (base)"
 		}
 		row := []string{"-", name, g(v.Alpha), g(v.Beta), g(v.L1), g(v.L2), g(v.LearningRate), g(v.InitialAccumulator), "-",
-			"x" + g(v.Embedding), hiddenText(v.Hidden), "x" + g(v.Buckets), "-", "-", "-", "-"}
+			"x" + g(v.Embedding), hiddenText(v.Hidden), "x" + g(v.Buckets), string(v.Interaction.OrNone()), "-", "-", "-", "-"}
 		if r.Mode == ModeBackfill {
 			row[8] = strconv.Itoa(v.Epochs)
 		}
 		if run, ok := t.Last(); ok {
 			row[0] = strconv.Itoa(run.Rung)
-			row[14] = run.Duration.Round(10 * time.Millisecond).String()
+			row[15] = run.Duration.Round(10 * time.Millisecond).String()
 			if run.Err != nil {
-				row[13] = "failed"
+				row[14] = "failed"
 				failures = append(failures, fmt.Sprintf("trial %d failed at rung %d: %v", t.ID, run.Rung, run.Err))
 			} else {
-				row[12] = fmt.Sprintf("%.4f", run.Metrics.AUC)
-				row[13] = fmt.Sprintf("%.5f", run.Metrics.LogLoss)
-				row[15] = strconv.FormatInt(run.Trained, 10)
+				row[13] = fmt.Sprintf("%.4f", run.Metrics.AUC)
+				row[14] = fmt.Sprintf("%.5f", run.Metrics.LogLoss)
+				row[16] = strconv.FormatInt(run.Trained, 10)
 				if r.Mode == ModeBackfill {
 					row[8] = fmt.Sprintf("%d of %d", run.BestEpoch, v.Epochs)
 				}

@@ -4,12 +4,14 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"github.com/wdstream/wdstream/schemas"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wdstream/wdstream/schemas"
+	"github.com/wdstream/wdstream/schemas/spec"
 )
 
 // TestSuccessiveHalving: with an objective that is a known function of the
@@ -111,14 +113,17 @@ func TestSampledSpecs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	interactions := map[spec.Interaction]int{}
 	for _, tr := range res.Trials {
 		v, sp := tr.Values, tr.Spec
 		m := sp.Model
 		if m.FTRL.Alpha != v.Alpha || m.FTRL.Beta != v.Beta || m.FTRL.L1 != v.L1 || m.FTRL.L2 != v.L2 ||
 			m.AdaGrad.LearningRate != v.LearningRate || m.AdaGrad.InitialAccumulator != v.InitialAccumulator ||
-			m.Epochs != v.Epochs || !slices.Equal(m.Hidden, v.Hidden) {
+			m.Epochs != v.Epochs || !slices.Equal(m.Hidden, v.Hidden) || m.Interaction.OrNone() != v.Interaction ||
+			(m.CrossLayers != 0) != (v.Interaction == spec.InteractionCross) {
 			t.Fatalf("trial %d: model %+v does not hold %v", tr.ID, m, v)
 		}
+		interactions[v.Interaction]++
 		if want := scale(4, v.Embedding); sp.Features[0].EmbeddingDim != want || sp.Features[1].EmbeddingDim != want {
 			t.Fatalf("trial %d: embedding_dim %d, want 4 x %g", tr.ID, sp.Features[0].EmbeddingDim, v.Embedding)
 		}
@@ -128,6 +133,7 @@ func TestSampledSpecs(t *testing.T) {
 		// Put the searched keys back: the rest must be the base.
 		back := *sp
 		back.Model.FTRL, back.Model.AdaGrad, back.Model.Epochs, back.Model.Hidden = base.Model.FTRL, base.Model.AdaGrad, base.Model.Epochs, base.Model.Hidden
+		back.Model.Interaction, back.Model.CrossLayers = base.Model.Interaction, base.Model.CrossLayers
 		back.Features = slices.Clone(sp.Features)
 		back.Features[0].EmbeddingDim, back.Features[1].EmbeddingDim = 4, 4
 		back.Crosses = slices.Clone(sp.Crosses)
@@ -135,6 +141,9 @@ func TestSampledSpecs(t *testing.T) {
 		if !reflect.DeepEqual(&back, base) {
 			t.Fatalf("trial %d changes more than the searched keys:\n%+v\nbase:\n%+v", tr.ID, back, *base)
 		}
+	}
+	if len(interactions) != 3 {
+		t.Fatalf("20 trials drew interactions %v, want none, dot and cross", interactions)
 	}
 }
 
@@ -215,10 +224,11 @@ func sameTrials(a, b *Result) bool {
 // maskTimes blanks the time column of a table.
 func maskTimes(table string) string {
 	lines := strings.Split(table, "\n")
+	col := slices.IndexFunc(strings.Split(lines[0], "|"), func(c string) bool { return strings.TrimSpace(c) == "time" })
 	for i, l := range lines {
 		cells := strings.Split(l, "|")
-		if len(cells) > 16 {
-			cells[15] = "t"
+		if col > 0 && len(cells) > col+1 {
+			cells[col] = "t"
 			lines[i] = strings.Join(cells, "|")
 		}
 	}

@@ -42,6 +42,9 @@ type Space struct {
 	// Buckets: the choices of a factor applied to every cross's
 	// hash_buckets (rounded, in [1, 2^31-1]).
 	Buckets []float64
+	// Interaction: the choices of model.interaction. A draw the spec
+	// cannot take (dot without two embeddings of one size) is drawn again.
+	Interaction []spec.Interaction
 }
 
 // DefaultSpace returns the default search space: ftrl.alpha in [0.01, 1],
@@ -49,7 +52,8 @@ type Space struct {
 // in 2 else in [1e-4, 1], adagrad.learning_rate in [0.01, 0.5] and
 // initial_accumulator in [1e-5, 0.1] (all log-uniform); at most 1 to 5
 // epochs; embedding factor 0.5, 1 or 2; hidden [32], [64, 32], [128, 64]
-// or [256, 128]; hash_buckets factor 0.25, 1 or 4.
+// or [256, 128]; hash_buckets factor 0.25, 1 or 4; interaction none, dot
+// or cross.
 func DefaultSpace() Space {
 	return Space{
 		Alpha:              Range{0.01, 1},
@@ -64,6 +68,7 @@ func DefaultSpace() Space {
 		Embedding:          []float64{0.5, 1, 2},
 		Hidden:             [][]int{{32}, {64, 32}, {128, 64}, {256, 128}},
 		Buckets:            []float64{0.25, 1, 4},
+		Interaction:        []spec.Interaction{spec.InteractionNone, spec.InteractionDot, spec.InteractionCross},
 	}
 }
 
@@ -121,9 +126,10 @@ type Values struct {
 	Epochs int
 	// Embedding multiplies every embedding_dim, Buckets every
 	// hash_buckets (1 in trial 0).
-	Embedding float64
-	Hidden    []int
-	Buckets   float64
+	Embedding   float64
+	Hidden      []int
+	Buckets     float64
+	Interaction spec.Interaction // model.interaction (none when unset)
 }
 
 // baseValues returns the values of the base spec itself.
@@ -133,6 +139,7 @@ func baseValues(sp *spec.Spec) Values {
 		Alpha: m.FTRL.Alpha, Beta: m.FTRL.Beta, L1: m.FTRL.L1, L2: m.FTRL.L2,
 		LearningRate: m.AdaGrad.LearningRate, InitialAccumulator: m.AdaGrad.InitialAccumulator,
 		Epochs: m.Epochs, Embedding: 1, Hidden: slices.Clone(m.Hidden), Buckets: 1,
+		Interaction: m.Interaction.OrNone(),
 	}
 }
 
@@ -140,8 +147,8 @@ func baseValues(sp *spec.Spec) Values {
 // lines show them.
 func (v Values) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "alpha=%s beta=%s l1=%s l2=%s lr=%s acc=%s epochs=%d emb=x%s hidden=%s buckets=x%s",
-		g(v.Alpha), g(v.Beta), g(v.L1), g(v.L2), g(v.LearningRate), g(v.InitialAccumulator), v.Epochs, g(v.Embedding), hiddenText(v.Hidden), g(v.Buckets))
+	fmt.Fprintf(&b, "alpha=%s beta=%s l1=%s l2=%s lr=%s acc=%s epochs=%d emb=x%s hidden=%s buckets=x%s interaction=%s",
+		g(v.Alpha), g(v.Beta), g(v.L1), g(v.L2), g(v.LearningRate), g(v.InitialAccumulator), v.Epochs, g(v.Embedding), hiddenText(v.Hidden), g(v.Buckets), v.Interaction.OrNone())
 	return b.String()
 }
 
@@ -194,6 +201,9 @@ func (s *Space) sample(rng *rand.Rand, base Values, mode Mode) Values {
 	if len(s.Buckets) > 0 {
 		v.Buckets = s.Buckets[rng.IntN(len(s.Buckets))]
 	}
+	if len(s.Interaction) > 0 {
+		v.Interaction = s.Interaction[rng.IntN(len(s.Interaction))]
+	}
 	return v
 }
 
@@ -215,6 +225,14 @@ func apply(base *spec.Spec, v Values, opts spec.LoadOptions) (*spec.Spec, error)
 	m.AdaGrad = spec.AdaGrad{LearningRate: v.LearningRate, InitialAccumulator: v.InitialAccumulator}
 	m.Epochs = v.Epochs
 	m.Hidden = slices.Clone(v.Hidden)
+	if ix := v.Interaction.OrNone(); ix != m.Interaction.OrNone() {
+		// cross_layers belongs to cross: the base's count when it has
+		// one, else the default (set on parsing).
+		m.Interaction, m.CrossLayers = ix, 0
+		if ix == spec.InteractionCross {
+			m.CrossLayers = spec.DefaultCrossLayers
+		}
+	}
 	for i := range s.Features {
 		f := &s.Features[i]
 		if f.Type == spec.Categorical || f.Type == spec.CategoricalList {

@@ -47,6 +47,7 @@ func TestSample(t *testing.T) {
 			in("l2", v.L2, sp.L2)
 		}
 		if !slices.Contains(sp.Epochs, v.Epochs) || !slices.Contains(sp.Embedding, v.Embedding) || !slices.Contains(sp.Buckets, v.Buckets) ||
+			!slices.Contains(sp.Interaction, v.Interaction) ||
 			!slices.ContainsFunc(sp.Hidden, func(h []int) bool { return slices.Equal(h, v.Hidden) }) {
 			t.Fatalf("values %v: a choice not in the space", v)
 		}

@@ -35,7 +35,8 @@ func backfillCommand() command {
 type backfillFlags struct {
 	spec, store, model              string
 	examples, impressions, installs string
-	warm, mode, order, reinit       string
+	warm, order, reinit             string
+	overrides                       specOverrides
 	maxModelBytes                   spec.ByteSize
 	epochs, workers                 int
 	holdout                         float64
@@ -58,7 +59,8 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&f.reinit, "reinit", "", "comma-separated tensors a changed spec may re-initialize (or drop) on warm start (e.g. tower/0/w, cross/0/w), or *")
 	fs.IntVar(&f.epochs, "epochs", 0, "passes over the training data, the most with early stopping (0: the spec's model.epochs)")
 	fs.Float64Var(&f.holdout, "holdout", 0.1, "the last fraction of the examples by time, held out for evaluation (0 to 0.9)")
-	fs.StringVar(&f.mode, "mode", "", "override the spec's model.mode: wide, deep or wide_deep")
+	fs.StringVar(&f.overrides.mode, "mode", "", "override the spec's model.mode: wide, deep or wide_deep")
+	fs.StringVar(&f.overrides.interaction, "interaction", "", "override the spec's model.interaction: none, dot or cross")
 	fs.Var(&f.maxModelBytes, "max-model-bytes", maxModelBytesUsage)
 	fs.StringVar(&f.order, "order", string(trainer.OrderTime), "example order within an epoch: time or shuffle")
 	fs.IntVar(&f.workers, "workers", runtime.GOMAXPROCS(0), "training threads (data-parallel shards of each batch)")
@@ -95,7 +97,7 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return flagError(fs, "--force-reason goes with --force")
 	}
 
-	sp, err := loadSpec(f.spec, f.mode, f.maxModelBytes)
+	sp, err := loadSpec(f.spec, f.overrides, f.maxModelBytes)
 	if err != nil {
 		return err
 	}
@@ -238,16 +240,34 @@ func gateAndPublish(ctx context.Context, store *publisher.Store, b *publisher.Bu
 // that load a spec to train.
 const maxModelBytesUsage = "memory budget of the spec's model (parameters with optimizer state plus one batch), e.g. 4GiB, 512MiB, or off (default 4GiB)"
 
-// loadSpec reads the spec file with a --mode override (validated with it),
-// refusing a model above budget (0: the default, spec.DefaultMaxModelBytes).
-func loadSpec(path, mode string, budget spec.ByteSize) (*spec.Spec, error) {
-	m := spec.Mode(mode)
+// specOverrides are the flags that override a spec's model section.
+type specOverrides struct {
+	mode, interaction string // --mode, --interaction: "" keeps the file's
+}
+
+// loadSpec reads the spec file with the overrides applied (and validated
+// with them), refusing a model above budget (0: the default,
+// spec.DefaultMaxModelBytes).
+func loadSpec(path string, o specOverrides, budget spec.ByteSize) (*spec.Spec, error) {
+	m, ix := spec.Mode(o.mode), spec.Interaction(o.interaction)
 	if m != "" && m != spec.ModeWide && m != spec.ModeDeep && m != spec.ModeWideDeep {
-		return nil, fmt.Errorf("--mode %q: want wide, deep or wide_deep", mode)
+		return nil, fmt.Errorf("--mode %q: want wide, deep or wide_deep", o.mode)
 	}
-	sp, err := spec.LoadWith(path, spec.LoadOptions{MaxModelBytes: int64(budget), Mode: m})
-	if err != nil && m != "" {
-		return nil, fmt.Errorf("with --mode %s: %w", m, err)
+	if ix != "" && ix != spec.InteractionNone && ix != spec.InteractionDot && ix != spec.InteractionCross {
+		return nil, fmt.Errorf("--interaction %q: want none, dot or cross", o.interaction)
+	}
+	sp, err := spec.LoadWith(path, spec.LoadOptions{MaxModelBytes: int64(budget), Mode: m, Interaction: ix})
+	if err != nil {
+		var with []string
+		if m != "" {
+			with = append(with, "--mode "+string(m))
+		}
+		if ix != "" {
+			with = append(with, "--interaction "+string(ix))
+		}
+		if len(with) > 0 {
+			return nil, fmt.Errorf("with %s: %w", strings.Join(with, " "), err)
+		}
 	}
 	return sp, err
 }

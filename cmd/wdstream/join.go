@@ -47,7 +47,7 @@ func runJoin(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *window == 0 {
 		*window = defaultLabelWindow
 		if *specPath != "" {
-			sp, err := loadSpec(*specPath, "", 0)
+			sp, err := loadSpec(*specPath, specOverrides{}, 0)
 			if err != nil {
 				return err
 			}

@@ -29,7 +29,7 @@ func TestMaxModelBytesFlag(t *testing.T) {
 	if err := budget.Set("512MiB"); err != nil {
 		t.Fatal(err)
 	}
-	_, err = loadSpec(path, "", budget)
+	_, err = loadSpec(path, specOverrides{}, budget)
 	if err == nil || !strings.Contains(err.Error(), "hash_buckets") || !strings.Contains(err.Error(), path) {
 		t.Fatalf("a 1 GiB model under --max-model-bytes 512MiB: err %v, want a refusal naming the file and hash_buckets", err)
 	}
@@ -38,8 +38,39 @@ func TestMaxModelBytesFlag(t *testing.T) {
 		if err := bs.Set(b); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := loadSpec(path, "", bs); err != nil {
+		if _, err := loadSpec(path, specOverrides{}, bs); err != nil {
 			t.Errorf("--max-model-bytes %s: %v", b, err)
 		}
+	}
+}
+
+// TestSpecOverrideFlags: --mode and --interaction replace the spec's values
+// before validation; a bad value, or an override the spec cannot take, is
+// an error naming the flag.
+func TestSpecOverrideFlags(t *testing.T) {
+	const path = "../../configs/playstore.yaml"
+	sp, err := loadSpec(path, specOverrides{mode: "deep", interaction: "cross"}, 0)
+	if err != nil || sp.Model.Mode != spec.ModeDeep || sp.Model.Interaction != spec.InteractionCross || sp.Model.CrossLayers != spec.DefaultCrossLayers {
+		t.Fatalf("--mode deep --interaction cross: %v, %+v", err, sp)
+	}
+	for _, tc := range []struct {
+		o    specOverrides
+		want string
+	}{
+		{specOverrides{mode: "linear"}, `--mode "linear": want wide, deep or wide_deep`},
+		{specOverrides{interaction: "fm"}, `--interaction "fm": want none, dot or cross`},
+	} {
+		if _, err := loadSpec(path, tc.o, 0); err == nil || err.Error() != tc.want {
+			t.Errorf("%+v: err %v, want %q", tc.o, err, tc.want)
+		}
+	}
+	// A spec with one embedded feature has no pair for dot.
+	one := filepath.Join(t.TempDir(), "one.yaml")
+	if err := os.WriteFile(one, []byte("version: 1\nfeatures:\n  - {name: app_id, type: categorical, wide: true}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadSpec(one, specOverrides{interaction: "dot"}, 0); err == nil ||
+		!strings.HasPrefix(err.Error(), "with --interaction dot: ") || !strings.Contains(err.Error(), "model.interaction") {
+		t.Errorf("--interaction dot on a spec without a pair: %v", err)
 	}
 }

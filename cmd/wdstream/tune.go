@@ -85,7 +85,7 @@ func runTune(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := checkOut(f.out, f.spec, f.force); err != nil {
 		return err
 	}
-	sp, err := loadSpec(f.spec, "", f.maxModelBytes)
+	sp, err := loadSpec(f.spec, specOverrides{}, f.maxModelBytes)
 	if err != nil {
 		return err
 	}
@@ -226,9 +226,9 @@ func tuneHeader(f *tuneFlags, args []string, res *tune.Result, val []schemas.Exa
 	for i, r := range res.Rungs {
 		sizes[i] = strconv.Itoa(r.Examples)
 	}
-	searched := "Searched: model.ftrl, model.adagrad, model.epochs, model.hidden, every embedding_dim and hash_buckets."
+	searched := "Searched: model.ftrl, model.adagrad, model.epochs, model.hidden, model.interaction, every embedding_dim and hash_buckets."
 	if res.Mode == tune.ModeStream {
-		searched = "Searched: model.ftrl, model.adagrad, model.hidden, every embedding_dim and hash_buckets (not model.epochs: one pass)."
+		searched = "Searched: model.ftrl, model.adagrad, model.hidden, model.interaction, every embedding_dim and hash_buckets (not model.epochs: one pass)."
 	}
 	lines := []string{
 		fmt.Sprintf("Written by wdstream tune on %s: the best model settings found for %s.", time.Now().UTC().Format("2006-01-02 15:04 UTC"), f.spec),

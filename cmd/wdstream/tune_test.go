@@ -74,6 +74,7 @@ func TestTune(t *testing.T) {
 	// Put the searched keys back: the rest is the input spec.
 	back := *tuned
 	back.Model.FTRL, back.Model.AdaGrad, back.Model.Epochs, back.Model.Hidden = orig.Model.FTRL, orig.Model.AdaGrad, orig.Model.Epochs, orig.Model.Hidden
+	back.Model.Interaction, back.Model.CrossLayers = orig.Model.Interaction, orig.Model.CrossLayers
 	back.Features = slices.Clone(tuned.Features)
 	for i := range back.Features {
 		back.Features[i].EmbeddingDim = orig.Features[i].EmbeddingDim
@@ -195,9 +196,14 @@ func lossOf(t *testing.T, out, which string) float64 {
 // "wrote FILE" line, keeping the rest of the output.
 func maskTableTimes(out string) string {
 	var lines []string
+	col, width := -1, 0 // the time column in the table's rows, found by its header
 	for _, l := range strings.Split(out, "\n") {
-		if cells := strings.Split(l, "|"); len(cells) == 18 {
-			cells[15] = "t"
+		cells := strings.Split(l, "|")
+		if i := slices.IndexFunc(cells, func(c string) bool { return strings.TrimSpace(c) == "time" }); i > 0 {
+			col, width = i, len(cells)
+		}
+		if col > 0 && len(cells) == width {
+			cells[col] = "t"
 			l = strings.Join(cells, "|")
 		}
 		if !strings.HasPrefix(l, "wrote ") {

@@ -26,6 +26,9 @@ type LoadOptions struct {
 	// (a command's --mode), so that the budget and every rule apply to
 	// the model that will be built.
 	Mode Mode
+	// Interaction, when set, overrides the file's model.interaction before
+	// defaults and validation (a command's --interaction).
+	Interaction Interaction
 }
 
 // budget returns the budget in bytes, or -1 for none.

@@ -209,3 +209,24 @@ model:
 		t.Errorf("got %v\nwant %s: ...%s...", err, want.path, want.msg)
 	}
 }
+
+// LoadOptions.Interaction (a command's --interaction) overrides the file's
+// model.interaction before defaults and validation: cross gets its default
+// cross_layers, none drops the file's dot, and the rules apply to the
+// override (dot without a pair is refused, naming the key).
+func TestInteractionOverride(t *testing.T) {
+	const file = "x.yaml"
+	s, err := ParseWith(file, []byte(ixBase+"  interaction: dot\n"), LoadOptions{Interaction: InteractionCross})
+	if err != nil || s.Model.Interaction != InteractionCross || s.Model.CrossLayers != DefaultCrossLayers {
+		t.Fatalf("dot overridden by cross: %v, %+v", err, s)
+	}
+	s, err = ParseWith(file, []byte(ixBase+"  interaction: dot\n"), LoadOptions{Interaction: InteractionNone})
+	if err != nil || s.Model.Interaction.OrNone() != InteractionNone {
+		t.Fatalf("dot overridden by none: %v, %+v", err, s)
+	}
+	one := "version: 1\nfeatures:\n  - {name: app_id, type: categorical, wide: true}\n"
+	_, err = ParseWith(file, []byte(one), LoadOptions{Interaction: InteractionDot})
+	if err == nil || !strings.Contains(err.Error(), "model.interaction") || !strings.Contains(err.Error(), "no such pair") {
+		t.Errorf("dot override without a pair: %v, want a model.interaction error", err)
+	}
+}

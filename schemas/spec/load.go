@@ -55,6 +55,9 @@ func ParseWith(name string, data []byte, opts LoadOptions) (*Spec, error) {
 		return nil, r.err()
 	}
 	newDecoder(r).value(root, reflect.ValueOf(s).Elem(), "")
+	if opts.Interaction != "" {
+		s.Model.Interaction = opts.Interaction
+	}
 	applyDefaults(s, r, name)
 	if opts.Mode != "" {
 		s.Model.Mode = opts.Mode
