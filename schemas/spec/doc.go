@@ -113,11 +113,15 @@
 //	interaction string     explicit feature interactions of the deep part
 //	                       (beyond the paper): none, dot or cross; default
 //	                       none (and then left out by Marshal). dot appends
-//	                       the F(F-1)/2 pairwise dot products of the F deep
-//	                       categorical features' pooled embeddings to the
-//	                       ReLU layers' input (F >= 2, all with the same
-//	                       embedding_dim); cross puts cross_layers DCN-V2
-//	                       cross layers x' = x0 * (x·W + b) + x (W full,
+//	                       the dot products of every pair of deep
+//	                       categorical features whose pooled embeddings
+//	                       have the same embedding_dim (at least one pair;
+//	                       F features of one size give F(F-1)/2) to the
+//	                       ReLU layers' input: give two features one size
+//	                       to have their product (configs/playstore.yaml:
+//	                       installed_apps and app_category); cross puts
+//	                       cross_layers DCN-V2 cross layers
+//	                       x' = x0 * (x·W + b) + x (W full,
 //	                       d x d for the d embedding and dense values x0)
 //	                       between that input and the ReLU layers. Checked
 //	                       in every mode, used only with a deep part

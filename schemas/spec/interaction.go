@@ -14,10 +14,11 @@ type Interaction string
 //
 //   - none: the paper's deep part;
 //   - dot: the pairwise dot products of the deep categorical features'
-//     pooled embeddings (PNN's inner-product layer, DeepFM's FM part), F
-//     features giving F(F-1)/2 scalars appended to the ReLU layers' input
-//     after the embeddings and the dense columns. Every deep categorical
-//     feature must then have the same embedding_dim;
+//     pooled embeddings (PNN's inner-product layer, DeepFM's FM part),
+//     appended to the ReLU layers' input after the embeddings and the
+//     dense columns. Only features of one embedding_dim are paired (F of
+//     one size give F(F-1)/2 scalars), and the spec needs at least one
+//     such pair;
 //   - cross: cross_layers DCN-V2 cross layers between the concatenated
 //     input x0 (embeddings, then dense columns, d values) and the ReLU
 //     layers: x_{l+1} = x0 ⊙ (x_l·W_l + b_l) + x_l, W_l a full d x d
