@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -33,17 +34,17 @@ func backfillCommand() command {
 }
 
 type backfillFlags struct {
-	spec, store, model              string
-	examples, impressions, installs string
-	warm, order, reinit             string
-	overrides                       specOverrides
-	maxModelBytes                   spec.ByteSize
-	epochs, workers                 int
-	holdout                         float64
-	jsonOut                         bool
-	force                           bool
-	forceReason, brokers            string
-	hookWait                        time.Duration
+	spec, store, model   string
+	input                trainingInput
+	warm, order, reinit  string
+	overrides            specOverrides
+	maxModelBytes        spec.ByteSize
+	epochs, workers      int
+	holdout              float64
+	jsonOut              bool
+	force                bool
+	forceReason, brokers string
+	hookWait             time.Duration
 }
 
 func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -52,9 +53,7 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&f.spec, "spec", "", "feature spec YAML (required)")
 	fs.StringVar(&f.store, "store", "", "model store URL: file:///dir, s3://bucket?region=... (required)")
 	fs.StringVar(&f.model, "model", "", "model name in the store (required)")
-	fs.StringVar(&f.examples, "examples", "", "labeled examples: a glob of Parquet or JSONL files, local or in a bucket URL")
-	fs.StringVar(&f.impressions, "impressions", "", "raw impressions to join with --installs (glob)")
-	fs.StringVar(&f.installs, "installs", "", "raw installs to join with --impressions (glob)")
+	f.input.register(fs)
 	fs.StringVar(&f.warm, "warm-start", "latest", "latest (cold start when the model has no version yet), none, or a VERSION")
 	fs.StringVar(&f.reinit, "reinit", "", "comma-separated tensors a changed spec may re-initialize (or drop) on warm start (e.g. tower/0/w, cross/0/w), or *")
 	fs.IntVar(&f.epochs, "epochs", 0, "passes over the training data, the most with early stopping (0: the spec's model.epochs)")
@@ -79,10 +78,8 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		// Checked before any work: a name the store would refuse must not
 		// cost a training run.
 		return flagError(fs, "--model: "+checkModelName(f.model).Error())
-	case (f.examples == "") == (f.impressions == "" && f.installs == ""):
-		return flagError(fs, "give either --examples or both --impressions and --installs")
-	case f.examples == "" && (f.impressions == "" || f.installs == ""):
-		return flagError(fs, "--impressions and --installs go together")
+	case f.input.check() != nil:
+		return flagError(fs, f.input.check().Error())
 	case f.warm != "latest" && f.warm != "none" && publisher.CheckName("version", f.warm) != nil:
 		return flagError(fs, fmt.Sprintf("--warm-start %q: want latest, none or a version name", f.warm))
 	case f.holdout < 0 || f.holdout > 0.9:
@@ -101,7 +98,7 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	exs, inputs, err := readTrainingData(ctx, "backfill", sp, &f, stderr)
+	exs, inputs, err := readTrainingData(ctx, "backfill", sp, &f.input, stderr)
 	if err != nil {
 		return err
 	}
@@ -272,11 +269,35 @@ func loadSpec(path string, o specOverrides, budget spec.ByteSize) (*spec.Spec, e
 	return sp, err
 }
 
+// trainingInput is the training data of the commands that train: labeled
+// examples, or raw impressions and installs joined with the spec's label
+// window.
+type trainingInput struct {
+	examples, impressions, installs string
+}
+
+func (in *trainingInput) register(fs *flag.FlagSet) {
+	fs.StringVar(&in.examples, "examples", "", "labeled examples: a glob of Parquet or JSONL files, local or in a bucket URL")
+	fs.StringVar(&in.impressions, "impressions", "", "raw impressions to join with --installs (glob)")
+	fs.StringVar(&in.installs, "installs", "", "raw installs to join with --impressions (glob)")
+}
+
+// check reports a missing or half-given input.
+func (in *trainingInput) check() error {
+	switch {
+	case (in.examples == "") == (in.impressions == "" && in.installs == ""):
+		return errors.New("give either --examples or both --impressions and --installs")
+	case in.examples == "" && (in.impressions == "" || in.installs == ""):
+		return errors.New("--impressions and --installs go together")
+	}
+	return nil
+}
+
 // readTrainingData reads labeled examples, or joins raw events with the
 // spec's label window through the same join as the streaming stage.
-func readTrainingData(ctx context.Context, cmd string, sp *spec.Spec, f *backfillFlags, stderr io.Writer) ([]schemas.Example, []string, error) {
-	if f.examples != "" {
-		files, err := ingest.Glob(ctx, f.examples)
+func readTrainingData(ctx context.Context, cmd string, sp *spec.Spec, in *trainingInput, stderr io.Writer) ([]schemas.Example, []string, error) {
+	if in.examples != "" {
+		files, err := ingest.Glob(ctx, in.examples)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -288,11 +309,11 @@ func readTrainingData(ctx context.Context, cmd string, sp *spec.Spec, f *backfil
 		fmt.Fprintf(stderr, "%s: read %d examples from %d files\n", cmd, len(exs), len(files.Names()))
 		return exs, files.Names(), nil
 	}
-	imps, err := readGlob(ctx, f.impressions, ingest.ReadImpressions)
+	imps, err := readGlob(ctx, in.impressions, ingest.ReadImpressions)
 	if err != nil {
 		return nil, nil, err
 	}
-	ins, err := readGlob(ctx, f.installs, ingest.ReadInstalls)
+	ins, err := readGlob(ctx, in.installs, ingest.ReadInstalls)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -302,7 +323,7 @@ func readTrainingData(ctx context.Context, cmd string, sp *spec.Spec, f *backfil
 	}
 	fmt.Fprintf(stderr, "%s: joined %d impressions and %d installs: %d examples, %d positives (%d matched, %d duplicate, %d late, %d orphan, %d outside the window)\n", cmd,
 		len(imps), len(ins), js.Emitted, js.Positives, js.Matched, js.Duplicates, js.Late, js.Orphans, js.OutOfWindow)
-	return exs, []string{f.impressions, f.installs}, nil
+	return exs, []string{in.impressions, in.installs}, nil
 }
 
 // startingPoint loads the version --warm-start names (none: cold start)

@@ -29,14 +29,14 @@ func tuneCommand() command {
 }
 
 type tuneFlags struct {
-	spec, out, mode                 string
-	examples, impressions, installs string
-	validation                      float64
-	trials, eta, parallel, workers  int
-	seed                            uint64
-	budget                          time.Duration
-	force                           bool
-	maxModelBytes                   spec.ByteSize
+	spec, out, mode                string
+	input                          trainingInput
+	validation                     float64
+	trials, eta, parallel, workers int
+	seed                           uint64
+	budget                         time.Duration
+	force                          bool
+	maxModelBytes                  spec.ByteSize
 }
 
 func runTune(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -44,9 +44,7 @@ func runTune(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var f tuneFlags
 	fs.StringVar(&f.spec, "spec", "", "feature spec YAML whose model section is searched (required)")
 	fs.StringVar(&f.out, "out", "", "where to write the best spec (required; not the input spec)")
-	fs.StringVar(&f.examples, "examples", "", "labeled examples: a glob of Parquet or JSONL files, local or in a bucket URL")
-	fs.StringVar(&f.impressions, "impressions", "", "raw impressions to join with --installs (glob)")
-	fs.StringVar(&f.installs, "installs", "", "raw installs to join with --impressions (glob)")
+	f.input.register(fs)
 	fs.Float64Var(&f.validation, "validation", 0.2, "the newest share of the examples, on which trials are scored (0 to 0.9, exclusive)")
 	fs.StringVar(&f.mode, "mode", string(tune.ModeBackfill), "backfill (epochs with early stopping, then evaluate) or stream (one pass, progressive validation, as the service)")
 	fs.IntVar(&f.trials, "trials", 27, "trials sampled for the first rung (trial 0 is the input spec)")
@@ -63,10 +61,8 @@ func runTune(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	switch {
 	case f.spec == "" || f.out == "":
 		return flagError(fs, "--spec and --out are required")
-	case (f.examples == "") == (f.impressions == "" && f.installs == ""):
-		return flagError(fs, "give either --examples or both --impressions and --installs")
-	case f.examples == "" && (f.impressions == "" || f.installs == ""):
-		return flagError(fs, "--impressions and --installs go together")
+	case f.input.check() != nil:
+		return flagError(fs, f.input.check().Error())
 	case !(f.validation > 0 && f.validation < 0.9):
 		return flagError(fs, fmt.Sprintf("--validation %g: must be in (0, 0.9)", f.validation))
 	case f.mode != string(tune.ModeBackfill) && f.mode != string(tune.ModeStream):
@@ -89,7 +85,7 @@ func runTune(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	exs, _, err := readTrainingData(ctx, "tune", sp, &backfillFlags{examples: f.examples, impressions: f.impressions, installs: f.installs}, stderr)
+	exs, _, err := readTrainingData(ctx, "tune", sp, &f.input, stderr)
 	if err != nil {
 		return err
 	}
