@@ -41,14 +41,22 @@ func smallWorld(t *testing.T) string {
 // TestBackfillPredictAndPythonReadsTheWeights runs the first user path end
 // to end (simulate, backfill from raw events, predict) and then has Python
 // (safetensors + numpy, no wdstream code) recompute predictions from the
-// published weights file: the format is readable outside Go.
+// published weights file: the format is readable outside Go, with each
+// model.interaction (format 1 without, format 2 with dot or cross).
 func TestBackfillPredictAndPythonReadsTheWeights(t *testing.T) {
 	world := smallWorld(t)
+	for _, ix := range []string{"none", "dot", "cross"} {
+		t.Run(ix, func(t *testing.T) { pythonScoresLikeGo(t, world, ix) })
+	}
+}
+
+func pythonScoresLikeGo(t *testing.T, world, interaction string) {
 	storeDir := t.TempDir()
 	store := "file://" + storeDir
 	out, _ := run(t, "backfill", "--spec", playstoreSpec(t), "--store", store, "--model", "ps",
 		"--impressions", filepath.Join(world, "impressions", "*.parquet"),
-		"--installs", filepath.Join(world, "installs", "*.parquet"), "--holdout", "0.2", "--warm-start", "none")
+		"--installs", filepath.Join(world, "installs", "*.parquet"), "--holdout", "0.2", "--warm-start", "none",
+		"--interaction", interaction, "--epochs", "1")
 	if !strings.Contains(out, "published ps@v") || !strings.Contains(out, "AUC") {
 		t.Fatalf("backfill output: %q", out)
 	}

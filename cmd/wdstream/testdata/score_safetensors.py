@@ -17,6 +17,25 @@ from safetensors import safe_open
 from safetensors.numpy import load_file
 
 
+def interact(w, meta, parts, x0):
+    """The tower's input: x0, with model.interaction's terms (persist.go)."""
+    kind = meta.get("interaction", "none")
+    if kind == "dot":
+        # pairs (0,1), (0,2) ... (F-2,F-1) of the fields' pooled
+        # embeddings, those of unequal dims skipped, after x0
+        dots = [parts[a] @ parts[b] for a in range(len(parts))
+                for b in range(a + 1, len(parts)) if len(parts[a]) == len(parts[b])]
+        return np.concatenate([x0, np.asarray(dots)])
+    if kind == "cross":
+        x = x0
+        for l in range(meta["cross_layers"]):
+            x = x0 * (x @ w[f"cross/{l}/w"].astype(np.float64) + w[f"cross/{l}/b"]) + x
+        return x
+    if kind != "none":
+        raise SystemExit(f"unknown interaction {kind!r}")
+    return x0
+
+
 def main():
     weights_path, inputs_path, tol = sys.argv[1], sys.argv[2], float(sys.argv[3])
     w = load_file(weights_path)
@@ -48,7 +67,8 @@ def main():
                 elif field["combiner"] == "sqrtn":
                     pooled /= np.sqrt(len(ids))
                 parts.append(pooled)
-            x = np.concatenate(parts + [np.asarray(ex["dense"], dtype=np.float64)])
+            x0 = np.concatenate(parts + [np.asarray(ex["dense"], dtype=np.float64)])
+            x = interact(w, meta, parts, x0)
             for l in range(layers):
                 x = x @ w[f"tower/{l}/w"].astype(np.float64) + w[f"tower/{l}/b"]
                 if l < layers - 1:
