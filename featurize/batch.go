@@ -1,6 +1,8 @@
 package featurize
 
 import (
+	"fmt"
+
 	"github.com/wdstream/wdstream/schemas"
 	"github.com/wdstream/wdstream/schemas/spec"
 )
@@ -18,6 +20,20 @@ const (
 	// SlotCross: ids are hashed into [0, hash_buckets); fixed.
 	SlotCross
 )
+
+// String returns the kind's name as the weights metadata writes it:
+// categorical, bucketized or cross (kind-N for another value).
+func (k SlotKind) String() string {
+	switch k {
+	case SlotCategorical:
+		return "categorical"
+	case SlotBucketized:
+		return "bucketized"
+	case SlotCross:
+		return "cross"
+	}
+	return fmt.Sprintf("kind-%d", uint8(k))
+}
 
 // WideSlot describes one input of the wide part, with its own id space.
 type WideSlot struct {

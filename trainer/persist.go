@@ -82,18 +82,6 @@ type FieldMeta struct {
 	Rows     int           `json:"rows"`
 }
 
-func slotKind(k featurize.SlotKind) string {
-	switch k {
-	case featurize.SlotCategorical:
-		return "categorical"
-	case featurize.SlotBucketized:
-		return "bucketized"
-	case featurize.SlotCross:
-		return "cross"
-	}
-	return fmt.Sprintf("kind-%d", k)
-}
-
 // Meta describes the model as EncodeWeights writes it.
 func (m *Model) Meta() ModelMeta {
 	meta := ModelMeta{Format: ModelFormat, Mode: m.Mode, Dense: m.Layout.Dense, Params: m.Params()}
@@ -107,7 +95,7 @@ func (m *Model) Meta() ModelMeta {
 		meta.CrossLayers = len(m.cross.w)
 	}
 	for k, s := range m.Layout.Wide {
-		meta.Wide = append(meta.Wide, SlotMeta{Name: s.Name, Kind: slotKind(s.Kind), Rows: m.Wide[k].Len()})
+		meta.Wide = append(meta.Wide, SlotMeta{Name: s.Name, Kind: s.Kind.String(), Rows: m.Wide[k].Len()})
 	}
 	for f, d := range m.Layout.Deep {
 		meta.Deep = append(meta.Deep, FieldMeta{Name: d.Name, Dim: d.EmbeddingDim, Multi: d.Multi, Combiner: d.Combiner, Rows: m.Emb[f].Rows()})

@@ -76,7 +76,7 @@ func WarmStart(dst *Model, cur *featurize.State, src *Model, prev *featurize.Sta
 		}
 		o := src.Layout.Wide[j]
 		if o.Kind != s.Kind {
-			fail(name, fmt.Sprintf("was a %s slot, is now a %s slot", slotKind(o.Kind), slotKind(s.Kind)))
+			fail(name, fmt.Sprintf("was a %s slot, is now a %s slot", o.Kind, s.Kind))
 			continue
 		}
 		from, to := &src.Wide[j], &dst.Wide[k]
