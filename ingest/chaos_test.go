@@ -34,6 +34,10 @@ import (
 //   - WDSTREAM_CHAOS_SEED: the first schedule's seed (default: from the
 //     clock); schedule i uses seed+i. A failing schedule prints its seed:
 //     WDSTREAM_CHAOS_SEED=S WDSTREAM_CHAOS_SCHEDULES=1 replays it.
+//   - WDSTREAM_CHAOS_MAX_STATE_BYTES: the spec's join.max_state_bytes
+//     (default off), such as 256KiB: a budget that small spills nearly
+//     every pending message (spill_dir: a temp dir of the test; a killed
+//     instance's spill is deleted by the next start).
 //
 // Each schedule logs one line starting "chaos-row" (bench/chaos.sh makes a
 // table of them).
@@ -358,6 +362,14 @@ func chaosSpec(t *testing.T) string {
 		}
 		s = strings.Replace(s, r[0], r[1], 1)
 	}
+	if v := os.Getenv("WDSTREAM_CHAOS_MAX_STATE_BYTES"); v != "" {
+		const mp = "max_pending: 2000000\n"
+		if !strings.Contains(s, mp) {
+			t.Fatalf("configs/playstore.yaml has no %q to follow", mp)
+		}
+		s = strings.Replace(s, mp, mp+"  max_state_bytes: "+v+"\n  spill_dir: "+t.TempDir()+"\n", 1)
+		t.Logf("join.max_state_bytes %s", v)
+	}
 	p := filepath.Join(t.TempDir(), "spec.yaml")
 	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
 		t.Fatal(err)
@@ -485,6 +497,9 @@ func runChaos(t *testing.T, brokers []string, bin, spec string, s chaosSchedule)
 	time.Sleep(2 * time.Second) // a duplicate would arrive now
 	if err := main.stop(); err != nil {
 		t.Errorf("schedule %v: after SIGTERM: %v", s, err)
+	}
+	if os.Getenv("WDSTREAM_CHAOS_MAX_STATE_BYTES") != "" && !logs.saw(spillStartLog) {
+		t.Errorf("schedule %v: no instance went over WDSTREAM_CHAOS_MAX_STATE_BYTES", s)
 	}
 	return compareChaos(t, brokers, tp.ex, want)
 }

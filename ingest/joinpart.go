@@ -17,13 +17,6 @@ import (
 	"github.com/wdstream/wdstream/schemas"
 )
 
-// impPayload is what the joiner keeps of a pending impression: the raw
-// message and its offset.
-type impPayload struct {
-	raw []byte
-	off int64
-}
-
 // mark records that every impression at or after offset imp was read after
 // the examples partition ended at ex.
 type mark struct{ imp, ex int64 }
@@ -40,6 +33,7 @@ type joinPart struct {
 	in     [2]input // impressions, installs
 
 	j       *join.Joiner[impPayload]
+	st      joinState // j, the messages of its pending impressions, the spill
 	dec     schemas.Decoder
 	headImp schemas.Impression
 	headKey join.Key
@@ -64,7 +58,8 @@ func (s *JoinStage) newPartition(ctx context.Context, gen kafka.Generation, p in
 	if err != nil {
 		return nil, err
 	}
-	jp := &joinPart{s: s, gen: gen, p: p, j: j, maxTS: math.MinInt64, pushed: [2]int64{-1, -1}, seenMax: -1, flushed: time.Now()}
+	jp := &joinPart{s: s, gen: gen, p: p, j: j, st: newJoinState(j, &s.budget, p, s.partitions),
+		maxTS: math.MinInt64, pushed: [2]int64{-1, -1}, seenMax: -1, flushed: time.Now()}
 	jp.pipe = newOutPipe(jp)
 	jp.cur = jp.pipe.newBatch()
 	offs, err := s.client.CommittedAt(ctx, c.Group, p, c.Impressions, c.Installs)
@@ -160,6 +155,9 @@ func (jp *joinPart) scanEmitted(ctx context.Context, from, to int64) error {
 func (jp *joinPart) close() {
 	jp.cancel()
 	jp.wg.Wait()
+	if err := jp.st.close(); err != nil {
+		jp.s.logger.Warn("deleting the partition's spill files", "partition", jp.p, "err", err)
+	}
 	jp.s.stats.pending.Add(-jp.last.Pending)
 	jp.s.stats.held.Add(-jp.last.Held)
 	jp.s.stats.dropWatermark(jp.p)
@@ -389,6 +387,7 @@ func (jp *joinPart) step(now time.Time) (bool, error) {
 			if err := jp.j.Advance(b-cfg.AllowedLateness.Milliseconds(), jp.emit); err != nil {
 				return false, err
 			}
+			jp.st.note(false)
 			jp.dirty = true
 		}
 		return false, nil
@@ -400,8 +399,7 @@ func (jp *joinPart) step(now time.Time) (bool, error) {
 	m := &in.buf[in.pos]
 	if take == 0 {
 		jp.s.stats.impressions.Add(1)
-		p := impPayload{raw: m.Value, off: m.Offset}
-		if err := jp.j.AddImpression(jp.headKey, p, m.Offset, jp.emit); err != nil {
+		if err := jp.st.addImpression(jp.headKey, m.Value, m.Offset, jp.emit); err != nil {
 			return false, err
 		}
 	} else {
@@ -415,28 +413,34 @@ func (jp *joinPart) step(now time.Time) (bool, error) {
 	if err := jp.j.Advance(jp.maxTS-cfg.AllowedLateness.Milliseconds(), jp.emit); err != nil {
 		return false, err
 	}
+	jp.st.note(false)
 	return true, nil
 }
 
 // emit turns a labeled impression into an example record, unless it is
 // already in the examples topic. The value is the impression's message as
-// read, with label and install_ts added as its last members (see the
-// package doc, "Encoding of examples").
+// read (from memory or the spill), with label and install_ts added as its
+// last members (see the package doc, "Encoding of examples").
 func (jp *joinPart) emit(r join.Result[impPayload]) error {
 	if jp.seen != nil {
 		if _, dup := jp.seen[r.ImpressionID]; dup {
 			delete(jp.seen, r.ImpressionID)
 			jp.s.stats.suppressed.Add(1)
-			return nil
+			_, err := jp.st.take(r.Payload, false)
+			return err
 		}
+	}
+	raw, err := jp.st.take(r.Payload, true)
+	if err != nil {
+		return fmt.Errorf("impression at offset %d: %w", r.Payload.off, err)
 	}
 	b := jp.cur
 	start := len(b.arena)
-	b.arena = appendExample(b.arena, r.Payload.raw, r.Label, r.InstallTS)
+	b.arena = appendExample(b.arena, raw, r.Label, r.InstallTS)
 	if len(b.arena)-start > schemas.DefaultMaxBytes {
 		// Past the readers' default message limit (a raw impression near
 		// it, with white space): write the compact encoding instead.
-		if err := jp.dec.Impression(r.Payload.raw, &jp.emitImp); err != nil {
+		if err := jp.dec.Impression(raw, &jp.emitImp); err != nil {
 			return fmt.Errorf("re-decoding impression at offset %d: %w", r.Payload.off, err)
 		}
 		ex := schemas.Example{Impression: jp.emitImp, Label: r.Label}
@@ -539,6 +543,7 @@ func (jp *joinPart) noteStats() {
 	c.dupImps.Add(d(st.DupImpressions, jp.last.DupImpressions))
 	c.pending.Add(d(st.Pending, jp.last.Pending))
 	c.held.Add(d(st.Held, jp.last.Held))
+	jp.st.note(true)
 	jp.last = st
 	if wm := jp.j.Watermark(); wm > math.MinInt64 {
 		c.setWatermark(jp.p, wm)

@@ -44,8 +44,26 @@ type JoinConfig struct {
 	// watermark. Default 0 (negative: 0).
 	AllowedLateness time.Duration
 	// MaxPending caps pending impressions over all partitions (spec
-	// join.max_pending). Default 2,000,000.
+	// join.max_pending), split evenly over the partitions: it bounds the
+	// count, hence the index (see MaxStateBytes), and when a partition
+	// reaches its share the oldest impression is closed early (Forced).
+	// Default 2,000,000.
 	MaxPending int
+	// MaxStateBytes (spec join.max_state_bytes) is the memory budget of
+	// the join state of this stage, over the partitions it runs: the
+	// messages of the pending impressions kept in memory plus an estimate
+	// of the rest (join.Joiner.IndexBytes). Over it, the messages of new
+	// pending impressions go to SpillDir until the state is back under 7/8
+	// of it; no impression is closed early because of it. 0 (default): no
+	// budget, every message stays in memory.
+	MaxStateBytes int64
+	// SpillDir (spec join.spill_dir) holds the spill files, in a
+	// directory of this stage's (see the package doc). Default: the OS
+	// temp dir (os.TempDir). Used only with MaxStateBytes.
+	SpillDir string
+	// SpillSegmentBytes: size at which a spill file is cut (at most 1
+	// GiB). Default 64 MiB.
+	SpillSegmentBytes int64
 	// FlushInterval: produce and commit at least this often. Default 1s.
 	FlushInterval time.Duration
 	// FlushRecords, FlushBytes: hand a batch to the partition's producer
@@ -94,6 +112,13 @@ func (c *JoinConfig) validate() error {
 	if c.MaxPending <= 0 {
 		c.MaxPending = 2_000_000
 	}
+	c.MaxStateBytes = max(c.MaxStateBytes, 0)
+	if c.SpillSegmentBytes <= 0 {
+		c.SpillSegmentBytes = 64 << 20
+	}
+	if c.SpillSegmentBytes > maxSpillSegment {
+		return fmt.Errorf("join stage: spill segment bytes must be at most %d, got %d", maxSpillSegment, c.SpillSegmentBytes)
+	}
 	if c.FlushInterval <= 0 {
 		c.FlushInterval = time.Second
 	}
@@ -131,6 +156,7 @@ type JoinStage struct {
 	stats      joinCounters
 	partitions int // of the input topics
 	dlqParts   int
+	budget     stateBudget
 
 	forcedMu  sync.Mutex
 	forcedLog time.Time
@@ -142,6 +168,7 @@ func NewJoinStage(cfg JoinConfig) (*JoinStage, error) {
 		return nil, err
 	}
 	s := &JoinStage{cfg: cfg, client: kafka.NewClient(cfg.Brokers, cfg.Auth), logger: cfg.Logger.With("component", "join")}
+	s.budget.max, s.budget.logger, s.budget.segBytes = cfg.MaxStateBytes, s.logger, cfg.SpillSegmentBytes
 	if cfg.Registerer != nil {
 		registerJoinMetrics(cfg.Registerer, s.Stats)
 	}
@@ -149,7 +176,16 @@ func NewJoinStage(cfg JoinConfig) (*JoinStage, error) {
 }
 
 // Stats returns the counters so far.
-func (s *JoinStage) Stats() JoinStats { return s.stats.snapshot() }
+func (s *JoinStage) Stats() JoinStats {
+	st := s.stats.snapshot()
+	b := &s.budget
+	st.StateBytes = b.total.Load()
+	if b.spilling.Load() {
+		st.Spilling = 1
+	}
+	st.Spilled, st.SpillReads, st.SpillLive, st.SpillDiskBytes = b.c.written.Load(), b.c.read.Load(), b.c.live.Load(), b.c.diskBytes.Load()
+	return st
+}
 
 // ErrPartitionMismatch is returned by Run when the input topics do not have
 // the same partition count.
@@ -173,13 +209,30 @@ func (s *JoinStage) Run(ctx context.Context) error {
 		return fmt.Errorf("join stage: %w: %s has %d, %s has %d; a user's impressions and installs must meet in the same partition number", ErrPartitionMismatch, c.Impressions, ni, c.Installs, ns)
 	}
 	s.partitions = ni
+	if c.MaxStateBytes > 0 {
+		root, err := openSpillRoot(c.SpillDir, s.logger)
+		if err != nil {
+			return fmt.Errorf("join stage: %w", err)
+		}
+		s.budget.root = root
+		defer func() {
+			if err := root.close(); err != nil {
+				s.logger.Warn("deleting the spill directory", "dir", root.dir, "err", err)
+			}
+		}()
+	}
 	if _, err := s.client.EnsureTopic(ctx, c.Examples, ni, ni); err != nil {
 		return fmt.Errorf("join stage: %w", err)
 	}
 	if s.dlqParts, err = s.client.EnsureTopic(ctx, c.DeadLetter, ni, 0); err != nil {
 		return fmt.Errorf("join stage: %w", err)
 	}
-	s.logger.Info("join stage starting", "group", c.Group, "partitions", ni, "window", c.Window, "idle_advance", c.IdleAdvance, "allowed_lateness", c.AllowedLateness, "max_pending", c.MaxPending)
+	spillDir := ""
+	if s.budget.root != nil {
+		spillDir = s.budget.root.dir
+	}
+	s.logger.Info("join stage starting", "group", c.Group, "partitions", ni, "window", c.Window, "idle_advance", c.IdleAdvance,
+		"allowed_lateness", c.AllowedLateness, "max_pending", c.MaxPending, "max_state_bytes", c.MaxStateBytes, "spill_dir", spillDir)
 	g := &kafka.GroupRunner{
 		Brokers: c.Brokers, Auth: c.Auth, Group: c.Group, Topics: []string{c.Impressions, c.Installs},
 		Logger: s.logger, Work: s.runPartition,
@@ -228,6 +281,6 @@ func (s *JoinStage) noteForced(p int, n int64) {
 		return
 	}
 	s.forcedLog = time.Now()
-	s.logger.Warn("join state full: closing the oldest pending impressions before their window ends (labels may be 0 too early); raise join.max_pending or check the watermark",
+	s.logger.Warn("join state full: closing the oldest pending impressions before their window ends (labels may be 0 too early); raise join.max_pending (join.max_state_bytes bounds the memory) or check the watermark",
 		"partition", p, "forced_total", total, "max_pending", s.cfg.MaxPending)
 }

@@ -41,6 +41,12 @@ func registerJoinMetrics(reg prometheus.Registerer, stats func() JoinStats) {
 		g("pending_impressions", "Impressions waiting for their label window to close.", func(s JoinStats) int64 { return s.Pending }),
 		g("held_installs", "Installs read before an impression they could label, held until the watermark passes their ts + window.", func(s JoinStats) int64 { return s.Held }),
 		g("assigned_partitions", "Partitions this member joins now.", func(s JoinStats) int64 { return s.Assigned }),
+		g("state_bytes", "Estimated heap bytes of the join state: the messages of pending impressions in memory plus the index.", func(s JoinStats) int64 { return s.StateBytes }),
+		g("spilling", "1 while the join state is over join.max_state_bytes and new messages go to disk.", func(s JoinStats) int64 { return s.Spilling }),
+		c("spilled_total", "Messages of pending impressions written to the spill.", func(s JoinStats) int64 { return s.Spilled }),
+		c("spill_reads_total", "Spilled messages read back to emit their examples.", func(s JoinStats) int64 { return s.SpillReads }),
+		g("spilled_messages", "Spilled messages on disk now.", func(s JoinStats) int64 { return s.SpillLive }),
+		g("spill_disk_bytes", "Bytes of the spill files.", func(s JoinStats) int64 { return s.SpillDiskBytes }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "wdstream_join_watermark_delay_seconds",
 			Help: "Wall clock minus the smallest event-time watermark of this member's partitions (NaN before the first); the label of an impression is final once the watermark passes its ts plus the label window."},
 			func() float64 {

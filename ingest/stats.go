@@ -31,6 +31,17 @@ type JoinStats struct {
 	Restarts     int64 // partition restarts from committed offsets after an error
 	// Flushes by the trigger that fired: records, bytes, time, idle, stop.
 	FlushRecords, FlushBytes, FlushTime, FlushIdle, FlushStop int64
+	// StateBytes estimates the heap of the join state (gauge): the
+	// messages of the pending impressions kept in memory plus
+	// join.Joiner.IndexBytes, as of each partition's last step.
+	StateBytes int64
+	// Spilling is 1 while the state is over JoinConfig.MaxStateBytes and
+	// the messages of new pending impressions go to disk (gauge).
+	Spilling       int64
+	Spilled        int64 // messages written to the spill
+	SpillReads     int64 // spilled messages read back to emit their examples
+	SpillLive      int64 // spilled messages on disk now (gauge)
+	SpillDiskBytes int64 // size of the spill files (gauge)
 }
 
 type joinCounters struct {

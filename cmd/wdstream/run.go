@@ -329,6 +329,7 @@ func buildJoinStage(ctx context.Context, env *runEnv) (func(context.Context) err
 		Brokers: env.cfg.brokers, Auth: env.auth, Group: env.cfg.group,
 		Impressions: env.cfg.topicImps, Installs: env.cfg.topicIns, Examples: env.cfg.topicEx, DeadLetter: env.cfg.dlq,
 		Window: j.LabelWindow.D(), IdleAdvance: j.IdleAdvance.D(), MaxPending: j.MaxPending,
+		MaxStateBytes: int64(j.MaxStateBytes), SpillDir: j.SpillDir,
 		AllowedLateness: env.cfg.lateness, Logger: env.logger, Registerer: env.reg,
 	})
 	if err != nil {

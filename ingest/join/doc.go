@@ -36,5 +36,10 @@
 // pending impression is closed early (emitted with the label known so far)
 // and counted in Forced, so memory stays bounded instead of growing without
 // limit when the watermark stalls. Remembered emitted ids (to tell late
-// installs from orphans) are kept for one window past their close.
+// installs from orphans) are kept for one window past their close. The
+// joiner keeps each impression's keys in one allocation of its own (never
+// aliasing the caller's strings) and at most one matched install;
+// IndexBytes estimates the heap of its state besides the payloads, which
+// the streaming stage weighs against its memory budget (package ingest,
+// "Bounded state").
 package join

@@ -49,10 +49,10 @@ func (o *impOrder[P]) popMin() {
 }
 
 func less[P any](a, b *pendingImp[P]) bool {
-	if a.TS != b.TS {
-		return a.TS < b.TS
+	if a.ts != b.ts {
+		return a.ts < b.ts
 	}
-	return a.ImpressionID < b.ImpressionID
+	return a.id() < b.id()
 }
 
 // impHeap is a binary min-heap of pending impressions by (ts, id).

@@ -23,7 +23,7 @@ func TestImpOrder(t *testing.T) {
 			if r.IntN(10) == 0 { // late
 				at -= int64(r.IntN(50))
 			}
-			p := &pendingImp[int]{Key: Key{ImpressionID: fmt.Sprintf("%x", r.Uint32()), TS: at}}
+			p := newPending(Key{ImpressionID: fmt.Sprintf("%x", r.Uint32()), TS: at}, 0, 0)
 			before := len(o.heap)
 			o.push(p)
 			inHeap += len(o.heap) - before
@@ -36,7 +36,7 @@ func TestImpOrder(t *testing.T) {
 			ref = slices.Insert(ref, j, p)
 		} else {
 			if got := o.min(); got != ref[0] {
-				t.Fatalf("step %d: min %+v, want %+v", i, got.Key, ref[0].Key)
+				t.Fatalf("step %d: min %+v, want %+v", i, got.key(), ref[0].key())
 			}
 			o.popMin()
 			ref = ref[1:]
@@ -47,7 +47,7 @@ func TestImpOrder(t *testing.T) {
 	}
 	for len(ref) > 0 {
 		if got := o.min(); got != ref[0] {
-			t.Fatalf("draining: min %+v, want %+v", got.Key, ref[0].Key)
+			t.Fatalf("draining: min %+v, want %+v", got.key(), ref[0].key())
 		}
 		o.popMin()
 		ref = ref[1:]

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unsafe"
 )
 
 // Config configures a Joiner.
@@ -86,6 +87,7 @@ type Joiner[P any] struct {
 	pending map[string]*pendingImp[P]
 	byUA    map[uaKey]*pendingImp[P] // the latest of each (user, app) list
 	order   impOrder[P]              // by (close, ts, id)
+	matches map[int64]match          // by pendingImp.seq: the matched ones
 
 	early   map[string][]*heldInstall // by impression id
 	earlyUA map[uaKey][]*heldInstall  // unattributed, by user and app
@@ -93,24 +95,13 @@ type Joiner[P any] struct {
 
 	recent   map[string]bool // emitted ids -> positive, until forgotten
 	recentUA map[uaKey]bool  // (user, app) of emitted impressions -> positive
-	forget   []forgetEntry   // FIFO of emitted ids by forget time
+	forget   forgetQueue     // emitted impressions by forget time
 	impQ     offsetQueue     // impression offsets in arrival order
 	insQ     offsetQueue     // install offsets in arrival order
 	stats    Stats
-}
 
-type uaKey struct{ user, app string }
-
-type pendingImp[P any] struct {
-	Key
-	payload   P
-	matched   bool
-	installTS int64
-	seq       int64   // the impression's entry in impQ
-	installs  []int64 // entries in insQ of installs matched to it
-	// The pending impressions of one (user, app) in arrival order, a
-	// doubly linked list whose last element byUA holds.
-	uaPrev, uaNext *pendingImp[P]
+	keyBytes    int64 // heap bytes of the keys of pending and remembered impressions
+	pendingSize int64 // heap bytes of one pendingImp[P]
 }
 
 type heldInstall struct {
@@ -119,27 +110,23 @@ type heldInstall struct {
 	heapIdx int
 }
 
-type forgetEntry struct {
-	at  int64
-	id  string
-	key uaKey
-}
-
 // New returns a Joiner whose watermark starts at the minimum int64.
 func New[P any](cfg Config) (*Joiner[P], error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
 	return &Joiner[P]{
-		cfg:      cfg,
-		window:   cfg.Window.Milliseconds(),
-		wm:       -1 << 63,
-		pending:  map[string]*pendingImp[P]{},
-		byUA:     map[uaKey]*pendingImp[P]{},
-		early:    map[string][]*heldInstall{},
-		earlyUA:  map[uaKey][]*heldInstall{},
-		recent:   map[string]bool{},
-		recentUA: map[uaKey]bool{},
+		pendingSize: allocSize(int64(unsafe.Sizeof(pendingImp[P]{}))),
+		cfg:         cfg,
+		window:      cfg.Window.Milliseconds(),
+		wm:          -1 << 63,
+		pending:     map[string]*pendingImp[P]{},
+		byUA:        map[uaKey]*pendingImp[P]{},
+		matches:     map[int64]match{},
+		early:       map[string][]*heldInstall{},
+		earlyUA:     map[uaKey][]*heldInstall{},
+		recent:      map[string]bool{},
+		recentUA:    map[uaKey]bool{},
 	}, nil
 }
 
@@ -181,12 +168,13 @@ func (j *Joiner[P]) AddImpression(k Key, payload P, offset int64, emit func(Resu
 			return fmt.Errorf("%w: %w", ErrFull, err)
 		}
 	}
-	p := &pendingImp[P]{Key: k, payload: payload, seq: seq}
+	p := newPending(k, payload, seq)
+	j.keyBytes += allocSize(int64(len(p.keys)))
 	if k.TS+j.window < j.wm {
 		j.stats.LateImpressions++
 	}
-	j.pending[k.ImpressionID] = p
-	ua := uaKey{k.UserID, k.AppID}
+	j.pending[p.id()] = p
+	ua := p.ua()
 	if last := j.byUA[ua]; last != nil {
 		last.uaNext, p.uaPrev = p, last
 	}
@@ -200,10 +188,10 @@ func (j *Joiner[P]) AddImpression(k Key, payload P, offset int64, emit func(Resu
 // Installs are rarely held, so the lookups are skipped when none is.
 func (j *Joiner[P]) claimEarly(p *pendingImp[P]) {
 	if len(j.early) > 0 {
-		if held := j.early[p.ImpressionID]; len(held) > 0 {
+		if held := j.early[p.id()]; len(held) > 0 {
 			kept := held[:0]
 			for _, h := range held {
-				if h.TS < p.TS || h.TS > p.TS+j.window {
+				if h.TS < p.ts || h.TS > p.ts+j.window {
 					kept = append(kept, h) // outside its window: an orphan when it expires
 					continue
 				}
@@ -211,23 +199,23 @@ func (j *Joiner[P]) claimEarly(p *pendingImp[P]) {
 				j.matchTo(p, h.TS, h.seq)
 			}
 			if len(kept) == 0 {
-				delete(j.early, p.ImpressionID)
+				delete(j.early, p.id())
 			} else {
-				j.early[p.ImpressionID] = kept
+				j.early[p.id()] = kept
 			}
 		}
 	}
 	if len(j.earlyUA) == 0 {
 		return
 	}
-	ua := uaKey{p.UserID, p.AppID}
+	ua := p.ua()
 	held := j.earlyUA[ua]
 	if len(held) == 0 {
 		return
 	}
 	kept := held[:0]
 	for _, h := range held {
-		if h.TS >= p.TS && h.TS <= p.TS+j.window {
+		if h.TS >= p.ts && h.TS <= p.ts+j.window {
 			j.unhold(h)
 			j.matchTo(p, h.TS, h.seq)
 			continue
@@ -251,7 +239,7 @@ func (j *Joiner[P]) AddInstall(in Install, offset int64) {
 	seq := j.insQ.push(offset)
 	if in.ImpressionID != "" {
 		if p, ok := j.pending[in.ImpressionID]; ok {
-			if in.TS < p.TS || in.TS > p.TS+j.window {
+			if in.TS < p.ts || in.TS > p.ts+j.window {
 				j.stats.OutOfWindow++
 				j.insQ.done(seq)
 				return
@@ -266,9 +254,9 @@ func (j *Joiner[P]) AddInstall(in Install, offset int64) {
 		j.hold(in, seq)
 		return
 	}
-	ua := uaKey{in.UserID, in.AppID}
+	ua := installUA(&in)
 	for p := j.byUA[ua]; p != nil; p = p.uaPrev { // latest impression first
-		if in.TS >= p.TS && in.TS <= p.TS+j.window {
+		if in.TS >= p.ts && in.TS <= p.ts+j.window {
 			j.matchTo(p, in.TS, seq)
 			return
 		}
@@ -291,15 +279,13 @@ func (j *Joiner[P]) resolveEmitted(positive bool, seq int64) {
 }
 
 func (j *Joiner[P]) matchTo(p *pendingImp[P], ts int64, seq int64) {
-	if p.matched {
+	if _, dup := j.matches[p.seq]; dup {
 		j.stats.Duplicates++
 		j.insQ.done(seq)
 		return
 	}
 	j.stats.Matched++
-	p.matched = true
-	p.installTS = ts
-	p.installs = append(p.installs, seq)
+	j.matches[p.seq] = match{ts: ts, seq: seq}
 }
 
 // hold keeps an install that matches no pending impression until the
@@ -320,7 +306,7 @@ func (j *Joiner[P]) hold(in Install, seq int64) {
 	if in.ImpressionID != "" {
 		j.early[in.ImpressionID] = append(j.early[in.ImpressionID], h)
 	} else {
-		ua := uaKey{in.UserID, in.AppID}
+		ua := installUA(&in)
 		j.earlyUA[ua] = append(j.earlyUA[ua], h)
 	}
 }
@@ -345,16 +331,16 @@ func (j *Joiner[P]) Advance(wm int64, emit func(Result[P]) error) error {
 		j.stats.Orphans++
 		j.insQ.done(h.seq)
 	}
-	for j.order.len() > 0 && j.order.min().TS+j.window < wm {
+	for j.order.len() > 0 && j.order.min().ts+j.window < wm {
 		if err := j.close(j.order.min(), false, emit); err != nil {
 			return err
 		}
 	}
-	for len(j.forget) > 0 && j.forget[0].at < wm {
-		f := j.forget[0]
-		j.forget = j.forget[1:]
-		delete(j.recent, f.id)
-		delete(j.recentUA, f.key)
+	for j.forget.len() > 0 && j.forget.first().at < wm {
+		f := j.forget.pop()
+		delete(j.recent, f.id())
+		delete(j.recentUA, f.ua())
+		j.keyBytes -= allocSize(int64(len(f.keys)))
 	}
 	j.impQ.trim()
 	j.insQ.trim()
@@ -375,24 +361,25 @@ func (j *Joiner[P]) dropHeld(h *heldInstall) {
 		}
 		return
 	}
-	ua := uaKey{h.UserID, h.AppID}
+	ua := installUA(&h.Install)
 	j.setEarlyUA(ua, removePtr(j.earlyUA[ua], h))
 }
 
 // close emits p, the least pending impression, and removes it from the
 // pending state.
 func (j *Joiner[P]) close(p *pendingImp[P], forced bool, emit func(Result[P]) error) error {
-	r := Result[P]{Key: p.Key, Payload: p.payload, Forced: forced}
-	if p.matched {
+	m, matched := j.matches[p.seq]
+	r := Result[P]{Key: p.key(), Payload: p.payload, Forced: forced}
+	if matched {
 		r.Label = 1
-		r.InstallTS = p.installTS
+		r.InstallTS = m.ts
 	}
 	if err := emit(r); err != nil {
-		return fmt.Errorf("join: emitting impression %q: %w", p.ImpressionID, err)
+		return fmt.Errorf("join: emitting impression %q: %w", r.ImpressionID, err)
 	}
 	j.order.popMin() // p is the least: close is only called on it
-	delete(j.pending, p.ImpressionID)
-	ua := uaKey{p.UserID, p.AppID}
+	delete(j.pending, r.ImpressionID)
+	ua := p.ua()
 	switch {
 	case p.uaNext != nil: // not the latest: byUA is unchanged
 		p.uaNext.uaPrev = p.uaPrev
@@ -406,19 +393,20 @@ func (j *Joiner[P]) close(p *pendingImp[P], forced bool, emit func(Result[P]) er
 	}
 	p.uaPrev, p.uaNext = nil, nil
 	j.impQ.done(p.seq)
-	for _, s := range p.installs {
-		j.insQ.done(s)
+	if matched {
+		delete(j.matches, p.seq)
+		j.insQ.done(m.seq)
 	}
 	j.stats.Emitted++
-	if p.matched {
+	if matched {
 		j.stats.Positives++
 	}
 	if forced {
 		j.stats.Forced++
 	}
-	j.recent[p.ImpressionID] = p.matched
-	j.recentUA[ua] = p.matched
-	j.forget = append(j.forget, forgetEntry{at: p.TS + 2*j.window, id: p.ImpressionID, key: ua})
+	j.recent[r.ImpressionID] = matched
+	j.recentUA[ua] = matched
+	j.forget.push(forgetEntry{at: p.ts + 2*j.window, keys: p.keys, idEnd: p.idEnd, userEnd: p.userEnd})
 	return nil
 }
 

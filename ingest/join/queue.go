@@ -11,10 +11,14 @@ type offsetQueue struct {
 	tracked bool
 }
 
-type offsetEntry struct {
-	offset int64
-	done   bool
-}
+// offsetEntry is a record's offset plus one (offsets are >= -1) in the low
+// 63 bits and its done flag in the top bit: 8 bytes a record.
+type offsetEntry uint64
+
+const entryDone = offsetEntry(1) << 63
+
+func (e offsetEntry) offset() int64 { return int64(e&^entryDone) - 1 }
+func (e offsetEntry) done() bool    { return e&entryDone != 0 }
 
 // push adds a record and returns its sequence number.
 func (q *offsetQueue) push(offset int64) int64 {
@@ -22,19 +26,19 @@ func (q *offsetQueue) push(offset int64) int64 {
 		q.tracked = true
 		q.next = offset + 1
 	}
-	q.entries = append(q.entries, offsetEntry{offset: offset})
+	q.entries = append(q.entries, offsetEntry(max(offset, -1)+1))
 	return q.base + int64(len(q.entries)) - 1
 }
 
 // done marks the record with sequence number seq finished.
 func (q *offsetQueue) done(seq int64) {
-	q.entries[seq-q.base].done = true
+	q.entries[seq-q.base] |= entryDone
 }
 
 // trim drops the finished prefix, releasing memory in large steps.
 func (q *offsetQueue) trim() {
 	i := 0
-	for i < len(q.entries) && q.entries[i].done {
+	for i < len(q.entries) && q.entries[i].done() {
 		i++
 	}
 	if i == 0 {
@@ -60,8 +64,8 @@ func (q *offsetQueue) committed() int64 {
 		return -1
 	}
 	for _, e := range q.entries {
-		if !e.done {
-			return e.offset
+		if !e.done() {
+			return e.offset()
 		}
 	}
 	return q.next

@@ -204,6 +204,16 @@ func (b ByteSize) String() string {
 	return strconv.FormatInt(n, 10) + byteUnits[u]
 }
 
+// MarshalYAML writes the size as String does (a spec's
+// join.max_state_bytes), a number of bytes as a YAML integer.
+func (b ByteSize) MarshalYAML() (any, error) {
+	s := b.String()
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return n, nil
+	}
+	return s, nil
+}
+
 // Set parses s into b (flag.Value).
 func (b *ByteSize) Set(s string) error {
 	v, err := ParseByteSize(s)

@@ -14,8 +14,12 @@ import (
 // few hundred; aliases can make a small file expand to many more.
 const maxValues = 100_000
 
-// durationType is decoded from a duration string rather than by kind.
-var durationType = reflect.TypeFor[Duration]()
+// durationType and byteSizeType are decoded from a duration or size
+// string rather than by kind.
+var (
+	durationType = reflect.TypeFor[Duration]()
+	byteSizeType = reflect.TypeFor[ByteSize]()
+)
 
 // decoder turns a yaml.Node tree into spec values, strictly: unknown and
 // duplicate keys, wrong node kinds and wrong scalar types are errors, each
@@ -42,6 +46,8 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 	switch {
 	case t == durationType:
 		d.duration(n, v, path)
+	case t == byteSizeType:
+		d.byteSize(n, v, path)
 	case t.Kind() == reflect.Struct:
 		d.mapping(n, v, path)
 	case t.Kind() == reflect.Slice:
@@ -277,16 +283,34 @@ func (d *decoder) float(n *yaml.Node, v reflect.Value, path string) {
 }
 
 func (d *decoder) duration(n *yaml.Node, v reflect.Value, path string) {
-	const want = `a duration such as "30m"`
+	d.parsed(n, v, path, `a duration such as "30m"`, func(s string) (int64, error) {
+		dur, err := ParseDuration(s)
+		return int64(dur), err
+	})
+}
+
+// byteSize decodes a size such as "512MiB", a number of bytes, or "off",
+// which is 0 (ByteSize's -1 is LoadOptions' "off"; a spec's size is off
+// at 0).
+func (d *decoder) byteSize(n *yaml.Node, v reflect.Value, path string) {
+	d.parsed(n, v, path, `a size such as "512MiB", or off`, func(s string) (int64, error) {
+		b, err := ParseByteSize(s)
+		return max(int64(b), 0), err
+	})
+}
+
+// parsed decodes a scalar written as a string or a number with parse
+// into the integer v.
+func (d *decoder) parsed(n *yaml.Node, v reflect.Value, path, want string, parse func(string) (int64, error)) {
 	if !d.scalar(n, path, want, "!!str", "!!int", "!!float") {
 		return
 	}
-	dur, err := ParseDuration(n.Value)
+	i, err := parse(n.Value)
 	if err != nil {
 		d.r.fail(path, "%v", err)
 		return
 	}
-	v.SetInt(int64(dur))
+	v.SetInt(i)
 }
 
 // decodeScalar lets the YAML library parse a scalar it has already typed

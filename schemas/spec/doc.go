@@ -99,8 +99,23 @@
 //	                        clock minus this, when it is live or both
 //	                        inputs are quiet (package ingest, "Order and
 //	                        watermark"); default 1m, > 0
-//	max_pending   int       impressions waiting for their window to close;
-//	                        default 2000000, > 0
+//	max_pending   int       impressions waiting for their window to close:
+//	                        a cap on their count, hence on the join's index,
+//	                        which stays in memory when their messages are
+//	                        spilled; at the cap the oldest is closed early
+//	                        (its label may be 0 too early); default 2000000,
+//	                        > 0
+//	max_state_bytes size    memory budget of the join state of one
+//	                        `wdstream run` (its pending messages in memory
+//	                        plus an estimate of its index, package ingest,
+//	                        "Bounded state"): over it, the messages of new
+//	                        pending impressions go to spill_dir and are read
+//	                        back when emitted; labels stay exact. 512MiB,
+//	                        2GiB, a number of bytes, or off; default off
+//	                        (every message in memory)
+//	spill_dir     string    local directory of the spill files (a disk,
+//	                        not a tmpfs); default the OS temp dir ($TMPDIR,
+//	                        else /tmp)
 //
 // model:
 //
@@ -232,6 +247,7 @@
 // max_size on a feature of unbounded cardinality. Not counted: the
 // examples' own data, the featurizer's state (vocabulary strings, an
 // admission sketch of 4 MiB per feature with min_count > 1), the join's
-// pending impressions (join.max_pending) and the gate's examples. The
+// pending impressions (join.max_pending, join.max_state_bytes) and the
+// gate's examples. The
 // shipped playstore spec's model takes 67 MiB, the paper's 49 MiB.
 package spec

@@ -143,9 +143,20 @@ type Join struct {
 	// processing time) advances its watermark by the same amount, so that a
 	// quiet partition does not stall labeling. Default 1m; must be > 0.
 	IdleAdvance Duration `yaml:"idle_advance" default:"1m"`
-	// MaxPending caps the impressions waiting for their window to close.
-	// Default 2,000,000; must be > 0.
+	// MaxPending caps the impressions waiting for their window to close:
+	// their count, hence the memory of the join's index, which stays in
+	// memory when their messages are spilled (MaxStateBytes); at the cap
+	// the oldest is closed early. Default 2,000,000; must be > 0.
 	MaxPending int `yaml:"max_pending" default:"2000000"`
+	// MaxStateBytes is the memory budget of the join state of one `wdstream
+	// run` (package ingest, "Bounded state"): over it, the messages of new
+	// pending impressions go to SpillDir instead of memory, and labels
+	// stay exact. "off" (the default, 0) keeps every message in memory.
+	// Written like 512MiB or 2GiB; Marshal leaves it out when off.
+	MaxStateBytes ByteSize `yaml:"max_state_bytes,omitempty"`
+	// SpillDir is the local directory of the spill files. Default: the OS
+	// temp dir ($TMPDIR, else /tmp). Marshal leaves it out when empty.
+	SpillDir string `yaml:"spill_dir,omitempty"`
 }
 
 // Mode selects which parts of the model are trained.
