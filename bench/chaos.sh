@@ -12,7 +12,8 @@
 #
 # usage: bench/chaos.sh [DURATION]   (default 30m; WDSTREAM_CHAOS_SEED=S to
 #        start from seed S, replaying a failure with WDSTREAM_CHAOS_SCHEDULES=1
-#        and DURATION 0)
+#        and DURATION 0; WDSTREAM_CHAOS_MAX_STATE_BYTES=64KiB runs every
+#        schedule with that join.max_state_bytes, so each instance spills)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 : "${WDSTREAM_KAFKA_BROKERS:?start the services and source their env.sh first}"
@@ -21,7 +22,7 @@ duration="${1:-30m}"
 if [ "$duration" != 0 ]; then
 	export WDSTREAM_CHAOS_DURATION="$duration"
 fi
-echo "$(date -u +%FT%TZ) load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores; soak of $duration"
+echo "$(date -u +%FT%TZ) load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores; soak of $duration; join.max_state_bytes ${WDSTREAM_CHAOS_MAX_STATE_BYTES:-off}"
 log="$(mktemp)"
 rc=0
 go test -count=1 -timeout 0 -v -run 'TestKafkaChaosBrokerRestart' ./ingest >"$log" 2>&1 || rc=$?

@@ -20,7 +20,8 @@
 # usage: bench/freshness.sh
 #   RATE=10000 DURATION=5m PUBLISH=1m WINDOW=1m  (defaults)
 #   STORE=URL (default a temp dir), WORKERS=2, KEEP=1 keeps the logs,
-#   CATCHUP=0 skips the train stage's catch-up run
+#   CATCHUP=0 skips the train stage's catch-up run,
+#   MAX_STATE_BYTES=256MiB sets join.max_state_bytes (spill in the temp dir)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${WDSTREAM_KAFKA_BROKERS:?start the services and source their env.sh first}"
@@ -49,6 +50,11 @@ sed -e "s/label_window: 30m/label_window: $window/" -e 's/idle_advance: 1m/idle_
 # (every version is kept: a version that retention removed could not be
 # counted as the first to cover its examples)
 grep -q 'retain: 100000 ' "$tmp/spec.yaml" || { echo "configs/playstore.yaml: no 'retain: 10 ' line to raise" >&2; exit 1; }
+if [[ -n "${MAX_STATE_BYTES:-}" ]]; then
+	sed -i -e "s|^  max_pending: \(.*\)|  max_pending: \1\n  max_state_bytes: $MAX_STATE_BYTES\n  spill_dir: $tmp/spill|" "$tmp/spec.yaml"
+	grep -q "max_state_bytes: $MAX_STATE_BYTES" "$tmp/spec.yaml" || { echo "configs/playstore.yaml: no 'max_pending' line to add the budget after" >&2; exit 1; }
+	mkdir -p "$tmp/spill"
+fi
 store=${STORE:-file://$tmp/store}
 [[ "$store" == file://* ]] && mkdir -p "${store#file://}"
 id=$(date +%s)
@@ -69,8 +75,10 @@ sleep 3
 	while kill -0 "$svc" 2>/dev/null; do
 		rss=$(awk '/VmRSS/ {print $2}' "/proc/$svc/status" 2>/dev/null || echo 0)
 		m=$(curl -s "127.0.0.1:$port/metrics" | awk '/^wdstream_train_examples_total / {n = $2} /^go_memstats_heap_inuse_bytes / {h = $2}
-			/^wdstream_join_pending_impressions / {p = $2} /^wdstream_join_examples_total / {j = $2} END {printf "%.0f %.0f %.0f %.0f", n, h, p, j}' || true)
-		echo "$(date +%s) ${rss:-0} ${m:-0 0 0 0}"
+			/^wdstream_join_pending_impressions / {p = $2} /^wdstream_join_examples_total / {j = $2}
+			/^wdstream_join_state_bytes / {b = $2} /^wdstream_join_spilled_messages / {s = $2}
+			END {printf "%.0f %.0f %.0f %.0f %.0f %.0f", n, h, p, j, b, s}' || true)
+		echo "$(date +%s) ${rss:-0} ${m:-0 0 0 0 0 0}"
 		sleep 5
 	done
 ) >"$tmp/samples.txt" &
@@ -100,11 +108,16 @@ awk '{if ($2 > m) m = $2} END {printf "peak VmRSS %.0f MiB over %d samples\n", m
 # the peak VmRSS and Go heap in use, the mean pending impressions of the
 # join and how far the train stage was behind it (examples joined, not yet
 # trained) at the quarter's end.
-echo "| quarter of the stream | peak VmRSS | peak Go heap in use | mean pending impressions | train stage behind by (examples) |"
-echo "| --- | --- | --- | --- | --- |"
+# With MAX_STATE_BYTES, the join's state estimate and its spilled messages
+# too, and how flat the peaks of quarters 2-4 are (max / min - 1).
+echo "| quarter of the stream | peak VmRSS | peak Go heap in use | mean pending impressions | peak join state | mean spilled messages | train stage behind by (examples) |"
+echo "| --- | --- | --- | --- | --- | --- | --- |"
 awk -v t0="$t_stream0" -v t1="$t_stream1" '$1 >= t0 && $1 < t1 {q = int(4 * ($1 - t0) / (t1 - t0))
-		if ($2 > r[q]) r[q] = $2; if ($4 > h[q]) h[q] = $4; p[q] += $5; n[q]++; lag[q] = $6 - $3}
-	END {for (q = 0; q < 4; q++) printf "| %d | %.0f MiB | %.0f MiB | %.0f | %.0f |\n", q + 1, r[q] / 1024, h[q] / 1048576, p[q] / (n[q] ? n[q] : 1), lag[q]}' "$tmp/samples.txt"
+		if ($2 > r[q]) r[q] = $2; if ($4 > h[q]) h[q] = $4; p[q] += $5; n[q]++; lag[q] = $6 - $3
+		if ($7 > b[q]) b[q] = $7; s[q] += $8}
+	END {for (q = 0; q < 4; q++) printf "| %d | %.0f MiB | %.0f MiB | %.0f | %.0f MiB | %.0f | %.0f |\n", q + 1, r[q] / 1024, h[q] / 1048576, p[q] / (n[q] ? n[q] : 1), b[q] / 1048576, s[q] / (n[q] ? n[q] : 1), lag[q]
+		lo = r[1]; hi = r[1]; for (q = 2; q < 4; q++) {if (r[q] < lo) lo = r[q]; if (r[q] > hi) hi = r[q]}
+		if (lo > 0) printf "peak VmRSS of quarters 2-4: %.0f to %.0f MiB, a spread of %.1f%%\n", lo / 1024, hi / 1024, 100 * (hi / lo - 1)}' "$tmp/samples.txt"
 # The simulated users' installed_apps lists grow with simulated time: the
 # impressions, and so the join state per pending impression, grow too.
 if [[ -n "${WDSTREAM_KCAT:-}" ]]; then

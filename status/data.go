@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wdstream/wdstream/continuous"
+	"github.com/wdstream/wdstream/ingest"
 )
 
 // pageData is what the template renders.
@@ -79,8 +80,7 @@ func (p *Page) data(ctx context.Context) pageData {
 		d.Stages = append(d.Stages, stageRow{
 			Name: "join", Unit: "events in", Total: j.Impressions + j.Installs + j.DeadLetters,
 			Rate: rate(j.Impressions+j.Installs+j.DeadLetters, r.Impressions+r.Installs+r.DeadLetters), Lag: lag("join"),
-			Details: fmt.Sprintf("%d examples out (%d positive), %d pending, %d dead letters, %d late installs, %d partitions",
-				j.Examples, j.Positives, j.Pending, j.DeadLetters, j.LateInstalls, j.Assigned),
+			Details: joinDetails(j),
 		})
 	}
 	if p.src.Archive != nil {
@@ -219,4 +219,24 @@ func (p *Page) charts(rows []versionRow, hist []sample) []chart {
 		}
 	}
 	return out
+}
+
+// joinDetails says what the join produced and holds: its pending state in
+// memory and, under join.max_state_bytes, on disk, and any impression
+// closed early at join.max_pending (its label may be wrong).
+func joinDetails(j ingest.JoinStats) string {
+	det := fmt.Sprintf("%d examples out (%d positive), %d pending (state %.1f MB), %d dead letters, %d late installs, %d partitions",
+		j.Examples, j.Positives, j.Pending, float64(j.StateBytes)/1e6, j.DeadLetters, j.LateInstalls, j.Assigned)
+	if j.Spilled > 0 {
+		now := ""
+		if j.Spilling > 0 {
+			now = ", over budget now"
+		}
+		det += fmt.Sprintf("; spill: %d messages on disk (%.1f MB), %d written, %d read back%s",
+			j.SpillLive, float64(j.SpillDiskBytes)/1e6, j.Spilled, j.SpillReads, now)
+	}
+	if j.Forced > 0 {
+		det += fmt.Sprintf("; %d closed early at max_pending", j.Forced)
+	}
+	return det
 }

@@ -93,7 +93,8 @@ func testPage(t *testing.T) *Page {
 		Ready: true, Examples: 7900 * 60, Started: t0.Add(-30 * time.Second), Checkpoint: 4, LastTS: now.UnixMilli(),
 		Progressive: trainer.Metrics{Count: 20000, AUC: 0.858, LogLoss: 0.115, Calibration: 1.02}, LastPublished: fs.latest,
 	}
-	join := ingest.JoinStats{Impressions: 8000 * 60, Installs: 300 * 60, Examples: 7950 * 60, Positives: 16000, Pending: 2100, Assigned: 4}
+	join := ingest.JoinStats{Impressions: 8000 * 60, Installs: 300 * 60, Examples: 7950 * 60, Positives: 16000, Pending: 2100, Assigned: 4,
+		StateBytes: 31_400_000, Spilled: 900, SpillReads: 400, SpillLive: 500, SpillDiskBytes: 2_350_000, Spilling: 1, Forced: 3}
 	served := func(i int) serve.Stats {
 		return serve.Stats{Version: fs.latest, Requests: int64(5 * i), Candidates: int64(100 * i), Reloads: 4, Refused: 1,
 			P50: time.Duration(500+i) * time.Microsecond, P99: time.Duration(12000+40*i) * time.Microsecond, Recent: min(5*i, 1024)}
@@ -148,6 +149,8 @@ func checkStatusHTML(t *testing.T, page string) {
 		`<td>serve</td>`, `300 requests`, `latency p50 0.6 ms, p99 14.4 ms (last 300 requests)`, `1 versions refused`, `id="chart-serve-latency"`,
 		`<table id="versions">`, `(LATEST)`, `class="rejected"`, `max_auc_drop`, `0.8690`,
 		`4 published, 1 rejected`, `id="prog-auc">0.8580`,
+		`2100 pending (state 31.4 MB)`, `spill: 500 messages on disk (2.4 MB), 900 written, 400 read back, over budget now`,
+		`3 closed early at max_pending`,
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the page lacks %q", want)
