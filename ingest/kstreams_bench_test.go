@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -67,7 +68,9 @@ func ksConfigFromEnv(t *testing.T) ksConfig {
 // and WDSTREAM_KSTREAMS_JAR; bash bench/join-kstreams.sh builds the jar and
 // runs it). Each join runs as a process of its own over the same input
 // topics, with its own output topic: first the reference (java -jar), then
-// `wdstream run --stages join`. Each phase ends when every simulated
+// `wdstream run --stages join`, then wdstream again with join.max_state_bytes
+// a tenth of the peak join state of its first run (its own output topic;
+// WDSTREAM_BENCH_BUDGET=off skips it). Each phase ends when every simulated
 // impression has an example in its output topic (or, for the reference,
 // at WDSTREAM_KSTREAMS_TIMEOUT). For both it reports events/s, CPU per
 // event of the process and of the broker, the peak RSS (VmHWM) of the
@@ -136,21 +139,48 @@ func TestKafkaJoinVsKafkaStreams(t *testing.T) {
 	ks.events = events
 	ks.check = o.compare(t, brokers, ksOut)
 
-	wd := runWdstreamJoin(t, bin, spec, brokers, tp, o)
+	wd := runWdstreamJoin(t, bin, spec, brokers, tp, o, "wdstream")
 	wd.events = events
 	wd.check = o.compare(t, brokers, tp.ex)
+	phases := []*phaseResult{wd, ks}
 
-	for _, r := range []*phaseResult{wd, ks} {
+	// wdstream again, with join.max_state_bytes a tenth of the peak state
+	// of its first run (WDSTREAM_BENCH_BUDGET=off skips it), into an
+	// examples topic of its own.
+	if os.Getenv("WDSTREAM_BENCH_BUDGET") != "off" {
+		if wd.peakState <= 0 {
+			t.Fatal("wdstream: no join state in its metrics to take a tenth of")
+		}
+		budget := wd.peakState / 10
+		tb := tp
+		tb.ex, tb.dlq, tb.group = testenv.UniqueName(t, "exkvb"), testenv.UniqueName(t, "dlqkvb"), testenv.UniqueName(t, "gkvb")
+		deleteAtEnd(t, brokers, tb.ex, tb.dlq)
+		wb := runWdstreamJoin(t, bin, budgetSpec(t, spec, budget), brokers, tb, o,
+			fmt.Sprintf("wdstream, join.max_state_bytes %s (a tenth of its peak state)", mib(budget)))
+		wb.events = events
+		wb.check = o.compare(t, brokers, tb.ex)
+		if wb.spilled == 0 {
+			t.Errorf("%s: nothing spilled", wb.name)
+		}
+		phases = append(phases, wb)
+	}
+
+	for _, r := range phases {
 		t.Logf("%s: %s", r.name, r.detail())
 	}
 	fmt.Printf("\n%d impressions, %d events in %d partitions, label window %v; Kafka Streams: grace %v %s\n\n",
 		o.impressions, events, parts, window, cfg.grace, strings.Join(cfg.args, " "))
 	fmt.Println(tableHeader)
-	for _, r := range []*phaseResult{wd, ks} {
+	for _, r := range phases {
 		fmt.Println(r.row())
 	}
 	fmt.Printf("\nwdstream / Kafka Streams, events per CPU-second: %.2fx (the process), %.2fx (the process and the broker)\n",
 		wd.perCPU(false)/ks.perCPU(false), wd.perCPU(true)/ks.perCPU(true))
+	if len(phases) > 2 {
+		wb := phases[2]
+		fmt.Printf("wdstream within its budget / Kafka Streams, events per CPU-second: %.2fx (the process), %.2fx (the process and the broker); %d messages spilled\n",
+			wb.perCPU(false)/ks.perCPU(false), wb.perCPU(true)/ks.perCPU(true), wb.spilled)
+	}
 }
 
 // ticker produces the end-of-input rounds (see TestKafkaJoinVsKafkaStreams).
@@ -323,11 +353,13 @@ func runKafkaStreams(t *testing.T, brokers []string, cfg ksConfig, tp topics, ou
 
 // runWdstreamJoin runs `wdstream run --stages join` over the input topics
 // into tp.ex.
-func runWdstreamJoin(t *testing.T, bin, spec string, brokers []string, tp topics, o *oracle) *phaseResult {
-	r := &phaseResult{name: "wdstream"}
+func runWdstreamJoin(t *testing.T, bin, spec string, brokers []string, tp topics, o *oracle, name string) *phaseResult {
+	r := &phaseResult{name: name}
 	m := startPhase()
-	cmd := startRun(t, bin, tp.runArgs(brokers, spec))
+	addr := freeAddr(t)
+	cmd := startRun(t, bin, append(tp.runArgs(brokers, spec), "--http", addr))
 	samples := startSampler(kafka.NewClient(brokers, kafka.Auth{}), tp.ex, cmd.Process.Pid, m.brokerPid)
+	samples.metricsURL("http://" + addr + "/metrics")
 	r.readyAt, r.readyCPU = m.start, 0
 	w := newIDWatcher(kafka.NewClient(brokers, kafka.Auth{}), tp.ex, o, exampleID)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
@@ -338,8 +370,50 @@ func runWdstreamJoin(t *testing.T, bin, spec string, brokers []string, tp topics
 	}
 	last, _ := samples.first(w.need)
 	m.end(r, last)
+	r.peakState, r.spilled = samples.joinState()
+	r.notes = append(r.notes, fmt.Sprintf("join state at most %s, %d messages spilled", mib(r.peakState), r.spilled))
 	stopRun(t, cmd)
 	return r
+}
+
+// budgetSpec writes a copy of spec with join.max_state_bytes set to budget
+// bytes and the spill in a temp dir.
+func budgetSpec(t *testing.T, spec string, budget int64) string {
+	t.Helper()
+	raw, err := os.ReadFile(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const mp = "max_pending: 2000000\n"
+	s := string(raw)
+	if !strings.Contains(s, mp) {
+		t.Fatalf("%s has no %q to follow", spec, mp)
+	}
+	s = strings.Replace(s, mp, mp+"  max_state_bytes: "+strconv.FormatInt(budget, 10)+"\n  spill_dir: "+t.TempDir()+"\n", 1)
+	p := filepath.Join(t.TempDir(), "budget.yaml")
+	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// mib formats n bytes in MiB, or KiB when under 1 MiB.
+func mib(n int64) string {
+	if n < 1<<20 {
+		return fmt.Sprintf("%.0f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+}
+
+// freeAddr returns a loopback address with a port free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }
 
 // deleteInternalTopics deletes the repartition and changelog topics of the

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"runtime"
 	"strconv"
@@ -27,9 +29,12 @@ type phaseResult struct {
 	broker   time.Duration // the broker's CPU over the phase (-1: unknown)
 	machine  float64       // busy cores of the whole machine over the phase
 	hwm      int64         // peak resident memory of the process (VmHWM), bytes
-	timedOut bool
-	notes    []string
-	check    labelCheck
+	// wdstream: the peak of its join state estimate and the messages it
+	// spilled (wdstream_join_state_bytes, wdstream_join_spilled_total)
+	peakState, spilled int64
+	timedOut           bool
+	notes              []string
+	check              labelCheck
 }
 
 // phaseMeter takes the broker's and the machine's CPU at the start of a
@@ -86,6 +91,56 @@ type sampler struct {
 	samples []sample
 	stop    context.CancelFunc
 	done    chan struct{}
+	// wdstream's metrics, scraped when metrics is set (metricsURL)
+	metrics            string
+	peakState, spilled int64
+}
+
+// metricsURL makes the sampler scrape a wdstream process's Prometheus
+// metrics too, for its join state and spill.
+func (s *sampler) metricsURL(u string) {
+	s.mu.Lock()
+	s.metrics = u
+	s.mu.Unlock()
+}
+
+// joinState returns the peak join state and the spilled messages scraped.
+func (s *sampler) joinState() (peak, spilled int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.peakState, s.spilled
+}
+
+// scrape reads the join state gauges from the metrics at u.
+func (s *sampler) scrape(ctx context.Context, u string) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return // not listening yet
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 2 {
+			continue
+		}
+		v, err := strconv.ParseFloat(f[1], 64)
+		if err != nil {
+			continue
+		}
+		s.mu.Lock()
+		switch f[0] {
+		case "wdstream_join_state_bytes":
+			s.peakState = max(s.peakState, int64(v))
+		case "wdstream_join_spilled_total":
+			s.spilled = int64(v)
+		}
+		s.mu.Unlock()
+	}
 }
 
 func startSampler(c *kafka.Client, topic string, pid int, brokerPid string) *sampler {
@@ -105,7 +160,11 @@ func startSampler(c *kafka.Client, topic string, pid int, brokerPid string) *sam
 			}
 			s.mu.Lock()
 			s.samples = append(s.samples, sm)
+			u := s.metrics
 			s.mu.Unlock()
+			if u != "" {
+				s.scrape(ctx, u)
+			}
 			if !sleepCtx(ctx, 100*time.Millisecond) {
 				return
 			}
