@@ -83,13 +83,32 @@ fi
 # Tests that restart the shared broker (testenv.RestartKafka; their names
 # hold BrokerRestart) run alone, one package at a time: a restart in the
 # middle of another package's tests would fail those.
+# gotest LOG ARGS...: go test ARGS, its output also in $RUN/LOG (kept
+# under test-artifacts/services/ on failure), with the load average before
+# and after.
+gotest() {
+	local out="$RUN/$1"
+	shift
+	log "load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
+	go test "$@" 2>&1 | tee "$out"
+	local rc=${PIPESTATUS[0]}
+	log "load average $(cut -d' ' -f1-3 /proc/loadavg)"
+	return "$rc"
+}
 # shellcheck disable=SC2086
-step "broker restarts" go test -race -count=1 -p 1 -timeout "${WDSTREAM_TEST_TIMEOUT:-25m}" ${WDSTREAM_GO_TEST_FLAGS:-} -run BrokerRestart "${pkgs[@]}"
+step "broker restarts" gotest go-test-restarts.log -race -count=1 -p 1 -timeout "${WDSTREAM_TEST_TIMEOUT:-25m}" ${WDSTREAM_GO_TEST_FLAGS:-} -run BrokerRestart "${pkgs[@]}"
 # shellcheck disable=SC2086
-step "go test" go test -race -count=1 -timeout "${WDSTREAM_TEST_TIMEOUT:-25m}" ${WDSTREAM_GO_TEST_FLAGS:-} -skip BrokerRestart "${pkgs[@]}"
+step "go test" gotest go-test.log -race -count=1 -timeout "${WDSTREAM_TEST_TIMEOUT:-25m}" ${WDSTREAM_GO_TEST_FLAGS:-} -skip BrokerRestart "${pkgs[@]}"
 # ---- End of steps.
 
 if [ "${#failed[@]}" -gt 0 ]; then
+	# What failed, last, where CI shows it: failing tests, and the tests a
+	# timeout found running (its panic lists them before the goroutines).
+	for f in "$RUN"/go-test*.log; do
+		[ -f "$f" ] || continue
+		grep -E -A12 '^panic: test timed out' "$f" | grep -E '^(panic|\s+running tests|\s+Test)' || true
+		grep -E '^(--- FAIL|FAIL\s)' "$f" || true
+	done
 	log "FAILED: ${failed[*]} ($((SECONDS - started))s in all)"
 	exit 1
 fi

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -242,7 +241,7 @@ func arrowRows(t *testing.T, fieldsJSON, rows string) []byte {
 
 func postBody(t *testing.T, url, contentType string, body []byte) (int, string, []byte) {
 	t.Helper()
-	resp, err := http.Post(url, contentType, bytes.NewReader(body))
+	resp, err := testHTTP.Post(url, contentType, bytes.NewReader(body))
 	return httpAnswer(t, resp, err)
 }
 

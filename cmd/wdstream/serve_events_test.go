@@ -82,7 +82,7 @@ func TestServeHearsPublishes(t *testing.T) {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodPost, base+serve.WebhookPath, bytes.NewReader(body))
 		req.Header.Set(publisher.SignatureHeader, publisher.Sign([]byte(secret), body))
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := testHTTP.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

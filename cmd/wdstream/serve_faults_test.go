@@ -207,7 +207,7 @@ func postRequest(t *testing.T, url string, req serve.Request) answer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.Post(url, "application/json", bytes.NewReader(raw))
+	resp, err := testHTTP.Post(url, "application/json", bytes.NewReader(raw))
 	retry := ""
 	if err == nil {
 		retry = resp.Header.Get("Retry-After")

@@ -14,9 +14,13 @@ import (
 	"github.com/wdstream/wdstream/kafka"
 )
 
+// testHTTP is the tests' HTTP client: a request to a service that hangs
+// fails the test in a minute instead of running into go test's timeout.
+var testHTTP = &http.Client{Timeout: time.Minute}
+
 func httpGet(t *testing.T, url string) (int, string) {
 	t.Helper()
-	resp, err := http.Get(url)
+	resp, err := testHTTP.Get(url)
 	code, _, b := httpAnswer(t, resp, err)
 	return code, string(b)
 }
