@@ -20,6 +20,8 @@
 # usage: bench/join.sh   (WDSTREAM_BENCH_IMPRESSIONS=N to change the size, 1,000,000 by default;
 #        WDSTREAM_BENCH_CPUPROFILE=FILE for a CPU profile of the join phase,
 #        WDSTREAM_BENCH_TRACE=FILE for its execution trace, go tool trace FILE;
+#        WDSTREAM_BENCH_HEAPPROFILE=FILE for its heap half way through,
+#        go tool pprof -sample_index=inuse_space -top FILE;
 #        WDSTREAM_BENCH_COMPRESSION=lz4 (snappy, gzip) to compare codecs;
 #        REFS=kstreams (default) or none; the reference's settings are
 #        bench/join-kstreams.sh's)

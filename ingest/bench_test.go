@@ -250,10 +250,15 @@ func TestKafkaJoinThroughput(t *testing.T) {
 	var first time.Time
 	var merged int64
 	var joinCPU string
+	heapTaken := false
 	for {
 		st := s.Stats()
 		if first.IsZero() && st.Impressions+st.Installs > 0 {
 			first = time.Now()
+		}
+		if !heapTaken && st.Examples >= int64(n)/2 {
+			heapTaken = true
+			writeHeapProfile(t, os.Getenv("WDSTREAM_BENCH_HEAPPROFILE"))
 		}
 		if st.Examples >= int64(n) {
 			merged = st.Impressions + st.Installs
@@ -281,6 +286,25 @@ func TestKafkaJoinThroughput(t *testing.T) {
 	t.Logf("join stage: %s; %d commits, flushes by records/bytes/time/idle %d/%d/%d/%d",
 		joinCPU, st.Commits, st.FlushRecords, st.FlushBytes, st.FlushTime, st.FlushIdle)
 	t.Logf("ratio join/bare: %.2f (from the first record of each: %.2f)", joinRate/bareRate, firstRate/bareFirstRate)
+}
+
+// writeHeapProfile writes the heap profile (as of the last GC) to file,
+// when it is set: WDSTREAM_BENCH_HEAPPROFILE takes it half way through the
+// join phase, `go tool pprof -sample_index=inuse_space -top FILE`.
+func writeHeapProfile(t *testing.T, file string) {
+	if file == "" {
+		return
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		t.Error(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Error(err)
+	}
 }
 
 // record starts a recording (CPU profile, execution trace) into the file
