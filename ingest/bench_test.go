@@ -343,15 +343,24 @@ type cpuMeter struct {
 }
 
 func startCPUMeter() *cpuMeter {
-	m := &cpuMeter{start: time.Now(), proc: cpuTime()}
-	if dir := os.Getenv("WDSTREAM_SERVICES_DIR"); dir != "" {
-		if raw, err := os.ReadFile(dir + "/kafka/pid"); err == nil {
-			m.brokerPid = strings.TrimSpace(string(raw))
-		}
-	}
+	m := &cpuMeter{start: time.Now(), proc: cpuTime(), brokerPid: brokerPid()}
 	m.broker = pidCPU(m.brokerPid)
 	m.machBusy, m.machTotal = machineCPU()
 	return m
+}
+
+// brokerPid returns the pid of the broker of scripts/services.sh
+// (WDSTREAM_SERVICES_DIR/kafka/pid), or "" when it is not known.
+func brokerPid() string {
+	dir := os.Getenv("WDSTREAM_SERVICES_DIR")
+	if dir == "" {
+		return ""
+	}
+	raw, err := os.ReadFile(dir + "/kafka/pid")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(raw))
 }
 
 // report describes the phase since start in which events were handled.

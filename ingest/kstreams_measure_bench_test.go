@@ -47,12 +47,7 @@ type phaseMeter struct {
 }
 
 func startPhase() *phaseMeter {
-	m := &phaseMeter{}
-	if dir := os.Getenv("WDSTREAM_SERVICES_DIR"); dir != "" {
-		if raw, err := os.ReadFile(dir + "/kafka/pid"); err == nil {
-			m.brokerPid = strings.TrimSpace(string(raw))
-		}
-	}
+	m := &phaseMeter{brokerPid: brokerPid()}
 	m.broker = pidCPU(m.brokerPid)
 	m.machBusy, m.machTotal = machineCPU()
 	m.start = time.Now()
