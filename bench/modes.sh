@@ -33,32 +33,7 @@ worlds=${WORLDS:-default latent}
 modes=${MODES:-wide deep wide_deep none dot cross}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-go build -o "$tmp/wdstream" ./cmd/wdstream
-go build -o "$tmp/examples" ./bench/examples
-wdir=${WORLD_DIR:-$tmp/worlds}
-
-prio() {
-	if [[ "${PRIORITY:-0}" == 1 ]]; then
-		setsid bash -c 'echo -20 >/proc/self/autogroup && exec "$@"' _ "$@"
-	else
-		"$@"
-	fi
-}
-
-# world NAME: simulates the world and splits its labeled examples by day.
-world() {
-	local dir="$wdir/$1" flag=""
-	[[ "$1" == latent ]] && flag=--latent-taste
-	if [[ ! -f "$dir/simulate.txt" ]]; then
-		mkdir -p "$dir"
-		"$tmp/wdstream" simulate --out "$dir" --seed 1 $flag --report 2>/dev/null >"$dir/simulate.tmp"
-		mv "$dir/simulate.tmp" "$dir/simulate.txt"
-	fi
-	if [[ ! -f "$dir/ex/day-007.parquet" ]]; then
-		"$tmp/examples" --impressions "$dir/impressions/*.parquet" --installs "$dir/installs/*.parquet" --out "$dir/ex" >&2
-	fi
-}
-oracle() { sed -n "s/^day $2: .*oracle AUC \([0-9.]*\).*/\1/p" "$wdir/$1/simulate.txt"; }
+. bench/worlds.sh
 notaste() { sed -n 's/.*no-taste AUC \([0-9.]*\) is the ceiling.*/\1/p' "$wdir/$1/simulate.txt"; }
 # spec_interaction SPEC: its model.interaction (none when unset).
 spec_interaction() {

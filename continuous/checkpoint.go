@@ -26,7 +26,9 @@ type Progress struct {
 	Topic   string    `json:"topic"`
 	// Offsets maps partition to the next offset not trained on.
 	Offsets map[int]int64 `json:"offsets"`
-	// Examples trained since the cold start, and their event-time range.
+	// Examples trained since the cold start, and their event-time range
+	// (with negative sampling, the negatives it dropped count too: the
+	// model has covered them).
 	Examples int64 `json:"examples"`
 	FromTS   int64 `json:"from_ts"`
 	ToTS     int64 `json:"to_ts"`

@@ -13,6 +13,11 @@
 // grow with the stream) and one training step; the step's predictions are
 // made before the update, so they are progressive validation: the running
 // AUC and log loss over the last ProgressiveWindow examples are exported.
+// With negative sampling (spec model.negative_sampling below 1) every
+// example is still fitted and scored (the progressive metrics see them
+// all), and the step trains on those trainer.Keep keeps, the same ones the
+// backfill keeps (trainer.SampledStep): wdstream_train_examples_total
+// counts them, wdstream_train_negatives_dropped_total the others.
 //
 // On a cold start (no checkpoint, no published version) the first
 // Bootstrap examples are fitted first and the quantile boundaries fixed

@@ -11,6 +11,7 @@ import (
 // stageMetrics are the train stage's collectors.
 type stageMetrics struct {
 	examples       prometheus.Counter
+	dropped        prometheus.Counter
 	batches        prometheus.Counter
 	badRecords     prometheus.Counter
 	progAUC        prometheus.Gauge
@@ -27,6 +28,7 @@ type stageMetrics struct {
 func newStageMetrics(reg prometheus.Registerer) *stageMetrics {
 	m := &stageMetrics{
 		examples:       prometheus.NewCounter(prometheus.CounterOpts{Name: "wdstream_train_examples_total", Help: "Examples trained on."}),
+		dropped:        prometheus.NewCounter(prometheus.CounterOpts{Name: "wdstream_train_negatives_dropped_total", Help: "Negative examples scored but not trained on, dropped by model.negative_sampling."}),
 		batches:        prometheus.NewCounter(prometheus.CounterOpts{Name: "wdstream_train_batches_total", Help: "Mini-batches trained."}),
 		badRecords:     prometheus.NewCounter(prometheus.CounterOpts{Name: "wdstream_train_bad_records_total", Help: "Records of the examples topic that failed to decode (skipped)."}),
 		progAUC:        prometheus.NewGauge(prometheus.GaugeOpts{Name: "wdstream_train_progressive_auc", Help: "AUC of the predictions made before training, over the last window of examples."}),
@@ -43,7 +45,7 @@ func newStageMetrics(reg prometheus.Registerer) *stageMetrics {
 		m.publishes.WithLabelValues(o) // exported at 0 from the start
 	}
 	if reg != nil {
-		reg.MustRegister(m.examples, m.batches, m.badRecords, m.progAUC, m.progLogLoss, m.checkpoints, m.checkpointTS, m.checkpointErr, m.lastTS, m.publishes, m.sourceRestarts, m.features)
+		reg.MustRegister(m.examples, m.dropped, m.batches, m.badRecords, m.progAUC, m.progLogLoss, m.checkpoints, m.checkpointTS, m.checkpointErr, m.lastTS, m.publishes, m.sourceRestarts, m.features)
 	}
 	return m
 }

@@ -1,13 +1,9 @@
 package continuous
 
 import (
-	"context"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/wdstream/wdstream/internal/testenv"
-	"github.com/wdstream/wdstream/publisher"
 )
 
 // TestStageExportsFeatureCounters: the featurizer's per-feature counters
@@ -16,13 +12,6 @@ import (
 // trained example goes through Transform once, so the counters must equal
 // what the examples hold.
 func TestStageExportsFeatureCounters(t *testing.T) {
-	brokers := testenv.Brokers(t)
-	topic := testenv.Topic(t, brokers, 1)
-	store, err := publisher.OpenStore(context.Background(), "file://"+t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
 	sp := testSpec(t)
 	const maxLen = 2
 	found := false
@@ -35,7 +24,8 @@ func TestStageExportsFeatureCounters(t *testing.T) {
 		t.Fatal("the spec has no installed_apps feature")
 	}
 	reg := prometheus.NewRegistry()
-	h := &harness{t: t, brokers: brokers, topic: topic, store: store, sp: sp, reg: reg}
+	h := newHarness(t, 1, sp)
+	h.reg = reg
 	exs := worldExamples(t, 9, 1, 3000)
 	var cut, cutLists float64
 	for _, ex := range exs {
@@ -47,23 +37,10 @@ func TestStageExportsFeatureCounters(t *testing.T) {
 	if cutLists == 0 {
 		t.Fatal("no simulated list is longer than max_length: the test checks nothing")
 	}
-	produce(t, brokers, topic, exs)
+	produce(t, h.brokers, h.topic, exs)
 	h.run(int64(len(exs)))
 
-	got := map[string]float64{}
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "feature" {
-					got[mf.GetName()+"/"+l.GetValue()] = m.GetCounter().GetValue() + m.GetGauge().GetValue()
-				}
-			}
-		}
-	}
+	got := gathered(t, reg)
 	for k, want := range map[string]float64{
 		"wdstream_featurize_truncated_elements_total/installed_apps": cut,
 		"wdstream_featurize_truncated_lists_total/installed_apps":    cutLists,
@@ -76,4 +53,27 @@ func TestStageExportsFeatureCounters(t *testing.T) {
 	if got["wdstream_featurize_values_total/app_id"] == 0 || got["wdstream_featurize_vocab_size/app_id"] == 0 {
 		t.Errorf("app_id's counters are not exported: %v", got)
 	}
+}
+
+// gathered returns the values of reg's counters and gauges by name, by
+// NAME/FEATURE for those with a feature label.
+func gathered(t *testing.T, reg *prometheus.Registry) map[string]float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			key := mf.GetName()
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "feature" {
+					key += "/" + l.GetValue()
+				}
+			}
+			got[key] += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
+	}
+	return got
 }

@@ -184,9 +184,12 @@ func (s *Stage) exportFeatureStats() {
 	s.statsAt = time.Now()
 }
 
-// step trains one featurized batch and records its progress.
+// step trains one featurized batch, on the examples negative sampling
+// keeps after scoring them all, and records its progress.
 func (s *Stage) step(chunk []schemas.Example) {
-	_, s.preds = s.tr.Step(&s.batch, s.preds)
+	rate := s.cfg.Spec.Model.NegativeSampling.Rate()
+	var dropped int
+	s.preds, dropped = s.tr.SampledStep(&s.batch, rate, s.preds)
 	s.window.add(s.preds, s.batch.Labels)
 	for i := range chunk {
 		ts := chunk[i].TS
@@ -197,7 +200,7 @@ func (s *Stage) step(chunk []schemas.Example) {
 			s.prog.ToTS = ts
 		}
 		s.prog.Examples++
-		if s.cfg.TrainedLog {
+		if s.cfg.TrainedLog && trainer.Keep(chunk[i].ImpressionID, chunk[i].Label == 1, rate) {
 			s.trained.WriteString(chunk[i].ImpressionID)
 			s.trained.WriteByte(',')
 			s.trained.WriteString(strconv.Itoa(int(chunk[i].Label)))
@@ -205,7 +208,8 @@ func (s *Stage) step(chunk []schemas.Example) {
 		}
 	}
 	s.dirty = true
-	s.met.examples.Add(float64(len(chunk)))
+	s.met.examples.Add(float64(len(chunk) - dropped))
+	s.met.dropped.Add(float64(dropped))
 	s.met.batches.Inc()
 	s.met.lastTS.Set(float64(s.prog.ToTS) / 1000)
 	s.sinceSummary += len(chunk)

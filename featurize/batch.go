@@ -169,3 +169,47 @@ func (b *Batch) Reset() {
 	clear(b.oovCounts)
 	clear(b.cutCounts)
 }
+
+// SelectFrom sets b to the given rows of src, in that order (each in
+// [0, src.N)), with src's sizes: the batch Transform would have given for
+// those examples alone with the same vocabularies. The trainer uses it to
+// train on the examples of a batch that negative sampling keeps after
+// scoring them all.
+func (b *Batch) SelectFrom(src *Batch, rows []int) {
+	b.Reset()
+	if len(b.Deep) != len(src.Deep) {
+		b.Deep = make([]DeepField, len(src.Deep))
+	}
+	b.DenseDim = src.DenseDim
+	for _, i := range rows {
+		b.Labels = append(b.Labels, src.Labels[i])
+		b.ImpressionIDs = append(b.ImpressionIDs, src.ImpressionIDs[i])
+		b.TS = append(b.TS, src.TS[i])
+		lo, hi := src.WideOffsets[i], src.WideOffsets[i+1]
+		b.WideSlots = append(b.WideSlots, src.WideSlots[lo:hi]...)
+		b.WideIDs = append(b.WideIDs, src.WideIDs[lo:hi]...)
+		b.WideValues = append(b.WideValues, src.WideValues[lo:hi]...)
+		b.WideOffsets = append(b.WideOffsets, int32(len(b.WideIDs)))
+		b.Dense = append(b.Dense, src.Dense[i*src.DenseDim:(i+1)*src.DenseDim]...)
+	}
+	b.N = len(rows)
+	b.WideSizes = append(b.WideSizes, src.WideSizes...)
+	for f := range src.Deep {
+		s, d := &src.Deep[f], &b.Deep[f]
+		d.Size = s.Size
+		if s.Offsets == nil {
+			d.Offsets = nil
+			for _, i := range rows {
+				d.IDs = append(d.IDs, s.IDs[i])
+			}
+			continue
+		}
+		if d.Offsets == nil {
+			d.Offsets = []int32{0}
+		}
+		for _, i := range rows {
+			d.IDs = append(d.IDs, s.IDs[s.Offsets[i]:s.Offsets[i+1]]...)
+			d.Offsets = append(d.Offsets, int32(len(d.IDs)))
+		}
+	}
+}

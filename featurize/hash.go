@@ -20,6 +20,11 @@ func hashString(s string) uint64 { return xxhash.Sum64String(s) }
 // hashBytes returns XXH64(b) with seed 0.
 func hashBytes(b []byte) uint64 { return xxhash.Sum64(b) }
 
+// Fmix64 is MurmurHash3's 64-bit finalizer, the one of the hashes above: a
+// bijection with full avalanche (package trainer's negative sampling mixes
+// its FNV-1a hashes with it).
+func Fmix64(h uint64) uint64 { return fmix64(h) }
+
 // fmix64 is MurmurHash3's 64-bit finalizer: a bijection with full avalanche.
 func fmix64(h uint64) uint64 {
 	h ^= h >> 33

@@ -30,9 +30,15 @@ type TrainOptions struct {
 	Order     Order // default OrderTime
 	Seed      uint64
 	// Progress, when set, is called after every batch with the examples
-	// trained so far (counting every epoch) and the total (Epochs passes:
-	// a maximum when training may stop early).
+	// trained so far (counting every epoch) and the total (Epochs passes
+	// over the examples negative sampling keeps: a maximum when training
+	// may stop early).
 	Progress func(done, total int64)
+	// NegativeSampling is the rate of spec model.negative_sampling: the
+	// training steps see every positive and the negatives Keep keeps at
+	// this rate (the same in every epoch). 0 or 1: every example.
+	// Validation is never sampled.
+	NegativeSampling float64
 
 	// Validation, when set, turns on early stopping: after every epoch
 	// the model is evaluated on these examples (newer than the training
@@ -59,8 +65,11 @@ type EpochReport struct {
 
 // TrainStats summarize a Train call.
 type TrainStats struct {
-	Examples int64
+	Examples int64 // trained, counting every epoch
 	Batches  int64
+	// Dropped is the number of negatives negative sampling dropped from
+	// the examples (once: the same ones in every epoch).
+	Dropped  int64
 	MeanLoss float64 // mean training log loss over the last epoch run
 	// Epochs is the number of epochs run; with early stopping, BestEpoch
 	// (1-based) is the epoch whose model Train kept, and History has every
@@ -71,8 +80,9 @@ type TrainStats struct {
 }
 
 // Train trains on exs with the featurizer state st (which must already be
-// fitted and have its boundaries set) for the given epochs. Featurizing the
-// next batch overlaps with training the current one.
+// fitted and have its boundaries set) for the given epochs, on the
+// examples opts.NegativeSampling keeps. Featurizing the next batch
+// overlaps with training the current one.
 func (t *Trainer) Train(ctx context.Context, st *featurize.State, exs []schemas.Example, opts TrainOptions) (TrainStats, error) {
 	if opts.Epochs <= 0 {
 		opts.Epochs = 1
@@ -83,6 +93,16 @@ func (t *Trainer) Train(ctx context.Context, st *featurize.State, exs []schemas.
 	var stats TrainStats
 	if len(exs) == 0 {
 		return stats, errors.New("train: no examples")
+	}
+	if opts.NegativeSampling > 0 {
+		kept, dropped, err := SampleNegatives(exs, opts.NegativeSampling)
+		if err != nil {
+			return stats, fmt.Errorf("train: %w", err)
+		}
+		if len(kept) == 0 {
+			return stats, fmt.Errorf("train: negative sampling at rate %g kept none of %d examples", opts.NegativeSampling, len(exs))
+		}
+		exs, stats.Dropped = kept, int64(dropped)
 	}
 	if opts.Patience <= 0 {
 		opts.Patience = 1

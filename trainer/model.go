@@ -25,6 +25,12 @@ type Model struct {
 	// AdaGrad in every mode.
 	Bias    float32
 	BiasAcc float32
+	// LogitOffset is added to the logit when scoring, never in training:
+	// log r for negative sampling at rate r (spec
+	// model.negative_sampling; 0 without sampling), so that the scores of
+	// a model trained on the sample are calibrated on all the data (see
+	// Keep).
+	LogitOffset float32
 
 	tower    *mlp
 	denseDim int
@@ -69,9 +75,10 @@ func NewModel(sp *spec.Spec, layout featurize.Layout) (*Model, error) {
 		Layout: layout,
 		ftrl: FTRL{Alpha: float32(mc.FTRL.Alpha), Beta: float32(mc.FTRL.Beta),
 			L1: float32(mc.FTRL.L1), L2: float32(mc.FTRL.L2)},
-		ada:     AdaGrad{LearningRate: float32(mc.AdaGrad.LearningRate), InitialAccumulator: float32(mc.AdaGrad.InitialAccumulator)},
-		seed:    uint64(mc.Seed),
-		BiasAcc: float32(mc.AdaGrad.InitialAccumulator),
+		ada:         AdaGrad{LearningRate: float32(mc.AdaGrad.LearningRate), InitialAccumulator: float32(mc.AdaGrad.InitialAccumulator)},
+		seed:        uint64(mc.Seed),
+		BiasAcc:     float32(mc.AdaGrad.InitialAccumulator),
+		LogitOffset: float32(math.Log(mc.NegativeSampling.Rate())),
 	}
 	if m.ada.LearningRate <= 0 || m.ada.InitialAccumulator <= 0 || m.ftrl.Alpha <= 0 {
 		return nil, fmt.Errorf("model: optimizer settings must be positive (adagrad learning_rate %g, initial_accumulator %g, ftrl alpha %g)",

@@ -36,8 +36,10 @@ import (
 // with cross, x_L of the cross layers x_{l+1} = x0 ⊙ (x_l·W_l + b_l) + x_l
 // from x_0 = x0 (⊙ element-wise). The tower's layers 0..L-2 are ReLU, the
 // last is linear with one output. The probability is
-// sigmoid(wide + tower + bias), where wide = sum of wide/SLOT/w[id] over the
-// example's wide ids (absent in mode deep) and tower is absent in mode wide.
+// sigmoid(wide + tower + bias + logit_offset), where wide = sum of
+// wide/SLOT/w[id] over the example's wide ids (absent in mode deep), tower
+// is absent in mode wide, and logit_offset is ModelMeta.LogitOffset (log of
+// the negative sampling rate the model was trained with; 0 when absent).
 // The metadata key "wdstream.model" holds a JSON ModelMeta.
 
 // ModelFormat is the version of the weights layout above for a model
@@ -49,6 +51,12 @@ const ModelFormat = 1
 // or cross): a reader of format 1 would score it wrongly (dot products it
 // does not compute, cross layers it skips), so it must refuse it.
 const ModelFormatInteraction = 2
+
+// ModelFormatOffset is the version of a model with a logit offset
+// (negative sampling), with or without an interaction: a reader of formats
+// 1 and 2 would score it without the offset, uncalibrated, so it must
+// refuse it.
+const ModelFormatOffset = 3
 
 // ModelMeta describes a weights file.
 type ModelMeta struct {
@@ -64,6 +72,9 @@ type ModelMeta struct {
 	// number of cross layers, absent unless cross.
 	Interaction spec.Interaction `json:"interaction,omitempty"`
 	CrossLayers int              `json:"cross_layers,omitempty"`
+	// LogitOffset is Model.LogitOffset, added to the logit when scoring;
+	// absent when 0 (no negative sampling, and every file before it).
+	LogitOffset float64 `json:"logit_offset,omitempty"`
 }
 
 // SlotMeta is one wide slot as written.
@@ -93,6 +104,9 @@ func (m *Model) Meta() ModelMeta {
 	}
 	if m.cross != nil {
 		meta.CrossLayers = len(m.cross.w)
+	}
+	if m.LogitOffset != 0 {
+		meta.Format, meta.LogitOffset = ModelFormatOffset, float64(m.LogitOffset)
 	}
 	for k, s := range m.Layout.Wide {
 		meta.Wide = append(meta.Wide, SlotMeta{Name: s.Name, Kind: s.Kind.String(), Rows: m.Wide[k].Len()})
@@ -154,7 +168,8 @@ func (m *Model) EncodeWeights() ([]byte, error) {
 
 // DecodeWeights rebuilds a model saved by EncodeWeights for the spec and
 // featurizer layout it was trained with. Every tensor must be present with
-// the shape the layout implies; an error names the tensor at fault.
+// the shape the layout implies; an error names the tensor at fault. The
+// logit offset is the file's (0 when it has none).
 func DecodeWeights(b []byte, sp *spec.Spec, layout featurize.Layout) (*Model, error) {
 	f, err := safetensors.Decode(b)
 	if err != nil {
@@ -168,8 +183,8 @@ func DecodeWeights(b []byte, sp *spec.Spec, layout featurize.Layout) (*Model, er
 	if err := json.Unmarshal([]byte(f.Metadata["wdstream.model"]), &meta); err != nil {
 		return nil, fmt.Errorf("weights: metadata wdstream.model: %w", err)
 	}
-	if meta.Format != ModelFormat && meta.Format != ModelFormatInteraction {
-		return nil, fmt.Errorf("weights: format %d, this build reads %d and %d", meta.Format, ModelFormat, ModelFormatInteraction)
+	if meta.Format < ModelFormat || meta.Format > ModelFormatOffset {
+		return nil, fmt.Errorf("weights: format %d, this build reads %d to %d", meta.Format, ModelFormat, ModelFormatOffset)
 	}
 	if meta.Mode != m.Mode {
 		return nil, fmt.Errorf("weights: trained in mode %s, the spec says %s", meta.Mode, m.Mode)
@@ -177,6 +192,7 @@ func DecodeWeights(b []byte, sp *spec.Spec, layout featurize.Layout) (*Model, er
 	if got := meta.Interaction.OrNone(); got != m.interaction {
 		return nil, fmt.Errorf("weights: trained with interaction %s, the spec's model.interaction gives %s", got, m.interaction)
 	}
+	m.LogitOffset = float32(meta.LogitOffset)
 	ld := loader{f: f}
 	bias := ld.vec("bias", 1)
 	biasAcc := ld.vec("bias.acc", 1)

@@ -143,6 +143,11 @@ type Trainer struct {
 	logit, grad []float32 // the whole batch's logits and dLoss/dlogit
 
 	wholeCross *crossWork // the whole batch's cross layers' buffers (wholeTower, interaction cross)
+
+	// SampledStep's buffers: the kept rows, their batch and predictions.
+	rows         []int
+	sampled      featurize.Batch
+	sampledPreds []float32
 }
 
 // wholeTowerFLOPs is the forward FLOPs per example from which the tower runs
@@ -245,24 +250,34 @@ func parallel(ws []*worker, fn func(w *worker)) {
 	wg.Wait()
 }
 
-// Predict writes the predicted probabilities of the batch's examples into
-// dst (grown to b.N) and returns it. Ids the model has not grown to yet
-// (a vocabulary that grew after training) read as zero rows.
+// Predict writes the predicted probabilities of the batch's examples,
+// sigmoid(logit + Model.LogitOffset), into dst (grown to b.N) and returns
+// it. Ids the model has not grown to yet (a vocabulary that grew after
+// training) read as zero rows.
 func (t *Trainer) Predict(dst []float32, b *featurize.Batch) []float32 {
 	t.M.growTo(b)
 	ws := t.shard(b.N)
 	t.forwardAll(ws, b)
+	return t.scores(dst)
+}
+
+// scores writes the probabilities of the logits in t.logit into dst, with
+// the model's logit offset.
+func (t *Trainer) scores(dst []float32) []float32 {
 	dst = dst[:0]
 	for _, z := range t.logit {
-		dst = append(dst, sigmoid(z))
+		dst = append(dst, sigmoid(z+t.M.LogitOffset))
 	}
 	return dst
 }
 
 // Step trains on one batch: forward, backward, and one optimizer update
 // per parameter (FTRL for the wide tables, AdaGrad for the deep part and the
-// bias). preds, when not nil, receives the probabilities predicted before
-// the update (progressive validation). It returns the batch's mean log loss.
+// bias). The loss and its gradients are those of the logit without
+// Model.LogitOffset (the model learns the sample it is given). preds, when
+// not nil, receives the probabilities predicted before the update
+// (progressive validation), with the offset, as Predict gives them. It
+// returns the batch's mean log loss.
 func (t *Trainer) Step(b *featurize.Batch, preds []float32) (float64, []float32) {
 	m := t.M
 	m.growTo(b)
@@ -281,10 +296,7 @@ func (t *Trainer) Step(b *featurize.Batch, preds []float32) (float64, []float32)
 	for _, w := range ws {
 		loss += w.loss
 	}
-	preds = preds[:0]
-	for _, z := range t.logit {
-		preds = append(preds, sigmoid(z))
-	}
+	preds = t.scores(preds)
 	t.reduce(ws)
 	t.update(ws)
 	return loss / float64(b.N), preds

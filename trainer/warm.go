@@ -55,9 +55,15 @@ func (r *WarmReport) String() string {
 // not have or that the spec dropped (model.interaction or
 // model.cross_layers changed): the tower was trained on the other input;
 // opts may allow starting it fresh or dropping it.
+//
+// dst keeps its own LogitOffset, log of the current spec's
+// model.negative_sampling rate, whatever src's was; when the rates differ
+// the bias moves by src's offset minus dst's, so that the warm-started
+// model scores as src did (its logit learns the log-odds of the new
+// sample, shifted by -log of the new rate).
 func WarmStart(dst *Model, cur *featurize.State, src *Model, prev *featurize.State, opts WarmStartOptions) (*WarmReport, error) {
 	r := &WarmReport{}
-	dst.Bias, dst.BiasAcc = src.Bias, src.BiasAcc
+	dst.Bias, dst.BiasAcc = src.Bias+src.LogitOffset-dst.LogitOffset, src.BiasAcc
 	var remap []int32
 	var errs []string
 	fail := func(tensor, why string) {

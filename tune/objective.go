@@ -132,7 +132,7 @@ func backfillRun(ctx context.Context, tr *trainer.Trainer, st *featurize.State, 
 	m := &job.Spec.Model
 	ts, err := tr.Train(ctx, st, job.Train, trainer.TrainOptions{
 		Epochs: m.Epochs, BatchSize: m.BatchSize, Order: trainer.OrderTime, Seed: uint64(m.Seed),
-		Validation: job.Validation, Patience: m.EarlyStopping.Patience,
+		Validation: job.Validation, Patience: m.EarlyStopping.Patience, NegativeSampling: m.NegativeSampling.Rate(),
 	})
 	if err != nil {
 		return Score{}, err
@@ -146,8 +146,9 @@ func backfillRun(ctx context.Context, tr *trainer.Trainer, st *featurize.State, 
 // streamRun runs what the service does from a cold start: the bootstrap
 // examples (already fitted) are transformed and trained, the rest of the
 // rung and then the validation split go through FitTransform and one step
-// per batch; the validation split's predictions, made before each step,
-// are scored.
+// per batch (trainer.SampledStep, with the spec's negative sampling, as the
+// service runs it); the validation split's predictions, made before each
+// step, are scored.
 func streamRun(ctx context.Context, tr *trainer.Trainer, st *featurize.State, job Job, boot int) (Score, error) {
 	bs := job.Spec.Model.BatchSize
 	var b featurize.Batch
@@ -171,7 +172,7 @@ func streamRun(ctx context.Context, tr *trainer.Trainer, st *featurize.State, jo
 				}
 				return err
 			}
-			_, preds = tr.Step(&b, preds)
+			preds, _ = tr.SampledStep(&b, job.Spec.Model.NegativeSampling.Rate(), preds)
 			if score {
 				scored = append(scored, preds...)
 				labels = append(labels, b.Labels...)

@@ -30,7 +30,10 @@
 //     their string (values the examples do not admit again are dropped). A
 //     tensor whose shape changed (embedding dim, hash buckets, quantiles,
 //     layer widths, mode) is an error naming it unless Options.Reinit
-//     allows re-initializing it.
+//     allows re-initializing it. A changed model.negative_sampling is a
+//     spec change too: the new model's logit offset is log of the new
+//     rate, and its bias is moved so that it scores as the previous one
+//     did (trainer.WarmStart).
 //
 // # What a spec change is
 //

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -60,6 +61,7 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.Float64Var(&f.holdout, "holdout", 0.1, "the last fraction of the examples by time, held out for evaluation (0 to 0.9)")
 	fs.StringVar(&f.overrides.mode, "mode", "", "override the spec's model.mode: wide, deep or wide_deep")
 	fs.StringVar(&f.overrides.interaction, "interaction", "", "override the spec's model.interaction: none, dot or cross")
+	fs.StringVar(&f.overrides.negativeSampling, "negative-sampling", "", "override the spec's model.negative_sampling: the share of negatives trained on, in (0, 1]")
 	fs.Var(&f.maxModelBytes, "max-model-bytes", maxModelBytesUsage)
 	fs.StringVar(&f.order, "order", string(trainer.OrderTime), "example order within an epoch: time or shuffle")
 	fs.IntVar(&f.workers, "workers", runtime.GOMAXPROCS(0), "training threads (data-parallel shards of each batch)")
@@ -111,7 +113,7 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 
 	opts := trainer.TrainOptions{
 		Epochs: cmp.Or(f.epochs, sp.Model.Epochs), BatchSize: sp.Model.BatchSize, Order: trainer.Order(f.order),
-		Seed: uint64(sp.Model.Seed),
+		Seed: uint64(sp.Model.Seed), NegativeSampling: sp.Model.NegativeSampling.Rate(),
 	}
 	// Early stopping: the newest share of the training examples is the
 	// validation split, neither fitted (vocabularies, quantiles) nor
@@ -144,16 +146,27 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 
 	tr := trainer.NewTrainer(model, f.workers)
-	bar := progress.New(stderr, "backfill", "examples", int64(len(train))*int64(opts.Epochs))
-	opts.Progress = func(done, _ int64) { bar.Update(done) }
+	var bar *progress.Bar // its total is known once negative sampling has run
+	opts.Progress = func(done, total int64) {
+		if bar == nil {
+			bar = progress.New(stderr, "backfill", "examples", total)
+		}
+		bar.Update(done)
+	}
 	start := time.Now()
 	ts, err := tr.Train(ctx, st, train, opts)
-	bar.Finish()
+	if bar != nil {
+		bar.Finish()
+	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "backfill: trained %d examples in %s (%.0f examples/s, %d workers, %s), final epoch log loss %.4f\n",
-		ts.Examples, time.Since(start).Round(time.Millisecond), float64(ts.Examples)/time.Since(start).Seconds(), f.workers, trainer.BLAS(), ts.MeanLoss)
+	sampled := ""
+	if ts.Dropped > 0 {
+		sampled = fmt.Sprintf(", %d negatives dropped (model.negative_sampling %g)", ts.Dropped, opts.NegativeSampling)
+	}
+	fmt.Fprintf(stderr, "backfill: trained %d examples in %s (%.0f examples/s, %d workers, %s), final epoch log loss %.4f%s\n",
+		ts.Examples, time.Since(start).Round(time.Millisecond), float64(ts.Examples)/time.Since(start).Seconds(), f.workers, trainer.BLAS(), ts.MeanLoss, sampled)
 	if ts.BestEpoch > 0 {
 		fmt.Fprintf(stderr, "backfill: early stopping: ran %d of at most %d epochs, kept epoch %d (validation log loss %.4f)\n",
 			ts.Epochs, opts.Epochs, ts.BestEpoch, ts.History[ts.BestEpoch-1].Validation.LogLoss)
@@ -239,7 +252,8 @@ const maxModelBytesUsage = "memory budget of the spec's model (parameters with o
 
 // specOverrides are the flags that override a spec's model section.
 type specOverrides struct {
-	mode, interaction string // --mode, --interaction: "" keeps the file's
+	// --mode, --interaction, --negative-sampling: "" keeps the file's.
+	mode, interaction, negativeSampling string
 }
 
 // loadSpec reads the spec file with the overrides applied (and validated
@@ -253,7 +267,14 @@ func loadSpec(path string, o specOverrides, budget spec.ByteSize) (*spec.Spec, e
 	if ix != "" && ix != spec.InteractionNone && ix != spec.InteractionDot && ix != spec.InteractionCross {
 		return nil, fmt.Errorf("--interaction %q: want none, dot or cross", o.interaction)
 	}
-	sp, err := spec.LoadWith(path, spec.LoadOptions{MaxModelBytes: int64(budget), Mode: m, Interaction: ix})
+	var rate float64
+	if o.negativeSampling != "" {
+		var err error
+		if rate, err = strconv.ParseFloat(o.negativeSampling, 64); err != nil || !(rate > 0 && rate <= 1) {
+			return nil, fmt.Errorf("--negative-sampling %q: want a share of the negatives in (0, 1]", o.negativeSampling)
+		}
+	}
+	sp, err := spec.LoadWith(path, spec.LoadOptions{MaxModelBytes: int64(budget), Mode: m, Interaction: ix, NegativeSampling: rate})
 	if err != nil {
 		var with []string
 		if m != "" {
@@ -261,6 +282,9 @@ func loadSpec(path string, o specOverrides, budget spec.ByteSize) (*spec.Spec, e
 		}
 		if ix != "" {
 			with = append(with, "--interaction "+string(ix))
+		}
+		if rate != 0 {
+			with = append(with, "--negative-sampling "+o.negativeSampling)
 		}
 		if len(with) > 0 {
 			return nil, fmt.Errorf("with %s: %w", strings.Join(with, " "), err)

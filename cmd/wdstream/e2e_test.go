@@ -42,21 +42,30 @@ func smallWorld(t *testing.T) string {
 // to end (simulate, backfill from raw events, predict) and then has Python
 // (safetensors + numpy, no wdstream code) recompute predictions from the
 // published weights file: the format is readable outside Go, with each
-// model.interaction (format 1 without, format 2 with dot or cross).
+// model.interaction (format 1 without, format 2 with dot or cross) and
+// with negative sampling (format 3: the logit offset).
 func TestBackfillPredictAndPythonReadsTheWeights(t *testing.T) {
 	world := smallWorld(t)
-	for _, ix := range []string{"none", "dot", "cross"} {
-		t.Run(ix, func(t *testing.T) { pythonScoresLikeGo(t, world, ix) })
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"none", []string{"--interaction", "none"}},
+		{"dot", []string{"--interaction", "dot"}},
+		{"cross", []string{"--interaction", "cross"}},
+		{"dot, negative sampling 0.3", []string{"--interaction", "dot", "--negative-sampling", "0.3"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { pythonScoresLikeGo(t, world, tc.args) })
 	}
 }
 
-func pythonScoresLikeGo(t *testing.T, world, interaction string) {
+func pythonScoresLikeGo(t *testing.T, world string, args []string) {
 	storeDir := t.TempDir()
 	store := "file://" + storeDir
-	out, _ := run(t, "backfill", "--spec", playstoreSpec(t), "--store", store, "--model", "ps",
+	out, _ := run(t, append([]string{"backfill", "--spec", playstoreSpec(t), "--store", store, "--model", "ps",
 		"--impressions", filepath.Join(world, "impressions", "*.parquet"),
 		"--installs", filepath.Join(world, "installs", "*.parquet"), "--holdout", "0.2", "--warm-start", "none",
-		"--interaction", interaction, "--epochs", "1")
+		"--epochs", "1"}, args...)...)
 	if !strings.Contains(out, "published ps@v") || !strings.Contains(out, "AUC") {
 		t.Fatalf("backfill output: %q", out)
 	}

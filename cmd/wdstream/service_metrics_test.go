@@ -52,7 +52,7 @@ var serviceMetrics = []string{
 	"wdstream_join_dead_letters_total",
 	`wdstream_consumer_lag_records{group="`, // stage="join": the join lag
 	"wdstream_join_watermark_delay_seconds",
-	"wdstream_train_examples_total",
+	"wdstream_train_examples_total", "wdstream_train_negatives_dropped_total",
 	"wdstream_train_progressive_auc", "wdstream_train_progressive_logloss",
 	"wdstream_publisher_published_total", "wdstream_publisher_rejected_total",
 	`wdstream_train_candidates_total{outcome="published"}`, `wdstream_train_candidates_total{outcome="rejected"}`,

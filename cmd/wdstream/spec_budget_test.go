@@ -44,14 +44,15 @@ func TestMaxModelBytesFlag(t *testing.T) {
 	}
 }
 
-// TestSpecOverrideFlags: --mode and --interaction replace the spec's values
-// before validation; a bad value, or an override the spec cannot take, is
-// an error naming the flag.
+// TestSpecOverrideFlags: --mode, --interaction and --negative-sampling
+// replace the spec's values before validation; a bad value, or an override
+// the spec cannot take, is an error naming the flag.
 func TestSpecOverrideFlags(t *testing.T) {
 	const path = "../../configs/playstore.yaml"
-	sp, err := loadSpec(path, specOverrides{mode: "deep", interaction: "cross"}, 0)
-	if err != nil || sp.Model.Mode != spec.ModeDeep || sp.Model.Interaction != spec.InteractionCross || sp.Model.CrossLayers != spec.DefaultCrossLayers {
-		t.Fatalf("--mode deep --interaction cross: %v, %+v", err, sp)
+	sp, err := loadSpec(path, specOverrides{mode: "deep", interaction: "cross", negativeSampling: "0.25"}, 0)
+	if err != nil || sp.Model.Mode != spec.ModeDeep || sp.Model.Interaction != spec.InteractionCross || sp.Model.CrossLayers != spec.DefaultCrossLayers ||
+		sp.Model.NegativeSampling != 0.25 {
+		t.Fatalf("--mode deep --interaction cross --negative-sampling 0.25: %v, %+v", err, sp)
 	}
 	for _, tc := range []struct {
 		o    specOverrides
@@ -59,6 +60,10 @@ func TestSpecOverrideFlags(t *testing.T) {
 	}{
 		{specOverrides{mode: "linear"}, `--mode "linear": want wide, deep or wide_deep`},
 		{specOverrides{interaction: "fm"}, `--interaction "fm": want none, dot or cross`},
+		{specOverrides{negativeSampling: "0"}, `--negative-sampling "0": want a share of the negatives in (0, 1]`},
+		{specOverrides{negativeSampling: "1.5"}, `--negative-sampling "1.5": want a share of the negatives in (0, 1]`},
+		{specOverrides{negativeSampling: "NaN"}, `--negative-sampling "NaN": want a share of the negatives in (0, 1]`},
+		{specOverrides{negativeSampling: "a fifth"}, `--negative-sampling "a fifth": want a share of the negatives in (0, 1]`},
 	} {
 		if _, err := loadSpec(path, tc.o, 0); err == nil || err.Error() != tc.want {
 			t.Errorf("%+v: err %v, want %q", tc.o, err, tc.want)

@@ -29,6 +29,10 @@ type LoadOptions struct {
 	// Interaction, when set, overrides the file's model.interaction before
 	// defaults and validation (a command's --interaction).
 	Interaction Interaction
+	// NegativeSampling, when above 0, overrides the file's
+	// model.negative_sampling before validation (a command's
+	// --negative-sampling).
+	NegativeSampling float64
 }
 
 // budget returns the budget in bytes, or -1 for none.

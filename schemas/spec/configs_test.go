@@ -88,17 +88,7 @@ func TestMarshalRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, err := s.Marshal()
-			if err != nil {
-				t.Fatal(err)
-			}
-			back, err := Parse("stored.yaml", out)
-			if err != nil {
-				t.Fatalf("parsing marshaled spec: %v\n%s", err, out)
-			}
-			if !reflect.DeepEqual(back, s) {
-				t.Errorf("round trip changed the spec:\ngot  %+v\nwant %+v", back, s)
-			}
+			out, back := marshalRoundTrip(t, s)
 			again, err := back.Marshal()
 			if err != nil {
 				t.Fatal(err)

@@ -41,7 +41,7 @@ hooks:
 		Crosses: []Cross{{Name: "installed_apps_x_app_id", Columns: []string{"installed_apps", "app_id"}, HashBuckets: 100000}},
 		Join:    Join{LabelWindow: Duration(30 * time.Minute), IdleAdvance: Duration(time.Minute), MaxPending: 2000000},
 		Model: Model{
-			Mode: ModeWideDeep, Hidden: []int{64, 32}, Interaction: InteractionNone, BatchSize: 256, Epochs: 1, Seed: 1,
+			Mode: ModeWideDeep, Hidden: []int{64, 32}, Interaction: InteractionNone, BatchSize: 256, Epochs: 1, Seed: 1, NegativeSampling: 1,
 			EarlyStopping: EarlyStopping{Validation: 0.1, Patience: 1},
 			FTRL:          FTRL{Alpha: 0.1, Beta: 0.01, L1: 0.001, L2: 0},
 			AdaGrad:       AdaGrad{LearningRate: 0.05, InitialAccumulator: 0.0001},

@@ -16,9 +16,9 @@
 // written with no value (a key followed only by comments) counts as empty
 // and takes its defaults; a list written with no value is empty; a scalar
 // key with no value is an error. (*Spec).Marshal writes the canonical form,
-// every default written out (except model.interaction none: specs without
-// interactions marshal as before that key existed), which Parse reads back
-// unchanged.
+// every default written out (except model.interaction none and
+// model.negative_sampling 1: specs without them marshal as before those
+// keys existed), which Parse reads back unchanged.
 //
 // # Format, version 1
 //
@@ -151,6 +151,16 @@
 //	                       >= 1) epochs without a lower validation log loss
 //	                       before it stops and keeps the best epoch's model
 //	seed        int        weight initialization; default 1
+//	negative_sampling number  the share of negatives (label 0) the training
+//	                       steps keep, in (0, 1]; default 1 (all; then left
+//	                       out by Marshal). Every positive is kept; a
+//	                       negative is kept when a fixed hash of its
+//	                       impression_id (trainer.Keep), mapped to [0,1),
+//	                       is below the rate, so the backfill and the
+//	                       stream drop the same ones. Evaluation, early stopping, the gate
+//	                       and progressive metrics see every example. The
+//	                       model adds log(rate) to its logit when scoring
+//	                       (not in training), so scores stay calibrated
 //	ftrl        mapping    wide part, FTRL-Proximal: alpha (default 0.1,
 //	                       > 0), beta (0.01, >= 0), l1 (0.001, >= 0), l2 (0,
 //	                       >= 0)

@@ -62,6 +62,9 @@ func ParseWith(name string, data []byte, opts LoadOptions) (*Spec, error) {
 	if opts.Mode != "" {
 		s.Model.Mode = opts.Mode
 	}
+	if opts.NegativeSampling > 0 {
+		s.Model.NegativeSampling = SamplingRate(opts.NegativeSampling)
+	}
 	validate(s, r, opts)
 	if err := r.err(); err != nil {
 		return nil, err

@@ -9,8 +9,9 @@ import (
 
 // Marshal writes the spec as canonical YAML: every key in the order of the
 // types, defaults written out (but model.interaction none and the
-// cross_layers of other interactions, left out: see Interaction.IsZero),
-// durations in their short form, lists of scalars on one line ([64, 32]),
+// cross_layers of other interactions, left out: see Interaction.IsZero;
+// model.negative_sampling 1 too: see SamplingRate.IsZero), durations in
+// their short form, lists of scalars on one line ([64, 32]),
 // two-space indentation, no comments. Parse
 // reads it back to an equal Spec; the trainer stores it with every model so
 // that a model says exactly how its inputs were built.

@@ -198,6 +198,13 @@ type Model struct {
 	EarlyStopping EarlyStopping `yaml:"early_stopping"`
 	// Seed for weight initialization. Default 1.
 	Seed int64 `yaml:"seed" default:"1"`
+	// NegativeSampling: the share of negative examples (label 0) the
+	// training steps keep, in (0, 1]; every positive is kept, and which
+	// negatives are kept is fixed by their impression_id (see
+	// SamplingRate). Default 1 (every example, sampling off), which Marshal
+	// leaves out. Scores stay calibrated: the model stores log of the rate
+	// as an offset added to its logit at scoring (package trainer).
+	NegativeSampling SamplingRate `yaml:"negative_sampling,omitempty" default:"1"`
 	// Wide part optimizer (FTRL-Proximal).
 	FTRL FTRL `yaml:"ftrl"`
 	// Deep part optimizer (AdaGrad).

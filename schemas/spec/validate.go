@@ -23,6 +23,7 @@ func validate(s *Spec, r *reporter, opts LoadOptions) {
 	validateMode(s, r)
 	validateJoin(&s.Join, r)
 	validateModel(&s.Model, r)
+	validateSampling(&s.Model, r)
 	validateInteraction(s, r)
 	validateValidation(&s.Validation, r)
 	validatePublish(&s.Publish, r)

@@ -46,7 +46,8 @@ def main():
     inputs = json.load(open(inputs_path))
     worst = 0.0
     for ex in inputs["examples"]:
-        logit = float(w["bias"][0])
+        # the log of the negative sampling rate, absent without sampling
+        logit = float(w["bias"][0]) + meta.get("logit_offset", 0.0)
         if mode != "deep":
             for slot, idx, val in ex["wide"]:
                 logit += float(w[f"wide/{slot}/w"][idx]) * val
