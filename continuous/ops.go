@@ -188,6 +188,7 @@ func (s *Stage) exportFeatureStats() {
 func (s *Stage) step(chunk []schemas.Example) {
 	_, s.preds = s.tr.Step(&s.batch, s.preds)
 	s.window.add(s.preds, s.batch.Labels)
+	s.profile.Add(chunk)
 	for i := range chunk {
 		ts := chunk[i].TS
 		if s.prog.Examples == 0 || ts < s.prog.FromTS {
@@ -258,7 +259,7 @@ func (s *Stage) publish(ctx context.Context) error {
 		}
 		man.Data.Offsets[s.cfg.Topic+"/"+strconv.Itoa(p)] = off
 	}
-	cand := &publisher.Bundle{Spec: s.cfg.Spec, State: s.st, Model: s.model}
+	cand := &publisher.Bundle{Spec: s.cfg.Spec, State: s.st, Model: s.model, Profile: s.profile.Profile()}
 	res, err := s.cfg.Publisher.Publish(ctx, cand, man, fresh, publisher.PublishOptions{})
 	s.lastPub, s.pubCount = s.cfg.Now(), s.prog.Examples
 	ev := PublishEvent{Time: s.cfg.Now(), Examples: s.prog.Examples}
@@ -278,6 +279,7 @@ func (s *Stage) publish(ctx context.Context) error {
 		if res.Published {
 			s.met.publishes.WithLabelValues("published").Inc()
 			s.prog.LastPublished = res.Version
+			s.profile.Reset()
 		} else {
 			s.met.publishes.WithLabelValues("rejected").Inc()
 		}

@@ -128,6 +128,9 @@ func (g *Gate) evaluate(ctx context.Context, cand *Bundle, files map[string][]by
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if err := g.driftCheck(r, cand.Spec, base, fresh); err != nil {
+		return nil, err
+	}
 
 	// Dry run through the loader.
 	if err := g.dryRun(ctx, r, cand, files, filesErr, fresh, workers); err != nil {
