@@ -73,8 +73,10 @@
 // examples count towards the next one), not of everything the model ever
 // saw: the gate's drift check asks whether the fresh data differ from
 // what LATEST learned last, and a window since the previous publish
-// answers that with no decay to tune. They are kept in memory only: after
-// a restart they cover the examples trained since the restart.
+// answers that with no decay to tune. They count a random tenth of those
+// examples (counting is a fifth of the cost of training one), and are kept
+// in memory only: after a restart they cover the examples trained since
+// the restart.
 //
 // # When traffic stops
 //

@@ -176,12 +176,20 @@ type PublishEvent struct {
 	Examples  int64
 }
 
+// profileSample is the share of the trained examples whose values the
+// next candidate's statistics count: on the playstore spec, counting one
+// takes about 1.2 µs, against 5.4 µs per example for the whole stage at
+// 186,000 examples/s (two threads), so counting every one would cost a
+// fifth of the throughput and one in ten costs about 2%; a window of
+// publish.every (5m) at even 100 examples/s still counts 3,000.
+const profileSample = 0.1
+
 // New checks cfg and returns a Stage.
 func New(cfg Config) (*Stage, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	prof, err := drift.NewProfiler(cfg.Spec)
+	prof, err := drift.NewProfiler(cfg.Spec, drift.Options{Sample: profileSample})
 	if err != nil {
 		return nil, fmt.Errorf("train stage: %w", err)
 	}

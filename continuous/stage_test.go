@@ -79,6 +79,20 @@ type harness struct {
 	reg     prometheus.Registerer // nil: no metrics
 }
 
+// newHarness returns a harness on the test's brokers, a new topic of the
+// given partitions, a file:// store of its own (closed after the stage's
+// cleanups) and testSpec.
+func newHarness(t *testing.T, partitions int) *harness {
+	t.Helper()
+	brokers := testenv.Brokers(t)
+	store, err := publisher.OpenStore(context.Background(), "file://"+t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return &harness{t: t, brokers: brokers, topic: testenv.Topic(t, brokers, partitions), store: store, sp: testSpec(t)}
+}
+
 // run runs a stage until it trained want examples in all, then stops it
 // gracefully and returns it.
 func (h *harness) run(want int64) *Stage {
@@ -140,14 +154,8 @@ func (h *harness) trainedSet() map[string]int {
 // trained exactly once, and that versions were published with the data
 // they cover.
 func TestStageTrainsEveryExampleOnceAcrossRestarts(t *testing.T) {
-	brokers := testenv.Brokers(t)
-	topic := testenv.Topic(t, brokers, 2)
-	store, err := publisher.OpenStore(context.Background(), "file://"+t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	h := &harness{t: t, brokers: brokers, topic: topic, store: store, sp: testSpec(t)}
+	h := newHarness(t, 2)
+	brokers, topic, store := h.brokers, h.topic, h.store
 
 	exs := worldExamples(t, 5, 2, 4000)
 	first, second := exs[:5000], exs[5000:]

@@ -39,7 +39,8 @@
 // sqrt(q(1-q)/SampleSize) in rank, under 0.8 percentage points, far below
 // the drift worth reporting, with no dependency and no tuning; a t-digest
 // is more precise in the tails, which the decile bins the distance uses
-// do not need.
+// do not need. A Profiler may count a random sample of the examples it is
+// given (Options.Sample: the train stage counts a tenth).
 //
 // # Distances
 //

@@ -108,7 +108,7 @@ func example(country any, apps []string, price any) schemas.Example {
 }
 
 func TestProfiler(t *testing.T) {
-	p, err := NewProfiler(testSpec)
+	p, err := NewProfiler(testSpec, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,6 +207,35 @@ func TestProfiler(t *testing.T) {
 	p.Reset()
 	if got := p.Profile(); got.Examples != 0 || got.Feature("country").Top != nil || got.Feature("price").Quantiles != nil {
 		t.Errorf("after Reset: %+v", got)
+	}
+}
+
+// TestProfilerSample: with Options.Sample, a random share of the examples
+// is counted, and the statistics stay those of the whole.
+func TestProfilerSample(t *testing.T) {
+	if _, err := NewProfiler(testSpec, Options{Sample: 1.5}); err == nil || !strings.Contains(err.Error(), "sample 1.5") {
+		t.Errorf("sample 1.5: %v", err)
+	}
+	p, err := NewProfiler(testSpec, Options{Sample: 0.1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exs []schemas.Example
+	for i := range 100000 {
+		country := "US"
+		if i%4 == 0 {
+			country = "IN"
+		}
+		exs = append(exs, example(country, nil, float64(i%100)))
+	}
+	p.Add(exs)
+	prof := p.Profile()
+	// Binomial(100000, 0.1): sd 95.
+	if n := prof.Examples; n < 10000-400 || n > 10000+400 {
+		t.Errorf("%d examples counted of 100000 at 0.1", n)
+	}
+	if c := prof.Feature("country"); c.Top[0].Value != "US" || math.Abs(c.Top[0].Share-0.75) > 0.02 || prof.Feature("apps").Missing != 1 {
+		t.Errorf("sampled country %+v", c)
 	}
 }
 

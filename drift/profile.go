@@ -30,7 +30,7 @@ const Format = 1
 // Profile is the statistics of a set of examples, feature by feature.
 type Profile struct {
 	Format int `json:"format"`
-	// Examples counted.
+	// Examples counted (of those added, the sample Options.Sample drew).
 	Examples int64 `json:"examples"`
 	// Features in the order of the spec.
 	Features []Feature `json:"features"`

@@ -1,6 +1,7 @@
 package drift
 
 import (
+	"fmt"
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
@@ -11,6 +12,15 @@ import (
 	"github.com/wdstream/wdstream/schemas/spec"
 )
 
+// Options configure a Profiler.
+type Options struct {
+	// Sample is the share of the examples added that are counted, drawn
+	// at random (seeded, so that a profile is reproducible): a train stage
+	// that counts one example in ten spends a tenth of the time on its
+	// statistics. Default 1: every example. In (0, 1].
+	Sample float64
+}
+
 // Profiler accumulates a Profile in one pass over examples, with memory
 // bounded per feature (see the package doc). It is not safe for
 // concurrent use.
@@ -18,6 +28,8 @@ type Profiler struct {
 	examples int64
 	feats    []*sketch
 	buf      [32]byte
+	sample   float64
+	rng      *rand.Rand // draws the sample
 }
 
 // sketch is the state of one feature.
@@ -37,8 +49,14 @@ type sketch struct {
 }
 
 // NewProfiler returns a Profiler of sp's features.
-func NewProfiler(sp *spec.Spec) (*Profiler, error) {
-	p := &Profiler{}
+func NewProfiler(sp *spec.Spec, opts Options) (*Profiler, error) {
+	if opts.Sample == 0 {
+		opts.Sample = 1
+	}
+	if !(opts.Sample > 0 && opts.Sample <= 1) {
+		return nil, fmt.Errorf("drift profiler: sample %v not in (0, 1]", opts.Sample)
+	}
+	p := &Profiler{sample: opts.Sample, rng: rand.New(rand.NewPCG(1, 1))}
 	for _, f := range sp.Features {
 		col, err := featurize.NewColumnReader(f.Name)
 		if err != nil {
@@ -67,12 +85,13 @@ func (p *Profiler) Reset() {
 	}
 }
 
-// Examples returns the number of examples added since the last Reset.
-func (p *Profiler) Examples() int64 { return p.examples }
-
-// Add counts exs.
+// Add counts exs, or the sample of them Options.Sample asks for.
 func (p *Profiler) Add(exs []schemas.Example) {
 	for i := range exs {
+		if p.sample < 1 && p.rng.Float64() >= p.sample {
+			continue
+		}
+		p.examples++
 		for _, s := range p.feats {
 			v := s.col.Value(&exs[i])
 			switch s.typ {
@@ -104,7 +123,6 @@ func (p *Profiler) Add(exs []schemas.Example) {
 			}
 		}
 	}
-	p.examples += int64(len(exs))
 }
 
 // addString counts one value in the Misra-Gries summary: a counted value
@@ -156,7 +174,7 @@ func (s *sketch) addNumber(x float64) {
 	}
 }
 
-// Profile returns the statistics of the examples added since the last
+// Profile returns the statistics of the examples counted since the last
 // Reset; the Profiler goes on counting.
 func (p *Profiler) Profile() *Profile {
 	out := &Profile{Format: Format, Examples: p.examples, Features: make([]Feature, 0, len(p.feats))}
@@ -200,9 +218,9 @@ func quantiles(xs []float64) []float64 {
 	return q
 }
 
-// Of returns the profile of exs for sp's features.
+// Of returns the profile of every example of exs for sp's features.
 func Of(sp *spec.Spec, exs []schemas.Example) (*Profile, error) {
-	p, err := NewProfiler(sp)
+	p, err := NewProfiler(sp, Options{})
 	if err != nil {
 		return nil, err
 	}
