@@ -249,3 +249,13 @@ func TestDriftPublish(t *testing.T) {
 		t.Errorf("the report does not say why:\n%s", reportText(r2.Report))
 	}
 }
+
+// TestDriftGateSettings: a Gate built in Go with an unknown drift action
+// is refused, naming it.
+func TestDriftGateSettings(t *testing.T) {
+	v := gateSpec(t).Validation
+	v.Drift.Action = "block"
+	if _, err := (&Gate{Validation: v}).Evaluate(context.Background(), getFixture(t).good, nil, nil); err == nil || !strings.Contains(err.Error(), `drift action "block"`) {
+		t.Errorf("Evaluate with drift action block: %v", err)
+	}
+}
