@@ -73,6 +73,16 @@
 // version covers: the next offset of every partition and the event-time
 // range of the examples trained on.
 //
+// Each candidate carries the statistics (package drift) of the examples
+// trained since the last published version (a rejected candidate's
+// examples count towards the next one), not of everything the model ever
+// saw: the gate's drift check asks whether the fresh data differ from
+// what LATEST learned last, and a window since the previous publish
+// answers that with no decay to tune. They count a random tenth of those
+// examples (counting is a fifth of the cost of training one), and are kept
+// in memory only: after a restart they cover the examples trained since
+// the restart.
+//
 // # When traffic stops
 //
 // A version is only published after the gate has compared it with LATEST

@@ -110,18 +110,13 @@ func TestStageIdleStreamIsCheckpointed(t *testing.T) {
 // version covers, so that a restart resumes from a checkpoint and the
 // trained logs cover what every version was trained on.
 func TestStageCheckpointsBeforeFirstPublish(t *testing.T) {
-	brokers := testenv.Brokers(t)
-	topic := testenv.Topic(t, brokers, 2)
-	store, err := publisher.OpenStore(context.Background(), "file://"+t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	h := &harness{t: t, brokers: brokers, topic: topic, store: store, sp: testSpec(t)}
+	h := newHarness(t, 2, testSpec(t))
+	brokers, topic, store := h.brokers, h.topic, h.store
 	h.start(time.Hour)
 	produce(t, brokers, topic, worldExamples(t, 9, 1, 4000)[:4000])
 	ctx := context.Background()
 	var vs []string
+	var err error
 	deadline := time.Now().Add(60 * time.Second)
 	for len(vs) == 0 {
 		if time.Now().After(deadline) {

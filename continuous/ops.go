@@ -191,6 +191,7 @@ func (s *Stage) step(chunk []schemas.Example) {
 	var dropped int
 	s.preds, dropped = s.tr.SampledStep(&s.batch, rate, s.preds)
 	s.window.add(s.preds, s.batch.Labels)
+	s.profile.Add(chunk)
 	for i := range chunk {
 		ts := chunk[i].TS
 		if s.prog.Examples == 0 || ts < s.prog.FromTS {
@@ -262,7 +263,7 @@ func (s *Stage) publish(ctx context.Context) error {
 		}
 		man.Data.Offsets[s.cfg.Topic+"/"+strconv.Itoa(p)] = off
 	}
-	cand := &publisher.Bundle{Spec: s.cfg.Spec, State: s.st, Model: s.model}
+	cand := &publisher.Bundle{Spec: s.cfg.Spec, State: s.st, Model: s.model, Profile: s.profile.Profile()}
 	res, err := s.cfg.Publisher.Publish(ctx, cand, man, fresh, publisher.PublishOptions{})
 	s.lastPub, s.pubCount = s.cfg.Now(), s.prog.Examples
 	ev := PublishEvent{Time: s.cfg.Now(), Examples: s.prog.Examples}
@@ -282,6 +283,7 @@ func (s *Stage) publish(ctx context.Context) error {
 		if res.Published {
 			s.met.publishes.WithLabelValues("published").Inc()
 			s.prog.LastPublished = res.Version
+			s.profile.Reset()
 		} else {
 			s.met.publishes.WithLabelValues("rejected").Inc()
 		}

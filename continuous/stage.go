@@ -3,6 +3,7 @@ package continuous
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"maps"
 	"runtime"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/wdstream/wdstream/drift"
 	"github.com/wdstream/wdstream/featurize"
 	"github.com/wdstream/wdstream/internal/backoff"
 	"github.com/wdstream/wdstream/kafka"
@@ -145,6 +147,9 @@ type Stage struct {
 	parts        int  // partitions of the examples topic
 	dirty        bool // trained since the last checkpoint
 	sinceSummary int
+	// profile counts the examples trained since the last published
+	// version, for the next candidate's statistics.
+	profile *drift.Profiler
 }
 
 // Status is a snapshot for the status page and readiness.
@@ -171,17 +176,30 @@ type PublishEvent struct {
 	Examples  int64
 }
 
+// profileSample is the share of the trained examples whose values the
+// next candidate's statistics count: on the playstore spec, counting one
+// takes about 1.2 µs, against 5.4 µs per example for the whole stage at
+// 186,000 examples/s (two threads), so counting every one would cost a
+// fifth of the throughput and one in ten costs about 2%; a window of
+// publish.every (5m) at even 100 examples/s still counts 3,000.
+const profileSample = 0.1
+
 // New checks cfg and returns a Stage.
 func New(cfg Config) (*Stage, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	prof, err := drift.NewProfiler(cfg.Spec, drift.Options{Sample: profileSample})
+	if err != nil {
+		return nil, fmt.Errorf("train stage: %w", err)
+	}
 	return &Stage{
-		cfg:    cfg,
-		log:    cfg.Logger.With("component", "train"),
-		met:    newStageMetrics(cfg.Registerer),
-		client: kafka.NewClient(cfg.Brokers, cfg.Auth),
-		window: newProgressive(cfg.ProgressiveWindow),
+		cfg:     cfg,
+		log:     cfg.Logger.With("component", "train"),
+		met:     newStageMetrics(cfg.Registerer),
+		client:  kafka.NewClient(cfg.Brokers, cfg.Auth),
+		window:  newProgressive(cfg.ProgressiveWindow),
+		profile: prof,
 	}, nil
 }
 

@@ -60,6 +60,21 @@ func (c column) value(ex *schemas.Example) schemas.Value {
 	return ex.Features[c.name]
 }
 
+// ColumnReader reads one column of examples as the featurizer does, for
+// other readers of the same inputs (package drift's statistics): one of
+// the fixed fields of the event contract, or a feature column.
+type ColumnReader struct{ col column }
+
+// NewColumnReader returns the reader of the named column; the label
+// columns are refused, as for a feature.
+func NewColumnReader(name string) (ColumnReader, error) {
+	c, err := resolveColumn(name)
+	return ColumnReader{c}, err
+}
+
+// Value returns the column's value in ex (KindNull when absent).
+func (r ColumnReader) Value(ex *schemas.Example) schemas.Value { return r.col.value(ex) }
+
 // ExampleError is a bad example met by Fit or Transform: a column holds a
 // kind that its feature cannot read. Index is the example's position in the
 // slice passed in, so that a caller can dead-letter it and go on with the
@@ -81,11 +96,11 @@ func kindError(i int, ex *schemas.Example, col, want string, got schemas.Kind) e
 	return &ExampleError{Index: i, ImpressionID: ex.ImpressionID, Column: col, Want: want, Got: got}
 }
 
-// categoricalText returns the text of a single categorical value: a string
+// CategoricalText returns the text of a single categorical value: a string
 // as is, a bool as "true"/"false", a number as its shortest decimal text
 // (strconv 'g' format, appended to buf and returned as bytes), null as the
 // empty string. ok is false for a list.
-func categoricalText(v *schemas.Value, buf []byte) (s string, b []byte, isBytes, ok bool) {
+func CategoricalText(v *schemas.Value, buf []byte) (s string, b []byte, isBytes, ok bool) {
 	switch v.Kind {
 	case schemas.KindString:
 		return v.Str, nil, false, true
@@ -102,10 +117,10 @@ func categoricalText(v *schemas.Value, buf []byte) (s string, b []byte, isBytes,
 	return "", nil, false, false
 }
 
-// numericValue returns the number of a numeric value and whether it is
+// NumericValue returns the number of a numeric value and whether it is
 // present: null and NaN are missing; a bool reads as 0 or 1. ok is false
 // for strings and lists.
-func numericValue(v *schemas.Value) (x float64, present, ok bool) {
+func NumericValue(v *schemas.Value) (x float64, present, ok bool) {
 	switch v.Kind {
 	case schemas.KindNumber:
 		return v.Num, v.Num == v.Num, true

@@ -28,7 +28,7 @@ func (s *State) Fit(exs []schemas.Example) error {
 			if v.Kind == schemas.KindNull {
 				c.missing++
 			}
-			str, b, isBytes, _ := categoricalText(v, buf[:])
+			str, b, isBytes, _ := CategoricalText(v, buf[:])
 			if isBytes {
 				c.vocab.observeBytes(b)
 			} else {
@@ -36,7 +36,7 @@ func (s *State) Fit(exs []schemas.Example) error {
 			}
 		}
 		for k, n := range s.nums {
-			x, present, _ := numericValue(&vals[len(s.cats)+k])
+			x, present, _ := NumericValue(&vals[len(s.cats)+k])
 			if !present {
 				n.absent++
 				continue
@@ -75,7 +75,7 @@ func (s *State) check(i int, ex *schemas.Example, vals []schemas.Value) error {
 		}
 	}
 	for k, n := range s.nums {
-		if _, _, ok := numericValue(&vals[len(s.cats)+k]); !ok {
+		if _, _, ok := NumericValue(&vals[len(s.cats)+k]); !ok {
 			return kindError(i, ex, n.name, "number, bool or null", vals[len(s.cats)+k].Kind)
 		}
 	}

@@ -158,7 +158,7 @@ func (s *State) transformOne(dst *Batch, i int, ex *schemas.Example, fit bool) e
 			if fit && v.Kind == schemas.KindNull {
 				c.missing++
 			}
-			str, b, isBytes, _ := categoricalText(v, dst.numBuf[:])
+			str, b, isBytes, _ := CategoricalText(v, dst.numBuf[:])
 			var id int32
 			var known bool
 			var h uint64
@@ -193,7 +193,7 @@ func (s *State) transformOne(dst *Batch, i int, ex *schemas.Example, fit bool) e
 		dst.crossOff[2*ci], dst.crossOff[2*ci+1] = start, len(scratch)
 	}
 	for k, n := range s.nums {
-		x, present, _ := numericValue(&vals[len(s.cats)+k])
+		x, present, _ := NumericValue(&vals[len(s.cats)+k])
 		if fit {
 			if present {
 				n.sketch.add(x)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/wdstream/wdstream/drift"
 	"github.com/wdstream/wdstream/featurize"
 	"github.com/wdstream/wdstream/schemas/spec"
 	"github.com/wdstream/wdstream/trainer"
@@ -12,11 +13,16 @@ import (
 
 // Bundle is everything needed to score or continue training a model: the
 // spec, the featurizer state (vocabularies, quantile boundaries) and the
-// weights with their optimizer state.
+// weights with their optimizer state; and the statistics of the examples
+// it trained on.
 type Bundle struct {
 	Spec  *spec.Spec
 	State *featurize.State
 	Model *trainer.Model
+	// Profile is the statistics of the examples the model trained on
+	// (see package drift), written as StatsFile when set; nil for a
+	// version published without them (before they were kept).
+	Profile *drift.Profile
 }
 
 // Files serializes the bundle into a version's files.
@@ -33,7 +39,13 @@ func (b *Bundle) Files() (map[string][]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encoding weights: %w", err)
 	}
-	return map[string][]byte{SpecFile: sp, StateFile: st.Bytes(), WeightsFile: w}, nil
+	files := map[string][]byte{SpecFile: sp, StateFile: st.Bytes(), WeightsFile: w}
+	if b.Profile != nil {
+		if files[StatsFile], err = b.Profile.Encode(); err != nil {
+			return nil, err
+		}
+	}
+	return files, nil
 }
 
 // DecodeBundle rebuilds a bundle from a version's files.
@@ -58,7 +70,13 @@ func DecodeBundle(files map[string][]byte) (*Bundle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", WeightsFile, err)
 	}
-	return &Bundle{Spec: sp, State: st, Model: m}, nil
+	b := &Bundle{Spec: sp, State: st, Model: m}
+	if raw, ok := files[StatsFile]; ok {
+		if b.Profile, err = drift.Decode(raw); err != nil {
+			return nil, fmt.Errorf("%s: %w", StatsFile, err)
+		}
+	}
+	return b, nil
 }
 
 // ParseRef splits "NAME" or "NAME@VERSION"; VERSION may be "latest".

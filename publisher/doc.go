@@ -4,6 +4,16 @@
 // weights that every consumer loads through one loader (Load), and the
 // validation gate and publish hooks.
 //
+// # The drift check
+//
+// A version's files include StatsFile when its bundle carries a Profile:
+// the statistics of the examples it trained on (package drift). The gate
+// computes the same statistics of its fresh examples and compares them
+// with those of the baseline (the check "drift", spec validation.drift):
+// it fails the candidate only for a drifted feature whose action is fail,
+// warns otherwise, and is skipped, saying why, without a baseline, against
+// a baseline that recorded no statistics, or with too few examples.
+//
 // # What the store must do
 //
 // Stores are gocloud.dev buckets: file:// and s3:// (AWS S3 or an

@@ -50,6 +50,12 @@ func (g *Gate) validate() error {
 	if v.LatencyBudget <= 0 || v.Examples <= 0 {
 		return fmt.Errorf("gate: latency_budget %s and examples %d must be > 0 (load the spec through spec.Load for defaults)", v.LatencyBudget, v.Examples)
 	}
+	switch d := v.Drift.OrDefault(); {
+	case d.Action != spec.DriftOff && d.Action != spec.DriftWarn && d.Action != spec.DriftFail:
+		return fmt.Errorf("gate: drift action %q: want off, warn or fail", d.Action)
+	case d.MinExamples <= 0:
+		return fmt.Errorf("gate: drift min_examples %d must be > 0 (load the spec through spec.Load for defaults)", d.MinExamples)
+	}
 	if g.Workers < 0 || g.DryRunExamples < 0 || g.LatencyBatches < 0 {
 		return fmt.Errorf("gate: negative workers %d, dry-run examples %d or latency batches %d", g.Workers, g.DryRunExamples, g.LatencyBatches)
 	}
@@ -126,6 +132,9 @@ func (g *Gate) evaluate(ctx context.Context, cand *Bundle, files map[string][]by
 	// Change thresholds against the baseline.
 	g.changeChecks(r, cm, why, base, fresh, labels, workers)
 	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := g.driftCheck(r, cand.Spec, base, fresh); err != nil {
 		return nil, err
 	}
 

@@ -13,6 +13,10 @@ const (
 	WeightsFile  = "weights.safetensors"
 	StateFile    = "features.wdfz"
 	SpecFile     = "spec.yaml"
+	// StatsFile holds the statistics of the examples the version trained
+	// on (package drift), the reference of the gate's drift check. A
+	// version published before they were kept has none.
+	StatsFile = "stats.json"
 )
 
 // ManifestFormat is the version of the manifest's JSON layout.

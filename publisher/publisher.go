@@ -201,7 +201,7 @@ func (p *Publisher) Publish(ctx context.Context, candidate *Bundle, m *Manifest,
 	if err != nil {
 		return nil, fmt.Errorf("publish %s: %w", m.Model, err)
 	}
-	rep.Model, rep.Version, rep.Baseline, rep.Notes = m.Model, m.Version, baseVersion, notes
+	rep.Model, rep.Version, rep.Baseline, rep.Notes = m.Model, m.Version, baseVersion, append(notes, rep.Notes...)
 	for _, c := range rep.Checks {
 		p.met.Checks.WithLabelValues(c.Name, string(c.Status)).Inc()
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wdstream/wdstream/drift"
 	"github.com/wdstream/wdstream/trainer"
 )
 
@@ -14,17 +15,19 @@ import (
 type Status string
 
 // The outcomes: a skipped check (a change threshold without a baseline)
-// neither passes nor fails the candidate.
+// and a warning (drift, with validation.drift.action warn) neither pass
+// nor fail the candidate.
 const (
 	Pass Status = "pass"
 	Fail Status = "fail"
 	Skip Status = "skip"
+	Warn Status = "warn"
 )
 
 // Check is one line of the gate's verdict.
 type Check struct {
 	// Name of the check: finite_weights, min_auc, max_logloss,
-	// calibration, non_degenerate, max_auc_drop, max_logloss_rise,
+	// calibration, non_degenerate, max_auc_drop, max_logloss_rise, drift,
 	// dry_run_scores, dry_run_latency.
 	Name   string `json:"name"`
 	Status Status `json:"status"`
@@ -79,6 +82,10 @@ type Report struct {
 	BaselineMetrics *trainer.Metrics `json:"baseline_metrics,omitempty"`
 	DryRun          *DryRun          `json:"dry_run,omitempty"`
 	Checks          []Check          `json:"checks"`
+	// Drift holds every distance the drift check measured between the
+	// fresh examples' statistics and the baseline's training statistics,
+	// drifted or not (none when the check was skipped).
+	Drift []drift.Distance `json:"drift,omitempty"`
 	// Notes say what else the reader should know (a baseline refused as
 	// corrupt, for one).
 	Notes []string `json:"notes,omitempty"`

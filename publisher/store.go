@@ -303,28 +303,42 @@ func (s *Store) ReadFiles(ctx context.Context, model, version string) (*Manifest
 		return nil, nil, err
 	}
 	files := map[string][]byte{}
-	for n, fi := range m.Files {
-		key := versionPrefix(model, version) + n
-		b, err := s.bucket.ReadAll(ctx, key)
-		if err != nil && strings.Contains(err.Error(), "checksum did not match") {
-			// The S3 SDK checks the server's own checksum of the object:
-			// the stored bytes changed.
-			return nil, nil, fmt.Errorf("%w: %s@%s file %s: the store's checksum of the object does not match its bytes (%s)",
-				ErrCorrupt, model, version, n, strings.TrimSpace(err.Error()[strings.LastIndex(err.Error(), "checksum did not match"):]))
+	for n := range m.Files {
+		if files[n], err = s.ReadFile(ctx, m, n); err != nil {
+			return nil, nil, err
 		}
-		if gcerrors.Code(err) == gcerrors.NotFound {
-			return nil, nil, fmt.Errorf("%w: %s@%s: file %s of the manifest is missing", ErrCorrupt, model, version, n)
-		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("store %s: reading %s: %w", s.where, key, err)
-		}
-		if int64(len(b)) != fi.Size || checksum(b) != fi.SHA256 {
-			return nil, nil, fmt.Errorf("%w: %s@%s file %s: %d bytes with sha256 %s, the manifest says %d bytes with %s",
-				ErrCorrupt, model, version, n, len(b), checksum(b)[:12], fi.Size, fi.SHA256[:min(12, len(fi.SHA256))])
-		}
-		files[n] = b
 	}
 	return m, files, nil
+}
+
+// ReadFile reads one file of the version m describes and checks its size
+// and SHA-256 against m; a file m does not list is ErrNoVersion, a
+// mismatch ErrCorrupt, each error naming the file.
+func (s *Store) ReadFile(ctx context.Context, m *Manifest, name string) ([]byte, error) {
+	model, version := m.Model, m.Version
+	fi, ok := m.Files[name]
+	if !ok {
+		return nil, fmt.Errorf("%s@%s has no file %s: %w", model, version, name, ErrNoVersion)
+	}
+	key := versionPrefix(model, version) + name
+	b, err := s.bucket.ReadAll(ctx, key)
+	if err != nil && strings.Contains(err.Error(), "checksum did not match") {
+		// The S3 SDK checks the server's own checksum of the object:
+		// the stored bytes changed.
+		return nil, fmt.Errorf("%w: %s@%s file %s: the store's checksum of the object does not match its bytes (%s)",
+			ErrCorrupt, model, version, name, strings.TrimSpace(err.Error()[strings.LastIndex(err.Error(), "checksum did not match"):]))
+	}
+	if gcerrors.Code(err) == gcerrors.NotFound {
+		return nil, fmt.Errorf("%w: %s@%s: file %s of the manifest is missing", ErrCorrupt, model, version, name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store %s: reading %s: %w", s.where, key, err)
+	}
+	if int64(len(b)) != fi.Size || checksum(b) != fi.SHA256 {
+		return nil, fmt.Errorf("%w: %s@%s file %s: %d bytes with sha256 %s, the manifest says %d bytes with %s",
+			ErrCorrupt, model, version, name, len(b), checksum(b)[:12], fi.Size, fi.SHA256[:min(12, len(fi.SHA256))])
+	}
+	return b, nil
 }
 
 // ErrCorrupt marks an artifact whose bytes do not match its manifest.

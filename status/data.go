@@ -21,7 +21,10 @@ type pageData struct {
 	VersionsErr  string
 	Published    int
 	Rejected     int
-	Charts       []chart
+	// Latest is the version LATEST names, when listed; its row's Drift
+	// fills the drift table.
+	Latest *versionRow
+	Charts []chart
 }
 
 // stageRow is one line of the stage table.
@@ -118,6 +121,9 @@ func (p *Page) data(ctx context.Context) pageData {
 	d.VersionsErr = verr
 	for i := len(rows) - 1; i >= 0; i-- {
 		d.Versions = append(d.Versions, rows[i])
+		if rows[i].Latest {
+			d.Latest = &rows[i]
+		}
 		if rows[i].Published {
 			d.Published++
 		} else {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wdstream/wdstream/continuous"
+	"github.com/wdstream/wdstream/drift"
 	"github.com/wdstream/wdstream/ingest"
 	"github.com/wdstream/wdstream/publisher"
 	"github.com/wdstream/wdstream/serve"
@@ -160,7 +161,12 @@ type versionRow struct {
 	BaseAUC   float64
 	Failed    string // failed checks
 	HasMetric bool
+	// Drift: the largest distances of the drift check (LATEST only).
+	Drift []drift.Distance
 }
+
+// driftRows is how many distances the drift table shows.
+const driftRows = 5
 
 // maxVersionRows bounds the version table (and the store reads).
 const maxVersionRows = 30
@@ -208,6 +214,9 @@ func readVersions(ctx context.Context, st Store, model string) ([]versionRow, er
 		}
 		if e.Report != nil {
 			fillFromReport(&r, e.Report)
+			if e.Latest {
+				r.Drift = publisher.LargestDrifts(e.Report, driftRows)
+			}
 		}
 		rows = append(rows, r)
 	}

@@ -14,9 +14,11 @@ import (
 	"time"
 
 	"github.com/wdstream/wdstream/continuous"
+	"github.com/wdstream/wdstream/drift"
 	"github.com/wdstream/wdstream/ingest"
 	"github.com/wdstream/wdstream/internal/testenv"
 	"github.com/wdstream/wdstream/publisher"
+	"github.com/wdstream/wdstream/schemas/spec"
 	"github.com/wdstream/wdstream/serve"
 	"github.com/wdstream/wdstream/trainer"
 )
@@ -78,6 +80,13 @@ func testPage(t *testing.T) *Page {
 		}
 		if prev != "" {
 			rep.BaselineMetrics = &trainer.Metrics{AUC: aucs[i-1]}
+		}
+		if i == len(aucs)-1 {
+			// LATEST's drift check: seven distances, one drifted.
+			for j, f := range []string{"app_id", "device", "country", "price", "language", "age", "position"} {
+				rep.Drift = append(rep.Drift, drift.Distance{Feature: f, Statistic: drift.StatLInf, Value: 0.01 * float64(j), Threshold: 0.3, Action: spec.DriftWarn})
+			}
+			rep.Drift[2].Value, rep.Drift[2].Drifted = 0.456, true
 		}
 		if i == 2 {
 			rep.Checks = []publisher.Check{{Name: "max_auc_drop", Status: publisher.Fail}}
@@ -158,6 +167,12 @@ func checkStatusHTML(t *testing.T, page string) {
 	}
 	if n := strings.Count(page, `<tr class="published`); n != 4 {
 		t.Errorf("%d published rows, want 4", n)
+	}
+	// The drift table: LATEST's five largest distances, largest first.
+	rows := strings.Split(page[strings.Index(page, `<table id="drift">`):], `<tr class="drift`)[1:]
+	if len(rows) != 5 || !strings.HasPrefix(rows[0], ` drifted"><td>country</td><td>linf</td><td class="n">0.456</td><td class="n">0.300</td><td>drifted (warn)</td>`) ||
+		!strings.Contains(rows[1], "<td>position</td>") || !strings.Contains(rows[4], "<td>price</td>") {
+		t.Errorf("drift table rows:\n%s", strings.Join(rows, "\n"))
 	}
 	if t.Failed() {
 		t.Logf("page:\n%s", page)

@@ -9,6 +9,7 @@ import (
 var statusTemplate = template.Must(template.New("status").Funcs(template.FuncMap{
 	"f4":   func(v float64) string { return fmt.Sprintf("%.4f", v) },
 	"f0":   func(v float64) string { return fmt.Sprintf("%.0f", v) },
+	"f3":   func(v float64) string { return fmt.Sprintf("%.3f", v) },
 	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") },
 }).Parse(`<!DOCTYPE html>
 <html lang="en">
@@ -24,7 +25,7 @@ h2 { font-size: 1.1em; margin-top: 1.5em; }
 table { border-collapse: collapse; font-size: 0.9em; }
 th, td { border-bottom: 1px solid #ddd; padding: 4px 10px; text-align: left; }
 td.n { text-align: right; font-variant-numeric: tabular-nums; }
-tr.rejected td { color: #a33; }
+tr.rejected td, tr.drifted td { color: #a33; }
 tr.latest td { font-weight: bold; }
 .charts { display: flex; flex-wrap: wrap; gap: 12px; }
 .err { color: #a33; }
@@ -60,6 +61,15 @@ AUC <b id="prog-auc">{{f4 .Progressive.AUC}}</b>, log loss <b>{{f4 .Progressive.
 {{else}}<tr><td colspan="10">no version yet</td></tr>
 {{end}}</table>
 <p class="sub">AUC, log loss and calibration are the gate's figures on the fresh examples held back before each publish (neither the candidate nor its baseline trained on them).</p>
+{{with .Latest}}
+<h2>Drift of LATEST's fresh examples</h2>
+<table id="drift">
+<tr><th>feature</th><th>statistic</th><th>distance</th><th>threshold</th><th></th></tr>
+{{range .Drift}}<tr class="drift{{if .Drifted}} drifted{{end}}"><td>{{.Feature}}</td><td>{{.Statistic}}</td><td class="n">{{f3 .Value}}</td><td class="n">{{f3 .Threshold}}</td><td>{{if .Drifted}}drifted ({{.Action}}){{end}}</td></tr>
+{{else}}<tr><td colspan="5">not measured (see the drift check of <code>{{.Version}}</code>)</td></tr>
+{{end}}</table>
+<p class="sub">The features whose statistics on the fresh examples of <code>{{.Version}}</code>'s gate were farthest from those its baseline recorded of its training data, largest first (distance over threshold): L-infinity of categorical distributions, Jensen-Shannon divergence in bits of numeric ones, difference of missing shares.</p>
+{{end}}
 </body>
 </html>
 `))

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wdstream/wdstream/drift"
 	"github.com/wdstream/wdstream/featurize"
 	"github.com/wdstream/wdstream/ingest"
 	"github.com/wdstream/wdstream/ingest/join"
@@ -184,7 +185,13 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		man.Metrics = &m
 	}
-	return gateAndPublish(ctx, store, &publisher.Bundle{Spec: sp, State: st, Model: model}, man, hold, &f, stdout, stderr)
+	// The statistics of what the version trained on: the reference of
+	// the drift check of the next candidates.
+	prof, err := drift.Of(sp, train)
+	if err != nil {
+		return err
+	}
+	return gateAndPublish(ctx, store, &publisher.Bundle{Spec: sp, State: st, Model: model, Profile: prof}, man, hold, &f, stdout, stderr)
 }
 
 // gateAndPublish runs the validation gate on the candidate with the

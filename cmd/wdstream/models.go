@@ -11,6 +11,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/wdstream/wdstream/drift"
 	"github.com/wdstream/wdstream/publisher"
 )
 
@@ -23,7 +24,7 @@ func modelsCommand() command {
 }
 
 const modelsSynopsis = `--store URL [--model NAME] [--verify] [--json]  list models, or a model's versions
-       wdstream models show NAME@VERSION --store URL [--json]   a version's manifest (or a rejected candidate's report)
+       wdstream models show NAME@VERSION --store URL [--json]   a version's manifest, training statistics and drift against LATEST (or a rejected candidate's report)
        wdstream models rollback NAME [--to VERSION] [--reason TEXT] --store URL
        wdstream models pin NAME@VERSION --store URL
        wdstream models unpin NAME@VERSION --store URL
@@ -387,6 +388,9 @@ func showVersion(ctx context.Context, store *publisher.Store, ref string, w io.W
 			return err
 		}
 	}
+	if err := showDrift(ctx, store, m, latest, w); err != nil {
+		return err
+	}
 	names := make([]string, 0, len(m.Files))
 	for n := range m.Files {
 		names = append(names, n)
@@ -409,4 +413,46 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// showDrift prints the statistics a version recorded of its training data
+// and, when LATEST names another version that recorded some, the drift
+// from LATEST's to this version's, with this version's spec's thresholds.
+func showDrift(ctx context.Context, store *publisher.Store, m *publisher.Manifest, latest string, w io.Writer) error {
+	prof, err := store.Profile(ctx, m)
+	if err != nil {
+		return err
+	}
+	if prof == nil {
+		fmt.Fprintln(w, "statistics: none recorded (published before they were kept)")
+		return nil
+	}
+	if err := prof.WriteText(w); err != nil {
+		return err
+	}
+	if latest == "" || latest == m.Version {
+		return nil
+	}
+	lm, err := store.Manifest(ctx, m.Model, latest)
+	if err != nil {
+		return err
+	}
+	ref, err := store.Profile(ctx, lm)
+	if err != nil {
+		return err
+	}
+	if ref == nil {
+		fmt.Fprintf(w, "drift against LATEST %s@%s: not measured, it recorded no statistics\n", m.Model, latest)
+		return nil
+	}
+	sp, err := store.Spec(ctx, m)
+	if err != nil {
+		return err
+	}
+	ds, unmatched := drift.Compare(ref, prof, sp.Validation.Drift)
+	fmt.Fprintf(w, "drift against LATEST %s@%s (statistics of %d examples):\n", m.Model, latest, ref.Examples)
+	if len(unmatched) > 0 {
+		fmt.Fprintf(w, "  not in LATEST's statistics: %s\n", strings.Join(unmatched, ", "))
+	}
+	return drift.WriteDistances(w, ds)
 }

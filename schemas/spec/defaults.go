@@ -53,6 +53,7 @@ func applyDefaults(s *Spec, r *reporter, file string) {
 		setDefault(r, indexPath("crosses", i)+".name", &c.Name, strings.Join(c.Columns, CrossNameSep))
 	}
 	interactionDefaults(s, r)
+	driftDefaults(s, r)
 }
 
 // setDefault sets *dst to v when the key path is absent from the file.

@@ -49,6 +49,7 @@ hooks:
 		Validation: Validation{
 			MinAUC: 0.5, MaxLogLoss: 1, Calibration: []float64{0.5, 2}, MaxAUCDrop: 0.01, MaxLogLossRise: 0.01,
 			LatencyBudget: Duration(50 * time.Millisecond), Examples: 20000,
+			Drift: Drift{Action: DriftWarn, MaxLInf: 0.3, MaxJS: 0.1, MaxMissing: 0.1, MinExamples: 100},
 		},
 		Publish: Publish{Every: Duration(5 * time.Minute), Retain: 10},
 		Hooks: Hooks{

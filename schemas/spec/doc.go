@@ -201,6 +201,29 @@
 //	                            scales it
 //	examples          int       fresh examples the gate evaluates on;
 //	                            default 20000, > 0
+//	drift             mapping   the fresh examples' per-feature statistics
+//	                            against those LATEST recorded of its
+//	                            training data (see Drift; Marshal leaves
+//	                            the section out when it holds the
+//	                            defaults):
+//	  action          string    off, warn (a drifted feature is reported,
+//	                            the candidate passes) or fail (it is
+//	                            rejected); default warn
+//	  max_linf        number    L-infinity distance of a categorical
+//	                            distribution (top values, other, missing);
+//	                            default 0.3, in [0,1]
+//	  max_js          number    Jensen-Shannon divergence in bits of a
+//	                            numeric feature's values; default 0.1, in
+//	                            [0,1]
+//	  max_missing     number    difference of the missing shares, any
+//	                            type; default 0.1, in [0,1]
+//	  min_examples    int       fewer fresh examples, or baseline
+//	                            statistics of fewer, skip the check;
+//	                            default 100, >= 1
+//	  features[i]     mapping   name (a declared feature, once), and any of
+//	                            action, max_linf (categorical types only),
+//	                            max_js (numeric only), max_missing; the
+//	                            keys left out take the section's values
 //
 // publish (at least one of every and every_examples must be above 0):
 //

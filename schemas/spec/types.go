@@ -266,6 +266,75 @@ type Validation struct {
 	// Examples: how many fresh examples the gate evaluates on. Default 20000;
 	// > 0.
 	Examples int `yaml:"examples" default:"20000"`
+	// Drift compares the fresh examples' per-feature statistics with
+	// those LATEST recorded of its training data (see Drift). Default:
+	// warn past the default thresholds; Marshal leaves the section out
+	// when it holds the defaults.
+	Drift Drift `yaml:"drift,omitempty"`
+}
+
+// DriftAction is what a drifted feature does to the gate's verdict.
+type DriftAction string
+
+// The actions: no drift check; a drifted feature shows in the report as a
+// warning (the check's status is warn, the candidate passes); a drifted
+// feature fails the candidate like a failed AUC check.
+const (
+	DriftOff  DriftAction = "off"
+	DriftWarn DriftAction = "warn"
+	DriftFail DriftAction = "fail"
+)
+
+// Drift configures the gate's drift check (validation.drift): for every
+// feature, the fresh examples' statistics against those of the examples
+// LATEST trained on (package drift): the L-infinity distance of a
+// categorical feature's distribution over its top values, "other" and
+// missing; the Jensen-Shannon divergence (base 2, so in [0,1]) of a
+// numeric feature's values over common bins; and the difference of the
+// missing (absent, null, empty or NaN) shares, for every type. A
+// statistic above its threshold marks the feature as drifted.
+//
+// The default action is warn: drift is often the world changing (a new
+// country launching), and a continuously trained model is the remedy,
+// so failing by default would freeze the model on stale data exactly
+// when it should learn; a warning puts the features in the report, on
+// the status page and in wdstream_publisher_gate_checks_total{check=
+// "drift",status="warn"}, for a person or an alert to judge. Set fail
+// where a drifted input is more likely a broken producer.
+type Drift struct {
+	// Action: off, warn or fail. Default warn.
+	Action DriftAction `yaml:"action" default:"warn"`
+	// MaxLInf: the largest L-infinity distance of a categorical feature's
+	// distribution. Default 0.3; in [0,1].
+	MaxLInf float64 `yaml:"max_linf" default:"0.3"`
+	// MaxJS: the largest Jensen-Shannon divergence (bits) of a numeric
+	// feature's values. Default 0.1; in [0,1].
+	MaxJS float64 `yaml:"max_js" default:"0.1"`
+	// MaxMissing: the largest difference of the missing shares. Default
+	// 0.1; in [0,1].
+	MaxMissing float64 `yaml:"max_missing" default:"0.1"`
+	// MinExamples: fewer fresh examples, or baseline statistics of fewer
+	// examples, skip the check (their statistics are noise). Default 100;
+	// >= 1.
+	MinExamples int `yaml:"min_examples" default:"100"`
+	// Features override the action and thresholds of single features.
+	// Default none.
+	Features []DriftFeature `yaml:"features"`
+}
+
+// DriftFeature overrides the drift check for one feature; each key left
+// out takes the section's value.
+type DriftFeature struct {
+	// Name of a declared feature. Required, unique among the overrides.
+	Name string `yaml:"name"`
+	// Action: off, warn or fail.
+	Action DriftAction `yaml:"action"`
+	// MaxLInf: categorical and categorical_list features only.
+	MaxLInf float64 `yaml:"max_linf"`
+	// MaxJS: numeric features only.
+	MaxJS float64 `yaml:"max_js"`
+	// MaxMissing: any feature.
+	MaxMissing float64 `yaml:"max_missing"`
 }
 
 // Publish configures the continuous-training schedule and retention.

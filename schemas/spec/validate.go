@@ -26,6 +26,7 @@ func validate(s *Spec, r *reporter, opts LoadOptions) {
 	validateSampling(&s.Model, r)
 	validateInteraction(s, r)
 	validateValidation(&s.Validation, r)
+	validateDrift(s, r)
 	validatePublish(&s.Publish, r)
 	validateHooks(&s.Hooks, r)
 	validateSize(s, r, opts)
