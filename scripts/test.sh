@@ -9,8 +9,9 @@
 #    (scripts/services.sh) and exports the test environment;
 # 3. runs the steps below (go vet, go test -race, ...), each even when an
 #    earlier one failed;
-# 4. stops the services, whatever happened; on failure their logs are kept
-#    under test-artifacts/services/.
+# 4. stops the services, whatever happened; on failure their logs and go
+#    test's output are kept under test-artifacts/services/, and the failing
+#    tests (or those a timeout found running) are printed last.
 # It exits non-zero when anything failed.
 #
 # Knobs: WDSTREAM_GO_TEST_FLAGS (extra go test flags, e.g. "-v -run Kafka"),
@@ -80,9 +81,6 @@ step "golangci-lint" bash -c '. "$1/tools.env" && "$GOLANGCI_LINT" run "${@:2}"'
 if [ "$#" -eq 0 ]; then
 	step "openblas build" go test -tags openblas -count=1 ./trainer/...
 fi
-# Tests that restart the shared broker (testenv.RestartKafka; their names
-# hold BrokerRestart) run alone, one package at a time: a restart in the
-# middle of another package's tests would fail those.
 # gotest LOG ARGS...: go test ARGS, its output also in $RUN/LOG (kept
 # under test-artifacts/services/ on failure), with the load average before
 # and after.
@@ -95,6 +93,9 @@ gotest() {
 	log "load average $(cut -d' ' -f1-3 /proc/loadavg)"
 	return "$rc"
 }
+# Tests that restart the shared broker (testenv.RestartKafka; their names
+# hold BrokerRestart) run alone, one package at a time: a restart in the
+# middle of another package's tests would fail those.
 # shellcheck disable=SC2086
 step "broker restarts" gotest go-test-restarts.log -race -count=1 -p 1 -timeout "${WDSTREAM_TEST_TIMEOUT:-25m}" ${WDSTREAM_GO_TEST_FLAGS:-} -run BrokerRestart "${pkgs[@]}"
 # shellcheck disable=SC2086
