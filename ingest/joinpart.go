@@ -111,7 +111,7 @@ func (s *JoinStage) newPartition(ctx context.Context, gen kafka.Generation, p in
 	jp.cancel = cancel
 	for i, t := range []string{c.Impressions, c.Installs} {
 		in := &jp.in[i]
-		*in = input{topic: t, ch: make(chan kafka.Fetched, 4), status: kafka.NewFetchStatus(), next: start[i], fetchNext: start[i]}
+		*in = input{topic: t, ch: make(chan kafka.Fetched, fetchAhead), status: kafka.NewFetchStatus(), next: start[i], fetchNext: start[i]}
 		f := &kafka.Fetcher{Client: s.client, Topic: t, Partition: p, Offset: start[i], MaxBytes: c.FetchMaxBytes, MaxWait: 500 * time.Millisecond, Logger: s.logger, Status: in.status}
 		jp.wg.Add(1)
 		go func() {
@@ -121,6 +121,16 @@ func (s *JoinStage) newPartition(ctx context.Context, gen kafka.Generation, p in
 	}
 	return jp, nil
 }
+
+// fetchAhead is how many fetched batches an input partition queues for the
+// merge, besides the one the merge is reading and the one its fetcher is
+// handing over: decompressed, they are most of the stage's heap on a
+// backlog (8 inputs at up to a few MB each). With 4, half way through
+// TestKafkaJoinThroughput the heap held 459-541 MB and the stage made
+// 282,000-305,000 events/s; with 1, 340-344 MB and 291,000-311,000 events/s
+// (the same session, WDSTREAM_BENCH_HEAPPROFILE). Each input's fetcher
+// fetches one batch at a time anyway, so a deeper queue only holds more.
+const fetchAhead = 1
 
 // scanEmitted collects the impression ids of examples[p] in [from, to).
 func (jp *joinPart) scanEmitted(ctx context.Context, from, to int64) error {
