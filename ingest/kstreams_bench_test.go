@@ -142,6 +142,7 @@ func TestKafkaJoinVsKafkaStreams(t *testing.T) {
 	wd := runWdstreamJoin(t, bin, spec, brokers, tp, o, "wdstream")
 	wd.events = events
 	wd.check = o.compare(t, brokers, tp.ex)
+	wd.check.mustBeExact(t, wd.name)
 	phases := []*phaseResult{wd, ks}
 
 	// wdstream again, with join.max_state_bytes a tenth of the peak state
@@ -159,6 +160,7 @@ func TestKafkaJoinVsKafkaStreams(t *testing.T) {
 			fmt.Sprintf("wdstream, join.max_state_bytes %s (a tenth of its peak state)", mib(budget)))
 		wb.events = events
 		wb.check = o.compare(t, brokers, tb.ex)
+		wb.check.mustBeExact(t, wb.name)
 		if wb.spilled == 0 {
 			t.Errorf("%s: nothing spilled", wb.name)
 		}
@@ -517,6 +519,17 @@ type labelCheck struct {
 	zeroOther               int // impressions with a label 0 record, offline 1, and an install naming another impression of their user and app in their window
 	dupKinds                map[string]int
 	positives               int // impressions with a record of label 1
+}
+
+// mustBeExact fails t unless every impression has exactly the offline
+// join's example: wdstream's labels must be exact (the reference's are
+// reported, not required).
+func (c labelCheck) mustBeExact(t *testing.T, name string) {
+	t.Helper()
+	if c.missing+c.doubled+c.wrong+c.installTS > 0 || c.records != c.impressions {
+		t.Errorf("%s: %d missing, %d doubled, %d wrong labels, %d other install_ts (%d records for %d impressions), want every impression's example as the offline join's",
+			name, c.missing, c.doubled, c.wrong, c.installTS, c.records, c.impressions)
+	}
 }
 
 func (o *oracle) compare(t *testing.T, brokers []string, topic string) labelCheck {
