@@ -68,11 +68,14 @@ var (
 	featRejects  = prometheus.NewDesc("wdstream_featurize_vocab_full_rejects_total", "New strings refused because the feature's vocabulary had reached max_size.", featLabels, nil)
 	featCut      = prometheus.NewDesc("wdstream_featurize_truncated_elements_total", "List elements beyond the feature's max_length, cut (the model reads the first max_length).", featLabels, nil)
 	featCutLists = prometheus.NewDesc("wdstream_featurize_truncated_lists_total", "Lists longer than the feature's max_length.", featLabels, nil)
-	featSize     = prometheus.NewDesc("wdstream_featurize_vocab_size", "Ids of a categorical feature's vocabulary: admitted strings plus OOV buckets.", featLabels, nil)
+	featSize     = prometheus.NewDesc("wdstream_featurize_vocab_size", "Ids of a categorical feature's vocabulary: OOV buckets, admitted strings and the holes evicted ones left.", featLabels, nil)
+	featAdmitted = prometheus.NewDesc("wdstream_featurize_vocab_admitted", "Strings of a categorical feature's vocabulary in use.", featLabels, nil)
+	featEvicted  = prometheus.NewDesc("wdstream_featurize_vocab_evicted_total", "Strings evicted by the feature's ttl (not seen for a ttl of event time); their ids are reused.", featLabels, nil)
+	featFree     = prometheus.NewDesc("wdstream_featurize_vocab_free_ids", "Ids of evicted strings not reused yet.", featLabels, nil)
 )
 
 func (c *featureCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{featValues, featMissing, featOOV, featRejects, featCut, featCutLists, featSize} {
+	for _, d := range []*prometheus.Desc{featValues, featMissing, featOOV, featRejects, featCut, featCutLists, featSize, featAdmitted, featEvicted, featFree} {
 		ch <- d
 	}
 }
@@ -93,6 +96,9 @@ func (c *featureCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(featCut, v.Truncated, v.Feature)
 		counter(featCutLists, v.TruncatedLists, v.Feature)
 		ch <- prometheus.MustNewConstMetric(featSize, prometheus.GaugeValue, float64(v.Size), v.Feature)
+		ch <- prometheus.MustNewConstMetric(featAdmitted, prometheus.GaugeValue, float64(v.Admitted), v.Feature)
+		counter(featEvicted, v.Evicted, v.Feature)
+		ch <- prometheus.MustNewConstMetric(featFree, prometheus.GaugeValue, float64(v.Free), v.Feature)
 	}
 	for _, n := range st.Numeric {
 		counter(featMissing, n.Missing, n.Feature)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/wdstream/wdstream/kafka"
 	"github.com/wdstream/wdstream/publisher"
 	"github.com/wdstream/wdstream/schemas"
+	"github.com/wdstream/wdstream/schemas/spec"
 	"github.com/wdstream/wdstream/trainer"
 	"github.com/wdstream/wdstream/warmstart"
 )
@@ -136,8 +138,15 @@ func (s *Stage) bootstrap(ctx context.Context) error {
 	return s.trainFitted(boot, true)
 }
 
-// train fits and trains on exs in mini-batches.
-func (s *Stage) train(exs []schemas.Example) error { return s.trainFitted(exs, false) }
+// train fits and trains on exs in mini-batches, then lets the ttls expire
+// what they have not seen.
+func (s *Stage) train(exs []schemas.Example) error {
+	if err := s.trainFitted(exs, false); err != nil {
+		return err
+	}
+	s.expire()
+	return nil
+}
 
 func (s *Stage) trainFitted(exs []schemas.Example, fitted bool) error {
 	bs := s.cfg.Spec.Model.BatchSize
@@ -174,6 +183,46 @@ func (s *Stage) trainFitted(exs []schemas.Example, fitted bool) error {
 		s.exportFeatureStats()
 	}
 	return nil
+}
+
+// expire lets the vocabularies' ttls evict what they have not seen for a
+// ttl of event time (a scan per 1/64 of the ttl; nothing in between) and
+// resets the model's rows of the evicted ids before the next batch may
+// reuse them. The clock is the low watermark of the partitions read (see
+// watermark), once every example read has been fitted: a string in an
+// example read but not fitted yet (a fresh set held for the gate, the
+// rest of a batch) would not have refreshed its time.
+func (s *Stage) expire() {
+	if len(s.partTS) == 0 || len(s.partTS) < s.parts || len(s.fresh) > 0 || len(s.boot) > 0 {
+		return
+	}
+	ev := s.st.Expire(s.watermark())
+	if len(ev) == 0 {
+		return
+	}
+	s.model.Forget(ev)
+	s.evictions.Add(ev)
+	for _, e := range ev {
+		v := s.st.Vocab(e.Feature)
+		s.log.Info("vocabulary ttl: evicted strings not seen within it", "feature", e.Feature,
+			"ttl", spec.Duration(v.TTL()).String(), "evicted", len(e.IDs), "admitted", v.Len(), "ids", v.Size())
+	}
+}
+
+// watermark is the oldest of the newest example times read from each
+// partition since the stage started: every partition has brought examples
+// up to it. A partition read ahead of the others in a backlog replay does
+// not move it. Until every partition has brought an example since the
+// start there is no watermark and nothing expires; a partition that stops
+// receiving examples holds the watermark back, and with it the ttls'
+// evictions, until it receives more (a vocabulary then grows as without a
+// ttl, it never loses a string early).
+func (s *Stage) watermark() int64 {
+	w := int64(math.MaxInt64)
+	for _, ts := range s.partTS {
+		w = min(w, ts)
+	}
+	return w
 }
 
 // exportFeatureStats copies the featurizer's counters to the metrics (at
@@ -246,7 +295,8 @@ func (s *Stage) publish(ctx context.Context) error {
 			Inputs:  []string{"kafka:" + s.cfg.Topic},
 			Offsets: map[string]int64{},
 		},
-		Build: buildinfo.Manifest(),
+		Build:        buildinfo.Manifest(),
+		Vocabularies: s.evictions.Vocabularies(s.st),
 	}
 	// Every partition is named: one the stage has read nothing from yet
 	// covers nothing, its next offset is where the stage starts it (0 for
@@ -284,6 +334,7 @@ func (s *Stage) publish(ctx context.Context) error {
 			s.met.publishes.WithLabelValues("published").Inc()
 			s.prog.LastPublished = res.Version
 			s.profile.Reset()
+			s.evictions.Reset()
 		} else {
 			s.met.publishes.WithLabelValues("rejected").Inc()
 		}

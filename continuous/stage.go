@@ -150,6 +150,12 @@ type Stage struct {
 	// profile counts the examples trained since the last published
 	// version, for the next candidate's statistics.
 	profile *drift.Profiler
+	// evictions records what the vocabularies' ttls evicted since the
+	// last published version, for the next candidate's manifest.
+	evictions publisher.Evictions
+	// partTS is the newest example time read per partition since the
+	// stage started: the ttls' clock (watermark).
+	partTS map[int]int64
 }
 
 // Status is a snapshot for the status page and readiness.
@@ -358,6 +364,10 @@ func (s *Stage) consume(ctx context.Context, dec *schemas.Decoder, recs []kafka.
 			s.log.Warn("skipping an undecodable example", "partition", r.Partition, "offset", r.Offset, "err", err)
 		} else {
 			exs = append(exs, ex)
+			if s.partTS == nil {
+				s.partTS = map[int]int64{}
+			}
+			s.partTS[r.Partition] = max(s.partTS[r.Partition], ex.TS)
 		}
 		// The record is consumed either way; its offset moves with the
 		// batch it belongs to (trained below, or held and trained later:

@@ -101,3 +101,16 @@ func (d *dec) str() string {
 	d.off += n
 	return s
 }
+
+// present reads a marker byte: 1 when what follows, 0 when not; any other
+// value fails the decoding naming what.
+func (d *dec) present(what string) bool {
+	switch d.byte() {
+	case 0:
+	case 1:
+		return true
+	default:
+		d.fail(fmt.Errorf("bad %s marker: %w", what, ErrFormat))
+	}
+	return false
+}

@@ -47,7 +47,7 @@ func newState(sp *spec.Spec, opts Options) (*State, error) {
 			if f.OOVBuckets < 0 || f.MaxSize < 0 {
 				return nil, fmt.Errorf("feature %q: oov_buckets %d and max_size %d must be >= 0", f.Name, f.OOVBuckets, f.MaxSize)
 			}
-			v, err := newVocab(f.Name, f.OOV(), f.MinCount, f.MaxSize, opts.SketchBytes)
+			v, err := newVocab(f.Name, f.OOV(), f.MinCount, f.MaxSize, opts.SketchBytes, f.TTL.D())
 			if err != nil {
 				return nil, fmt.Errorf("feature %q: %w", f.Name, err)
 			}
@@ -67,6 +67,9 @@ func newState(sp *spec.Spec, opts Options) (*State, error) {
 				s.deep = append(s.deep, DeepInput{Name: f.Name, Multi: c.list, Combiner: f.Combiner, EmbeddingDim: f.EmbeddingDim, vocab: v})
 			}
 			s.cats = append(s.cats, c)
+			if v.exp != nil {
+				s.expiring = append(s.expiring, v.exp)
+			}
 			byName[f.Name] = c
 		case spec.Numeric:
 			if f.Quantiles < 2 {

@@ -21,7 +21,7 @@
 //
 // One per categorical or categorical_list feature. Ids 0..oov-1 are the
 // hashed out-of-vocabulary ids (oov = max(oov_buckets, 1)); admitted strings
-// get oov, oov+1, ... in order of admission. Ids are append-only, so tables
+// get oov, oov+1, ... in order of admission. Ids are stable, so tables
 // indexed by them grow by appending rows and a model trained yesterday reads
 // today's vocabulary. A string is admitted by Fit once seen min_count times,
 // unless the vocabulary holds max_size strings; then it goes to OOV and
@@ -29,9 +29,21 @@
 // TinyLFU-style doorkeeper plus a count-min sketch with aging (admit.go
 // states the structure and its error), so min_count is counted over a
 // decaying window of about SketchBytes/12 not-yet-admitted occurrences.
-// max_size keeps the first strings admitted (ids never move, so nothing is
-// evicted), unlike TF Transform's top_k, which ranks a whole pass by
-// frequency. Lookups are exact: the index compares the token's bytes, not
+// max_size keeps the first strings admitted (ids never move), unlike TF
+// Transform's top_k, which ranks a whole pass by frequency.
+//
+// With a ttl (spec features[].ttl, expire.go), each admitted string keeps
+// the event time (the examples' ts) it was last fitted; Expire, given the
+// caller's event-time clock, evicts the strings older than the ttl and
+// returns their ids. An evicted string's id becomes a hole: Lookup maps the
+// string to OOV again, and the next string admitted takes the hole (last
+// freed, first reused) rather than a new id, after the caller reset the
+// model's rows of the id (trainer.Model.Forget). The tables then stop
+// growing once strings leave as fast as they come. The live strings keep
+// their ids. min_count still applies to a string coming back: it is new.
+// The admission sketch's aging already makes min_count a frequency floor
+// over a sliding (decaying) window, so the ttl adds no other admission
+// rule. Lookups are exact: the index compares the token's bytes, not
 // only its hash. A single-valued categorical column reads a string as is, a bool as "true"/"false", a
 // number as its shortest decimal text ("3", "2.5"), and absent or null as
 // the empty string (a token like any other). An absent or null list is an
@@ -117,7 +129,9 @@
 //
 //	offset 0   4 bytes  magic "WDFZ"
 //	offset 4   uint16   format version (1)
-//	offset 6   uint16   flags: bit 0 = fit state present; others must be 0
+//	offset 6   uint16   flags: bit 0 = fit state present; bit 1 = expiry
+//	                    sections present (set when a vocabulary has a ttl
+//	                    or holes); others must be 0
 //	offset 8   uint64   body length L
 //	offset 16  L bytes  body
 //	offset 16+L uint32  CRC-32C (Castagnoli) of bytes [0, 16+L)
@@ -127,7 +141,11 @@
 //
 //	u features; per feature: string name, byte type (1 categorical,
 //	  2 categorical_list, 3 numeric), then
-//	  categorical: u oov, u tokens, tokens in id order;
+//	  categorical: u oov, u tokens, tokens in id order ("" at a hole);
+//	    with expiry: u holes, their token indices, the next reused first;
+//	    byte has-times (0/1); if 1: u clock (Unix ms, the newest ts
+//	    fitted), u next scan minus clock, per token u (0: unknown or a
+//	    hole, else clock - last seen + 1);
 //	    with fit state: byte has-sketch (0/1); if 1: u width, u added,
 //	    u agings, 4*width uint16 counters, width rounded up to a multiple
 //	    of 4 uint32 doorkeeper fingerprints

@@ -16,6 +16,7 @@ func (s *State) Fit(exs []schemas.Example) error {
 		if err := s.check(i, ex, vals); err != nil {
 			return err
 		}
+		s.tick(ex.TS)
 		for k, c := range s.cats {
 			v := &vals[k]
 			if c.list {

@@ -19,6 +19,7 @@ const (
 	headerSize    = 16
 	trailerSize   = 4
 	flagFitState  = 1 << 0
+	flagExpiry    = 1 << 1
 
 	typeCategorical     = 1
 	typeCategoricalList = 2
@@ -60,18 +61,58 @@ func (s *State) AppendEncoded(dst []byte, opts EncodeOptions) []byte {
 	if opts.FitState {
 		flags |= flagFitState
 	}
+	expiry := s.hasExpiry()
+	if expiry {
+		flags |= flagExpiry
+	}
 	dst = append(dst, formatMagic...)
 	dst = binary.LittleEndian.AppendUint16(dst, formatVersion)
 	dst = binary.LittleEndian.AppendUint16(dst, flags)
 	dst = binary.LittleEndian.AppendUint64(dst, 0) // body length, patched below
 	e := enc{b: dst}
-	s.encodeBody(&e, opts.FitState)
+	s.encodeBody(&e, opts.FitState, expiry)
 	dst = e.b
 	binary.LittleEndian.PutUint64(dst[start+8:], uint64(len(dst)-start-headerSize))
 	return binary.LittleEndian.AppendUint32(dst, crc32.Checksum(dst[start:], castagnoli()))
 }
 
-func (s *State) encodeBody(e *enc, fit bool) {
+// hasExpiry reports whether a vocabulary has a ttl or holes, which the
+// format's expiry sections record (flagExpiry; without, the state encodes
+// as before ttls existed).
+func (s *State) hasExpiry() bool {
+	for _, c := range s.cats {
+		if c.vocab.exp != nil || len(c.vocab.free) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// encodeExpiry writes a vocabulary's expiry section: its holes in reuse
+// order, then its last-seen times relative to its clock.
+func (v *Vocab) encodeExpiry(e *enc) {
+	e.uvarint(uint64(len(v.free)))
+	for i := len(v.free) - 1; i >= 0; i-- { // the next reused first
+		e.uvarint(uint64(v.free[i]))
+	}
+	x := v.exp
+	if x == nil {
+		e.byte(0)
+		return
+	}
+	e.byte(1)
+	e.uvarint(uint64(max(x.clock, 0)))
+	e.uvarint(uint64(max(x.next-x.clock, 0)))
+	for _, seen := range x.lastSeen {
+		if seen <= 0 || seen > x.clock {
+			e.uvarint(0)
+			continue
+		}
+		e.uvarint(uint64(x.clock-seen) + 1)
+	}
+}
+
+func (s *State) encodeBody(e *enc, fit, expiry bool) {
 	e.uvarint(uint64(len(s.cats) + len(s.nums)))
 	for _, c := range s.cats {
 		e.str(c.name)
@@ -85,6 +126,9 @@ func (s *State) encodeBody(e *enc, fit bool) {
 		e.uvarint(uint64(len(v.tokens)))
 		for _, t := range v.tokens {
 			e.str(t)
+		}
+		if expiry {
+			v.encodeExpiry(e)
 		}
 		if fit {
 			if v.admit == nil {
@@ -206,7 +250,7 @@ func decodeBytes(b []byte, sp *spec.Spec, opts Options) (*State, error) {
 		return nil, fmt.Errorf("format version %d, this build reads %d: %w", v, formatVersion, ErrFormat)
 	}
 	flags := binary.LittleEndian.Uint16(b[6:])
-	if flags&^flagFitState != 0 {
+	if flags&^(flagFitState|flagExpiry) != 0 {
 		return nil, fmt.Errorf("flags %#x hold unknown bits: %w", flags, ErrFormat)
 	}
 	n := binary.LittleEndian.Uint64(b[8:])
@@ -225,7 +269,7 @@ func decodeBytes(b []byte, sp *spec.Spec, opts Options) (*State, error) {
 		return nil, err
 	}
 	d := &dec{b: b[headerSize:end]}
-	if err := s.decodeBody(d, flags&flagFitState != 0); err != nil {
+	if err := s.decodeBody(d, flags&flagFitState != 0, flags&flagExpiry != 0); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -11,7 +11,7 @@ import (
 // under the spec it is decoded with: rebuild the State and Remap instead.
 var ErrIncompatible = errors.New("persisted state incompatible with spec")
 
-func (s *State) decodeBody(d *dec, fit bool) error {
+func (s *State) decodeBody(d *dec, fit, expiry bool) error {
 	cats := make(map[string]*catFeature, len(s.cats))
 	for _, c := range s.cats {
 		cats[c.name] = c
@@ -48,7 +48,7 @@ func (s *State) decodeBody(d *dec, fit bool) error {
 			if c != nil && c.list != (typ == typeCategoricalList) {
 				return fmt.Errorf("feature %q: persisted as %s, spec says otherwise: %w", name, typeName(typ), ErrIncompatible)
 			}
-			if err := decodeVocab(d, c, fit); err != nil {
+			if err := decodeVocab(d, c, fit, expiry); err != nil {
 				return err
 			}
 		case typeNumeric:
@@ -90,8 +90,11 @@ func typeName(t byte) string {
 }
 
 // decodeVocab reads one vocabulary into c, or skips it when c is nil (a
-// feature the spec no longer declares).
-func decodeVocab(d *dec, c *catFeature, fit bool) error {
+// feature the spec no longer declares). With expiry, the vocabulary's
+// expiry section follows its tokens; a vocabulary whose spec has no ttl
+// keeps the holes and drops the times, one that has a ttl but no times
+// gives every string a full ttl from its first scan.
+func decodeVocab(d *dec, c *catFeature, fit, expiry bool) error {
 	oov := d.uvarint()
 	nt := d.count(1)
 	if d.err != nil {
@@ -111,29 +114,34 @@ func decodeVocab(d *dec, c *catFeature, fit bool) error {
 			d.fail(fmt.Errorf("%d tokens overflow int32 ids: %w", nt, ErrFormat))
 			return nil
 		}
-		v.tokens = make([]string, 0, nt)
+	}
+	var toks []string
+	if v != nil {
+		toks = make([]string, 0, nt)
 	}
 	for range nt {
 		t := d.str()
-		if d.err != nil || v == nil {
-			continue
+		if d.err == nil && v != nil {
+			toks = append(toks, t)
 		}
-		h := hashString(t)
-		if v.index.find(h, t) >= 0 {
-			d.fail(fmt.Errorf("token %q appears twice: %w", t, ErrFormat))
+	}
+	var ex decodedExpiry
+	if expiry && d.err == nil {
+		ex = decodeExpiry(d, nt)
+	}
+	if d.err != nil {
+		return nil
+	}
+	if v != nil {
+		if err := v.restore(toks, &ex); err != nil {
+			d.fail(err)
 			return nil
 		}
-		v.add(h, t)
 	}
-	if !fit || d.err != nil {
+	if !fit {
 		return nil
 	}
-	switch d.byte() {
-	case 0:
-		return nil
-	case 1:
-	default:
-		d.fail(fmt.Errorf("bad sketch marker: %w", ErrFormat))
+	if !d.present("sketch") {
 		return nil
 	}
 	width := d.uvarint()
@@ -162,6 +170,95 @@ func decodeVocab(d *dec, c *catFeature, fit bool) error {
 	a.added, a.ages = int(added), ages
 	if v != nil && v.minCount > 1 {
 		v.admit = a
+	}
+	return nil
+}
+
+// decodedExpiry is a vocabulary's expiry section as read.
+type decodedExpiry struct {
+	free        []int32  // in reuse order: the next reused first
+	times       bool     // the last-seen times are present
+	clock, next int64    // with times
+	rel         []uint64 // with times, per token: 0 unknown, else clock - last seen + 1
+}
+
+func decodeExpiry(d *dec, nt int) decodedExpiry {
+	var x decodedExpiry
+	nf := d.count(1)
+	for range nf {
+		i := d.uvarint()
+		if d.err == nil && i >= uint64(nt) {
+			d.fail(fmt.Errorf("hole %d outside the %d tokens: %w", i, nt, ErrFormat))
+		}
+		if d.err != nil {
+			return x
+		}
+		x.free = append(x.free, int32(i))
+	}
+	if !d.present("expiry") {
+		return x
+	}
+	clock, gap := d.uvarint(), d.uvarint()
+	if d.err == nil && (clock > math.MaxInt64/2 || gap > math.MaxInt64/2) {
+		d.fail(fmt.Errorf("expiry clock %d, next scan after %d: %w", clock, gap, ErrFormat))
+	}
+	if d.left() < nt {
+		d.fail(errShort)
+	}
+	if d.err != nil {
+		return x
+	}
+	x.times, x.clock, x.next = true, int64(clock), int64(clock+gap)
+	x.rel = make([]uint64, nt)
+	for i := range x.rel {
+		x.rel[i] = d.uvarint()
+		if d.err == nil && x.rel[i] > clock+1 {
+			d.fail(fmt.Errorf("token %d last seen %d ms before a clock of %d: %w", i, x.rel[i]-1, clock, ErrFormat))
+		}
+		if d.err != nil {
+			return x
+		}
+	}
+	return x
+}
+
+// restore fills an empty vocabulary with decoded tokens, holes and times.
+func (v *Vocab) restore(toks []string, x *decodedExpiry) error {
+	v.tokens = toks
+	for _, i := range x.free {
+		if v.isHole(int(i)) {
+			return fmt.Errorf("hole %d appears twice: %w", i, ErrFormat)
+		}
+		if toks[i] != "" {
+			return fmt.Errorf("hole %d holds the token %q: %w", i, toks[i], ErrFormat)
+		}
+		v.markHole(int(i))
+	}
+	v.free = make([]int32, len(x.free))
+	for k, i := range x.free {
+		v.free[len(x.free)-1-k] = i // a stack: the next reused last
+	}
+	for i, t := range toks {
+		if v.isHole(i) {
+			continue
+		}
+		h := hashString(t)
+		if v.index.find(h, t) >= 0 {
+			return fmt.Errorf("token %q appears twice: %w", t, ErrFormat)
+		}
+		v.index.insert(h, t, i)
+		v.live++
+	}
+	if e := v.exp; e != nil {
+		e.lastSeen = make([]int64, len(toks))
+		if x.times {
+			e.clock, e.next = x.clock, x.next
+			for i, r := range x.rel {
+				if r > 0 && !v.isHole(i) {
+					e.lastSeen[i] = x.clock - int64(r-1)
+				}
+			}
+		}
 	}
 	return nil
 }

@@ -11,15 +11,24 @@ import (
 // that turns examples into batches. Fit, FitTransform and RefreshBoundaries need
 // exclusive access; Transform calls may run concurrently with each other.
 type State struct {
-	spec    *spec.Spec
-	opts    Options
-	cats    []*catFeature // categorical and categorical_list, spec order
-	nums    []*numFeature // numeric, spec order
-	crosses []*crossFeature
-	wide    []WideSlot
-	deep    []DeepInput
-	dense   []string
-	fitVals []schemas.Value // Fit's scratch: one example's values
+	spec     *spec.Spec
+	opts     Options
+	cats     []*catFeature // categorical and categorical_list, spec order
+	nums     []*numFeature // numeric, spec order
+	crosses  []*crossFeature
+	wide     []WideSlot
+	deep     []DeepInput
+	dense    []string
+	fitVals  []schemas.Value // Fit's scratch: one example's values
+	expiring []*expiry       // the ttls of the vocabularies that have one
+}
+
+// tick tells the vocabularies with a ttl the event time of the example
+// about to be fitted.
+func (s *State) tick(ts int64) {
+	for _, e := range s.expiring {
+		e.setNow(ts)
+	}
 }
 
 type catFeature struct {

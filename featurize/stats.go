@@ -18,6 +18,10 @@ type VocabStats struct {
 	// first max_length of each list), TruncatedLists the lists they cut.
 	// Fit reads the same first max_length elements and counts nothing.
 	Truncated, TruncatedLists uint64
+	// Evicted counts the strings the feature's ttl evicted; Free is the
+	// ids they left, which new strings reuse (both 0 without a ttl).
+	Evicted uint64
+	Free    int
 	// SketchBytes is the admission sketch's memory (0 with min_count 1);
 	// SketchAgings counts its halvings.
 	SketchBytes  int
@@ -51,6 +55,7 @@ func (s *State) Stats() Stats {
 			Observed: v.observed, Missing: c.missing,
 			OOV: v.oovHits.Load(), FullRejects: v.fullRejects,
 			Truncated: c.truncated.Load(), TruncatedLists: c.truncatedLists.Load(),
+			Evicted: v.evicted, Free: len(v.free),
 		}
 		if v.admit != nil {
 			vs.SketchBytes = v.admit.bytes()

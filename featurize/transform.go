@@ -108,6 +108,9 @@ func (s *State) transformOne(dst *Batch, i int, ex *schemas.Example, fit bool) e
 	if err != nil {
 		return err
 	}
+	if fit {
+		s.tick(ex.TS)
+	}
 	dst.N++
 	dst.Labels = append(dst.Labels, float32(ex.Label))
 	dst.ImpressionIDs = append(dst.ImpressionIDs, ex.ImpressionID)

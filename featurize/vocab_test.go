@@ -24,7 +24,7 @@ func TestVocabAdmission(t *testing.T) {
 		{"empty string is a token", 1, 1, 0, []string{"", "z"}, []string{"", "z"}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v, err := newVocab("f", tc.oov, tc.minCount, tc.maxSize, 64<<10)
+			v, err := newVocab("f", tc.oov, tc.minCount, tc.maxSize, 64<<10, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -58,8 +58,8 @@ func TestVocabAdmission(t *testing.T) {
 }
 
 func TestVocabBytesMatchesString(t *testing.T) {
-	v, _ := newVocab("f", 5, 2, 0, 64<<10)
-	w, _ := newVocab("f", 5, 2, 0, 64<<10)
+	v, _ := newVocab("f", 5, 2, 0, 64<<10, 0)
+	w, _ := newVocab("f", 5, 2, 0, 64<<10, 0)
 	for i := range 1000 {
 		s := fmt.Sprint(i % 37)
 		v.observe(s)
@@ -80,7 +80,7 @@ func TestVocabBytesMatchesString(t *testing.T) {
 // TestVocabGrowthStable: ids given early never change as the vocabulary
 // grows.
 func TestVocabGrowthStable(t *testing.T) {
-	v, _ := newVocab("f", 4, 2, 0, 64<<10)
+	v, _ := newVocab("f", 4, 2, 0, 64<<10, 0)
 	seen := map[string]int32{}
 	for round := range 20 {
 		for i := range 200 * (round + 1) {
@@ -98,7 +98,7 @@ func TestVocabGrowthStable(t *testing.T) {
 }
 
 func TestRemap(t *testing.T) {
-	old, _ := newVocab("f", 2, 1, 0, 64<<10)
+	old, _ := newVocab("f", 2, 1, 0, 64<<10, 0)
 	for _, s := range []string{"a", "b", "c"} {
 		old.observe(s)
 	}
@@ -113,7 +113,7 @@ func TestRemap(t *testing.T) {
 		{"oov changed", 3, []string{"b"}, []int32{-1, -1, -1, 3, -1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cur, _ := newVocab("f", tc.oov, 1, 0, 64<<10)
+			cur, _ := newVocab("f", tc.oov, 1, 0, 64<<10, 0)
 			for _, s := range tc.tokens {
 				cur.observe(s)
 			}
@@ -138,7 +138,7 @@ func TestAdmissionJunk(t *testing.T) {
 		{5, 0},
 	} {
 		t.Run(fmt.Sprintf("min%d", tc.minCount), func(t *testing.T) {
-			v, _ := newVocab("f", 1, tc.minCount, 0, 64<<10) // width ~7k
+			v, _ := newVocab("f", 1, tc.minCount, 0, 64<<10, 0) // width ~7k
 			const n = 500_000
 			for i := range n {
 				v.observe(fmt.Sprintf("junk-%d", i))

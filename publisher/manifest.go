@@ -40,6 +40,10 @@ type Manifest struct {
 	Files map[string]FileInfo `json:"files"`
 	// Data is what the version was trained on.
 	Data DataInfo `json:"data"`
+	// Vocabularies are the sizes of its categorical features'
+	// vocabularies and what their ttls evicted since the parent (absent
+	// in versions published before they were recorded).
+	Vocabularies []VocabInfo `json:"vocabularies,omitempty"`
 	// Metrics are the candidate's metrics on held-out examples.
 	Metrics *trainer.Metrics `json:"metrics,omitempty"`
 	// Verdict is the gate's report on the version (nil when it was

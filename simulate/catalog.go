@@ -45,6 +45,7 @@ type app struct {
 	sizeMB    float64
 	price     float64
 	launchDay int     // 0 for the initial catalog
+	delistDay int     // the day it leaves the store; 0: never
 	baseW     float64 // popularity weight before the launch boost
 	appeal    float64
 }
@@ -144,7 +145,36 @@ func newCatalog(cfg *Config, rng *rand.Rand) *catalog {
 			c.apps = append(c.apps, a)
 		}
 	}
+	if cfg.DelistedPerDay > 0 {
+		c.delist(cfg)
+	}
 	return c
+}
+
+// delist draws the apps that leave the store, DelistedPerDay at the start
+// of every day after the first, uniformly among the apps live the day
+// before, from a random stream of their own.
+func (c *catalog) delist(cfg *Config) {
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0x64656c697374)) // "delist"
+	var live []int
+	next := 0 // apps launched up to the day before are in live
+	for d := 1; d < cfg.Days; d++ {
+		for ; next < len(c.apps) && c.apps[next].launchDay < d; next++ {
+			live = append(live, next)
+		}
+		for range min(cfg.DelistedPerDay, len(live)-1) { // one app always stays
+			k := rng.IntN(len(live))
+			c.apps[live[k]].delistDay = d
+			live[k] = live[len(live)-1]
+			live = live[:len(live)-1]
+		}
+	}
+}
+
+// liveOn reports whether app i is in the store on day.
+func (c *catalog) liveOn(i, day int) bool {
+	a := &c.apps[i]
+	return a.launchDay <= day && (a.delistDay == 0 || day < a.delistDay)
 }
 
 func (c *catalog) rankWeight(rank int) float64 {
@@ -175,13 +205,14 @@ func (c *catalog) newApp(rng *rand.Rand, n, day int) app {
 	return a
 }
 
-// weightOn is app i's popularity weight on day (0 before it launches),
+// weightOn is app i's popularity weight on day (0 before it launches and
+// once delisted),
 // including the launch boost that decays over the following days.
 func (c *catalog) weightOn(i, day int) float64 {
-	a := &c.apps[i]
-	if a.launchDay > day {
+	if !c.liveOn(i, day) {
 		return 0
 	}
+	a := &c.apps[i]
 	w := a.baseW
 	if a.launchDay > 0 {
 		w += c.boostW * math.Exp(-float64(day-a.launchDay)/launchDecay)

@@ -19,6 +19,12 @@ type Config struct {
 	// NewAppsPerDay launch at the start of every day after the first.
 	// Default Apps/50 (40). Set -1 for none.
 	NewAppsPerDay int
+	// DelistedPerDay apps leave the store at the start of every day after
+	// the first: drawn uniformly among the apps live the day before, they
+	// are never impressed again (users keep them installed). Default 0.
+	// The draws come from their own random stream: the catalog, the
+	// users and the truth are those of the world without delistings.
+	DelistedPerDay int
 	// Days simulated. Default 7.
 	Days int
 	// ImpressionsPerDay: exactly this many impressions per simulated day.
@@ -141,6 +147,7 @@ func (c *Config) validate() error {
 	atLeast("users", c.Users, 1)
 	atLeast("apps", c.Apps, 10)
 	atLeast("new apps per day", c.NewAppsPerDay, 0)
+	atLeast("delisted apps per day", c.DelistedPerDay, 0)
 	atLeast("days", c.Days, 1)
 	atLeast("impressions per day", c.ImpressionsPerDay, 1)
 	atLeast("page size", c.PageSize, 1)

@@ -199,7 +199,7 @@ func (r *runner) related(s *userState) int32 {
 		}
 		if k == 0 {
 			b := ps[r.rng.IntN(len(ps))].app
-			if r.w.cat.apps[b].launchDay > r.day {
+			if !r.w.cat.liveOn(int(b), r.day) {
 				return r.pop.sampleAll(r.rng)
 			}
 			return b

@@ -261,3 +261,47 @@ func TestRunStops(t *testing.T) {
 		t.Errorf("cancel: Run returned %v after %d events, want context.Canceled soon after 1000", err, n)
 	}
 }
+
+// TestDelisting: the number delisted is DelistedPerDay a day, and
+// delisted apps, impressed before, are never impressed from their day on.
+func TestDelisting(t *testing.T) {
+	cfg := smallConfig(11)
+	cfg.Days = 4
+	cfg.DelistedPerDay = 30
+	w, err := NewWorld(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	delisted := map[string]int{}
+	for i := range w.cat.apps {
+		if d := w.cat.apps[i].delistDay; d > 0 {
+			delisted[w.cat.apps[i].id] = d
+		}
+	}
+	if len(delisted) != 30*(cfg.Days-1) {
+		t.Fatalf("%d apps delisted, want %d", len(delisted), 30*(cfg.Days-1))
+	}
+	evs, _ := collect(t, w)
+	seen := map[string]bool{}
+	for _, e := range evs {
+		if e.Impression == nil {
+			continue
+		}
+		seen[e.Impression.AppID] = true
+		if d, ok := delisted[e.Impression.AppID]; ok && w.DayOf(e.Impression.TS) >= d {
+			t.Fatalf("app %s delisted on day %d impressed on day %d", e.Impression.AppID, d, w.DayOf(e.Impression.TS))
+		}
+	}
+	var impressedBefore int
+	for app, d := range delisted {
+		if d > 1 && seen[app] {
+			impressedBefore++
+		}
+	}
+	if impressedBefore == 0 {
+		t.Error("no delisted app was impressed before its day: the test tests nothing")
+	}
+	if _, err := NewWorld(Config{DelistedPerDay: -1}); err == nil || !strings.Contains(err.Error(), "delisted apps per day is -1") {
+		t.Errorf("NewWorld(DelistedPerDay -1): %v", err)
+	}
+}

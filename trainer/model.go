@@ -149,13 +149,19 @@ func (m *Model) growEmb(f, rows int) {
 	ceil := m.Layout.Deep[f].SizeLimit() * e.Dim
 	e.W = growZero(e.W, rows*e.Dim, ceil)
 	e.Acc = growZero(e.Acc, rows*e.Dim, ceil)
-	limit := math.Sqrt(3 / float64(e.Dim))
 	for r := old; r < rows; r++ {
-		m.initRow(e.W[r*e.Dim:(r+1)*e.Dim], f, r, limit)
-		acc := e.Acc[r*e.Dim : (r+1)*e.Dim]
-		for i := range acc {
-			acc[i] = m.ada.InitialAccumulator
-		}
+		m.resetRow(f, r)
+	}
+}
+
+// resetRow puts row r of deep field f at its initial values: the weights
+// from the row's seed, the accumulators at AdaGrad's initial value.
+func (m *Model) resetRow(f, r int) {
+	e := &m.Emb[f]
+	m.initRow(e.W[r*e.Dim:(r+1)*e.Dim], f, r, math.Sqrt(3/float64(e.Dim)))
+	acc := e.Acc[r*e.Dim : (r+1)*e.Dim]
+	for i := range acc {
+		acc[i] = m.ada.InitialAccumulator
 	}
 }
 

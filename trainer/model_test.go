@@ -16,7 +16,16 @@ import (
 // list with each combiner, a wide cross, and numerics (one also wide).
 func testSpec(t testing.TB, mode, combiner string, hidden string) *spec.Spec {
 	t.Helper()
-	y := fmt.Sprintf(`version: 1
+	sp, err := spec.Parse("test.yaml", []byte(testSpecYAML(mode, combiner, hidden)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sp
+}
+
+// testSpecYAML is testSpec's YAML.
+func testSpecYAML(mode, combiner string, hidden string) string {
+	return fmt.Sprintf(`version: 1
 features:
   - {name: app_id, type: categorical, wide: true, embedding_dim: 3}
   - {name: country, type: categorical, embedding_dim: 2}
@@ -32,11 +41,6 @@ model:
   adagrad: {learning_rate: 0.1}
   ftrl: {alpha: 0.1, l1: 0}
 `, combiner, mode, hidden)
-	sp, err := spec.Parse("test.yaml", []byte(y))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sp
 }
 
 func testExamples(rng *rand.Rand, n int) []schemas.Example {

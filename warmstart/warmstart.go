@@ -141,6 +141,10 @@ type Start struct {
 	Model *trainer.Model
 	// Warm says what a Rebuild carried over (nil for Cold and Continue).
 	Warm *trainer.WarmReport
+	// Expired is what the vocabularies' ttls evicted once the examples
+	// were fitted: the strings not seen for a ttl before the newest
+	// example (spec features[].ttl). Their rows in Model are reset.
+	Expired []featurize.Expired
 }
 
 // Prepare decides (Decide) and builds the featurizer state and model to
@@ -148,8 +152,10 @@ type Start struct {
 // (the backfill): Continue fits exs into the previous state (vocabularies
 // grow, boundaries stay) and keeps the previous model; Cold and Rebuild
 // fit a new featurizer on exs, fix its boundaries and build a new model,
-// which a Rebuild warm-starts from the previous one. On Continue the
-// previous bundle's state is modified in place.
+// which a Rebuild warm-starts from the previous one. Then the
+// vocabularies with a ttl evict the strings not seen for a ttl before the
+// newest example, and the model forgets their rows. On Continue the
+// previous bundle's state and model are modified in place.
 func Prepare(prev *publisher.Bundle, sp *spec.Spec, exs []schemas.Example, opts Options) (*Start, error) {
 	kind, err := Decide(prev, sp, opts)
 	if err != nil {
@@ -159,7 +165,7 @@ func Prepare(prev *publisher.Bundle, sp *spec.Spec, exs []schemas.Example, opts 
 		if err := prev.State.Fit(exs); err != nil {
 			return nil, err
 		}
-		return &Start{Kind: kind, State: prev.State, Model: prev.Model}, nil
+		return expire(&Start{Kind: kind, State: prev.State, Model: prev.Model}), nil
 	}
 	st, err := featurize.New(sp, featurize.Options{})
 	if err != nil {
@@ -181,5 +187,13 @@ func Prepare(prev *publisher.Bundle, sp *spec.Spec, exs []schemas.Example, opts 
 		}
 		start.Warm = rep
 	}
-	return start, nil
+	return expire(start), nil
+}
+
+// expire runs the vocabularies' ttls over the fitted state and resets the
+// model's rows of what they evicted.
+func expire(s *Start) *Start {
+	s.Expired = s.State.ExpireNow()
+	s.Model.Forget(s.Expired)
+	return s
 }

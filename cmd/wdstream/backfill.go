@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/wdstream/wdstream/drift"
-	"github.com/wdstream/wdstream/featurize"
 	"github.com/wdstream/wdstream/ingest"
 	"github.com/wdstream/wdstream/ingest/join"
 	"github.com/wdstream/wdstream/internal/buildinfo"
@@ -141,10 +140,13 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer store.Close()
-	st, model, parent, err := startingPoint(ctx, store, sp, &f, train, stderr)
+	from, parent, err := startingPoint(ctx, store, sp, &f, train, stderr)
 	if err != nil {
 		return err
 	}
+	st, model := from.State, from.Model
+	var evictions publisher.Evictions
+	evictions.Add(from.Expired)
 
 	tr := trainer.NewTrainer(model, f.workers)
 	var bar *progress.Bar // its total is known once negative sampling has run
@@ -177,6 +179,8 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		Model: f.model, Parent: parent,
 		Data:  publisher.DataInfo{Examples: ts.Examples, FromTS: train[0].TS, ToTS: train[len(train)-1].TS, Inputs: inputs},
 		Build: buildinfo.Manifest(),
+
+		Vocabularies: evictions.Vocabularies(st),
 	}
 	if len(hold) > 0 {
 		m, _, err := tr.Evaluate(st, hold)
@@ -361,7 +365,7 @@ func readTrainingData(ctx context.Context, cmd string, sp *spec.Spec, in *traini
 // and returns the featurizer state and model to train, fitted on train, as
 // warmstart's rule says: a previous version with the same spec is
 // continued, one with another spec is rebuilt for it (--reinit).
-func startingPoint(ctx context.Context, store *publisher.Store, sp *spec.Spec, f *backfillFlags, train []schemas.Example, stderr io.Writer) (*featurize.State, *trainer.Model, string, error) {
+func startingPoint(ctx context.Context, store *publisher.Store, sp *spec.Spec, f *backfillFlags, train []schemas.Example, stderr io.Writer) (*warmstart.Start, string, error) {
 	var prev *publisher.Bundle
 	var parent string
 	if f.warm != "none" {
@@ -392,7 +396,7 @@ func startingPoint(ctx context.Context, store *publisher.Store, sp *spec.Spec, f
 		case errors.Is(err, publisher.ErrNoVersion) && f.warm == "latest":
 			fmt.Fprintf(stderr, "backfill: %s has no published version yet: cold start\n", f.model)
 		default:
-			return nil, nil, "", fmt.Errorf("warm start from %s: %w", f.model, err)
+			return nil, "", fmt.Errorf("warm start from %s: %w", f.model, err)
 		}
 	}
 	var reinit []string
@@ -401,7 +405,7 @@ func startingPoint(ctx context.Context, store *publisher.Store, sp *spec.Spec, f
 	}
 	start, err := warmstart.Prepare(prev, sp, train, warmstart.Options{AllowRebuild: true, Reinit: reinit, From: f.model + "@" + parent})
 	if err != nil {
-		return nil, nil, "", err
+		return nil, "", err
 	}
 	switch start.Kind {
 	case warmstart.Continue:
@@ -409,7 +413,12 @@ func startingPoint(ctx context.Context, store *publisher.Store, sp *spec.Spec, f
 	case warmstart.Rebuild:
 		fmt.Fprintf(stderr, "backfill: warm start from %s@%s with a changed spec: %s\n", f.model, parent, start.Warm)
 	}
-	return start.State, start.Model, parent, nil
+	for _, e := range start.Expired {
+		v := start.State.Vocab(e.Feature)
+		fmt.Fprintf(stderr, "backfill: %s: ttl %s evicted %d strings not seen within it of the newest example (%d in use, %d ids)\n",
+			e.Feature, spec.Duration(v.TTL()), len(e.IDs), v.Len(), v.Size())
+	}
+	return start, parent, nil
 }
 
 func printMetrics(w io.Writer, label string, m *trainer.Metrics) {

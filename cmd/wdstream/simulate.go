@@ -28,6 +28,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	users := fs.Int("users", def.Users, "users in the world")
 	apps := fs.Int("apps", def.Apps, "apps in the catalog on the first day")
 	newApps := fs.Int("new-apps-per-day", -1, "apps launching every later day (-1: apps/50)")
+	delisted := fs.Int("delisted-per-day", 0, "apps leaving the store every later day, drawn uniformly among the live ones (never impressed again)")
 	days := fs.Int("days", def.Days, "simulated days")
 	perDay := fs.Int("impressions-per-day", def.ImpressionsPerDay, "impressions per simulated day")
 	pageSize := fs.Int("page-size", def.PageSize, "slots per page view (positions 1..N)")
@@ -56,9 +57,12 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *window <= 0 {
 		return flagError(fs, fmt.Sprintf("--label-window %v: must be positive", *window))
 	}
+	if *delisted < 0 {
+		return flagError(fs, fmt.Sprintf("--delisted-per-day %d: must be 0 or more", *delisted))
+	}
 	cfg := simulate.Config{
 		Seed: *seed, Users: *users, Apps: *apps, Days: *days, ImpressionsPerDay: *perDay,
-		PageSize: *pageSize, LabelWindow: *window,
+		PageSize: *pageSize, LabelWindow: *window, DelistedPerDay: *delisted,
 	}
 	truth := simulate.DefaultTruth()
 	truth.LatentTaste = *latent

@@ -22,7 +22,8 @@
 //
 // # Format, version 1
 //
-// Durations are Go duration strings: "500ms", "90s", "30m", "1h30m". Integers
+// Durations are Go duration strings: "500ms", "90s", "30m", "1h30m", with
+// a day unit too ("30d", "1d12h": a day is 24h). Integers
 // may be written 2000000, 2e6 or 0x10; a quoted number is a string, and a
 // string where a number belongs is an error. Anchors and aliases are
 // allowed; merge keys (<<) are not.
@@ -61,6 +62,9 @@
 //	max_size      int     categorical types: vocabulary cap, 0 for none;
 //	                      default 0, >= 0, and max(oov_buckets, 1) +
 //	                      max_size <= 2^31-1 (ids are int32)
+//	ttl           duration categorical types: evict a string not seen for
+//	                      this long in event time and reuse its id; 0
+//	                      (default) for never; "30d" or "720h"
 //	combiner      string  categorical_list only: how the element embeddings
 //	                      are pooled: mean, sum or sqrtn; default mean
 //	max_length    int     categorical_list only: the elements of one list

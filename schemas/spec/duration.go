@@ -2,6 +2,8 @@ package spec
 
 import (
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,12 +32,32 @@ func (d Duration) String() string {
 	return s
 }
 
-// ParseDuration reads a Go duration string such as "30m" or "1h30m". A bare
-// "0" is accepted; other numbers need a unit.
+// ParseDuration reads a Go duration string such as "30m" or "1h30m", with a
+// day unit too: a leading whole number of days, "30d" or "1d12h" (a day is
+// 24h). A bare "0" is accepted; other numbers need a unit.
 func ParseDuration(s string) (Duration, error) {
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, fmt.Errorf("invalid duration %q: want a number with a unit such as \"30m\", \"1h30m\" or \"50ms\"", s)
+	bad := func() (Duration, error) {
+		return 0, fmt.Errorf("invalid duration %q: want a number with a unit such as \"30m\", \"1h30m\", \"30d\" or \"50ms\"", s)
+	}
+	days, rest, hasDays := strings.Cut(s, "d")
+	if !hasDays {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return bad()
+		}
+		return Duration(d), nil
+	}
+	n, err := strconv.ParseUint(days, 10, 32)
+	if err != nil || n > math.MaxInt64/uint64(24*time.Hour) {
+		return bad()
+	}
+	d := time.Duration(n) * 24 * time.Hour
+	if rest != "" {
+		r, err := time.ParseDuration(rest)
+		if err != nil || r < 0 || d > math.MaxInt64-r {
+			return bad()
+		}
+		d += r
 	}
 	return Duration(d), nil
 }

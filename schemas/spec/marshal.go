@@ -47,6 +47,7 @@ type featureYAML struct {
 	MinCount     *int        `yaml:"min_count,omitempty"`
 	OOVBuckets   *int        `yaml:"oov_buckets,omitempty"`
 	MaxSize      *int        `yaml:"max_size,omitempty"`
+	TTL          *Duration   `yaml:"ttl,omitempty"`
 	Quantiles    *int        `yaml:"quantiles,omitempty"`
 	Missing      *float64    `yaml:"missing,omitempty"`
 }
@@ -60,6 +61,9 @@ func (f Feature) MarshalYAML() (any, error) {
 		out.EmbeddingDim, out.MinCount, out.OOVBuckets, out.MaxSize = &f.EmbeddingDim, &f.MinCount, &f.OOVBuckets, &f.MaxSize
 		if f.Type == CategoricalList {
 			out.Combiner, out.MaxLength = &f.Combiner, &f.MaxLength
+		}
+		if f.TTL != 0 {
+			out.TTL = &f.TTL // absent when 0, so that specs without it marshal as before
 		}
 	case Numeric:
 		out.Quantiles, out.Missing = &f.Quantiles, &f.Missing

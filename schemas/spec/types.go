@@ -94,6 +94,16 @@ type Feature struct {
 	// int32). Categorical types only. Without it the model's tables grow
 	// with the vocabulary beyond what ModelSize counts.
 	MaxSize int `yaml:"max_size"`
+	// TTL expires the strings of a categorical feature not seen for this
+	// long in event time (the examples' ts): each is evicted from the
+	// vocabulary, its id's rows (embedding, wide weight, optimizer state)
+	// are reset to their initial values and the id is reused by the next
+	// string admitted, so the tables stop growing once strings leave as
+	// fast as they come. An evicted string that comes back is new again
+	// (OOV until admitted). 0 (the default) keeps every string forever.
+	// Written like other durations, with a day unit too ("30d").
+	// Categorical types only; must be >= 0.
+	TTL Duration `yaml:"ttl"`
 
 	// Quantiles: n_q, the number of quantile buckets of a numeric feature
 	// (n_q-1 boundaries; the paper's rule maps a value in the i-th quantile

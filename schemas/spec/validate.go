@@ -78,7 +78,7 @@ func validateFeatures(s *Spec, r *reporter) {
 
 func validateFeature(f *Feature, p string, crossed bool, r *reporter) {
 	// Keys that only one kind of feature may set.
-	categoricalKeys := []string{"embedding_dim", "min_count", "oov_buckets", "max_size"}
+	categoricalKeys := []string{"embedding_dim", "min_count", "oov_buckets", "max_size", "ttl"}
 	listKeys := []string{"combiner", "max_length"}
 	numericKeys := []string{"quantiles", "missing"}
 	switch f.Type {
@@ -94,6 +94,7 @@ func validateFeature(f *Feature, p string, crossed bool, r *reporter) {
 		}
 		nonNegative(r, p+".oov_buckets", f.OOVBuckets)
 		nonNegative(r, p+".max_size", f.MaxSize)
+		nonNegative(r, p+".ttl", f.TTL)
 		if f.Type == Categorical {
 			for _, k := range listKeys {
 				if r.has(p + "." + k) {
