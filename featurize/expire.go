@@ -52,7 +52,7 @@ func (v *Vocab) Evicted() uint64 { return v.evicted }
 func (v *Vocab) Free() int { return len(v.free) }
 
 func (v *Vocab) isHole(i int) bool {
-	return v.holes != nil && v.holes[i/64]&(1<<(i%64)) != 0
+	return i/64 < len(v.holes) && v.holes[i/64]&(1<<(i%64)) != 0
 }
 
 // setNow sets the event time of the example being fitted and advances the

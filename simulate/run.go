@@ -18,6 +18,14 @@ type Event struct {
 	Install    *schemas.Install
 }
 
+// TS is the event's time, Unix milliseconds.
+func (e Event) TS() int64 {
+	if e.Impression != nil {
+		return e.Impression.TS
+	}
+	return e.Install.TS
+}
+
 // userState is a user's mutable state during a run.
 type userState struct {
 	installed []int32  // shared with impressions' snapshots: append only after Clip

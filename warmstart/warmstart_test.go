@@ -225,3 +225,63 @@ func TestPrepareRebuild(t *testing.T) {
 		t.Fatalf("rebuild not allowed: %v", err)
 	}
 }
+
+// TestPrepareContinueExpires: continuing a model whose app_id has a ttl,
+// the apps not seen within the ttl of the newest new example leave the
+// vocabulary, Start.Expired lists them, and their rows in the model are
+// back at a fresh model's values; a version that round-trips through its
+// files keeps the holes.
+func TestPrepareContinueExpires(t *testing.T) {
+	// 2 days of a catalog large enough that many apps go unseen for hours.
+	exs, err := simulate.WorldExamples(context.Background(), simulate.Config{Seed: 7, Users: 200, Apps: 400, Days: 2, ImpressionsPerDay: 2000}, 30*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	half := len(exs) / 2
+	withTTL := func(sp *spec.Spec) {
+		for i := range sp.Features {
+			if sp.Features[i].Name == "app_id" {
+				sp.Features[i].TTL = spec.Duration(6 * time.Hour)
+			}
+		}
+	}
+	prev := trained(t, testSpec(t, withTTL), exs[:half])
+	files, err := prev.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if prev, err = publisher.DecodeBundle(files); err != nil {
+		t.Fatal(err)
+	}
+	// The second day's last 3 hours only: apps seen earlier and not then leave.
+	var late []schemas.Example
+	end := exs[len(exs)-1].TS
+	for _, ex := range exs[half:] {
+		if ex.TS > end-3*time.Hour.Milliseconds() {
+			late = append(late, ex)
+		}
+	}
+	before := prev.State.Vocab("app_id").Tokens()
+	s, err := Prepare(prev, testSpec(t, withTTL), late, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Kind != Continue || len(s.Expired) != 1 || s.Expired[0].Feature != "app_id" || len(s.Expired[0].IDs) == 0 {
+		t.Fatalf("kind %v, expired %+v: want app_id strings evicted", s.Kind, s.Expired)
+	}
+	v := s.State.Vocab("app_id")
+	for k, id := range s.Expired[0].IDs {
+		if _, ok := v.Lookup(s.Expired[0].Tokens[k]); ok {
+			t.Errorf("evicted %q still in the vocabulary", s.Expired[0].Tokens[k])
+		}
+		wide := s.Model.Wide[s.Expired[0].WideSlot]
+		if wide.W[id] != 0 || wide.N[id] != 0 {
+			t.Errorf("id %d: wide weight %v, n %v after its eviction; want 0", id, wide.W[id], wide.N[id])
+		}
+	}
+	for _, ex := range late {
+		if _, ok := v.Lookup(ex.AppID); !ok && slices.Contains(before, ex.AppID) {
+			t.Errorf("%s, in the vocabulary and seen in the last 3 hours, was evicted", ex.AppID)
+		}
+	}
+}
