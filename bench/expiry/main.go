@@ -146,6 +146,7 @@ func run() error {
 			return err
 		}
 		next := start + int64(day+1)*dayMS
+		clear(imps) // the buffer keeps its capacity, not the impressions
 		imps = imps[:0]
 		ins = slices.DeleteFunc(ins, func(in schemas.Install) bool { return in.TS < next })
 		err = d.day(day, exs)
@@ -235,10 +236,8 @@ func (d *dayTrainer) day(day int, exs []schemas.Example) error {
 	for _, b := range files {
 		line.VersionBytes += len(b)
 	}
-	files = nil
 	line.Seconds = time.Since(t0).Seconds()
-	exs = nil
-	runtime.GC()
+	runtime.GC() // exs is dead from here: the day's examples go
 	debug.FreeOSMemory()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
