@@ -143,7 +143,7 @@ func TestExpireDifferential(t *testing.T) {
 					// Apps 0..N grow with time: old ones fade out, new ones launch.
 					lo := int(clock / 400)
 					app := fmt.Sprintf("app%d", lo+r.IntN(8+int(seed%5)*10+step)) // more apps live as it goes: ids past the holes' first 64
-					ts := clock - int64(r.IntN(300)) // out of order within 300 ms
+					ts := clock - int64(r.IntN(300))                              // out of order within 300 ms
 					exs = append(exs, ttlExample(ts, app))
 					if ts > last[app] {
 						last[app] = ts

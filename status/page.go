@@ -163,6 +163,9 @@ type versionRow struct {
 	HasMetric bool
 	// Drift: the largest distances of the drift check (LATEST only).
 	Drift []drift.Distance
+	// Vocabs: the version's vocabularies as its manifest records them
+	// (LATEST only).
+	Vocabs []publisher.VocabInfo
 }
 
 // driftRows is how many distances the drift table shows.
@@ -208,6 +211,9 @@ func readVersions(ctx context.Context, st Store, model string) ([]versionRow, er
 		r := versionRow{Version: e.Version, Time: e.Time(), Published: !e.Rejected, Latest: e.Latest, Verdict: e.Verdict()}
 		if m := e.Manifest; m != nil {
 			r.Examples = m.Data.Examples
+			if e.Latest {
+				r.Vocabs = m.Vocabularies
+			}
 			if e.Report == nil && m.Metrics != nil {
 				r.AUC, r.LogLoss, r.Calib, r.HasMetric = m.Metrics.AUC, m.Metrics.LogLoss, m.Metrics.Calibration, true
 			}

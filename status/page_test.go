@@ -94,7 +94,8 @@ func testPage(t *testing.T) *Page {
 			continue
 		}
 		fs.manifests[v] = &publisher.Manifest{Model: "demo", Version: v, Created: at, Parent: prev, Verdict: rep,
-			Data: publisher.DataInfo{Examples: int64(100000 * (i + 1))}}
+			Data:         publisher.DataInfo{Examples: int64(100000 * (i + 1))},
+			Vocabularies: []publisher.VocabInfo{{Feature: "app_id", IDs: 5708 + i, Admitted: 5200, Free: 508, TTL: "7d", Evicted: int64(40 * i)}, {Feature: "country", IDs: 13, Admitted: 12}}}
 		prev, fs.latest = v, v
 	}
 	now := t0.Add(3 * time.Minute)
@@ -173,6 +174,11 @@ func checkStatusHTML(t *testing.T, page string) {
 	if len(rows) != 5 || !strings.HasPrefix(rows[0], ` drifted"><td>country</td><td>linf</td><td class="n">0.456</td><td class="n">0.300</td><td>drifted (warn)</td>`) ||
 		!strings.Contains(rows[1], "<td>position</td>") || !strings.Contains(rows[4], "<td>price</td>") {
 		t.Errorf("drift table rows:\n%s", strings.Join(rows, "\n"))
+	}
+	// LATEST's vocabularies, from its manifest.
+	if !strings.Contains(page, `<tr><td>app_id</td><td class="n">5712</td><td class="n">5200</td><td>7d</td><td class="n">508</td><td class="n">160</td></tr>`) ||
+		!strings.Contains(page, `<tr><td>country</td><td class="n">13</td><td class="n">12</td><td>none</td><td class="n"></td><td class="n"></td></tr>`) {
+		t.Errorf("the page lacks LATEST's vocabularies")
 	}
 	if t.Failed() {
 		t.Logf("page:\n%s", page)

@@ -70,6 +70,14 @@ AUC <b id="prog-auc">{{f4 .Progressive.AUC}}</b>, log loss <b>{{f4 .Progressive.
 {{end}}</table>
 <p class="sub">The features whose statistics on the fresh examples of <code>{{.Version}}</code>'s gate were farthest from those its baseline recorded of its training data, largest first (distance over threshold): L-infinity of categorical distributions, Jensen-Shannon divergence in bits of numeric ones, difference of missing shares.</p>
 {{end}}
+{{with .Latest}}{{if .Vocabs}}
+<h2>Vocabularies of LATEST</h2>
+<table id="vocabularies">
+<tr><th>feature</th><th>ids</th><th>strings</th><th>ttl</th><th>free ids</th><th>evicted since the parent</th></tr>
+{{range .Vocabs}}<tr><td>{{.Feature}}</td><td class="n">{{.IDs}}</td><td class="n">{{.Admitted}}</td><td>{{if .TTL}}{{.TTL}}{{else}}none{{end}}</td><td class="n">{{if .TTL}}{{.Free}}{{end}}</td><td class="n">{{if .TTL}}{{.Evicted}}{{end}}</td></tr>
+{{end}}</table>
+<p class="sub">Ids are the rows of a feature's tables (OOV buckets, strings, and the holes evicted strings left, which new strings reuse); a feature's <code>ttl</code> evicts the strings not seen for that long in event time.</p>
+{{end}}{{end}}
 </body>
 </html>
 `))

@@ -388,6 +388,7 @@ func showVersion(ctx context.Context, store *publisher.Store, ref string, w io.W
 			return err
 		}
 	}
+	printVocabularies(w, m.Vocabularies)
 	if err := showDrift(ctx, store, m, latest, w); err != nil {
 		return err
 	}
@@ -400,6 +401,25 @@ func showVersion(ctx context.Context, store *publisher.Store, ref string, w io.W
 		fmt.Fprintf(w, "file %s  %d bytes  sha256 %s\n", n, m.Files[n].Size, m.Files[n].SHA256)
 	}
 	return nil
+}
+
+// printVocabularies prints a version's vocabularies: ids, strings in use
+// and, with a ttl, what it evicted since the parent version.
+func printVocabularies(w io.Writer, vs []publisher.VocabInfo) {
+	for _, v := range vs {
+		fmt.Fprintf(w, "vocabulary %s: %d ids, %d strings", v.Feature, v.IDs, v.Admitted)
+		if v.TTL != "" {
+			fmt.Fprintf(w, ", ttl %s: %d free ids, %d evicted since the parent", v.TTL, v.Free, v.Evicted)
+			if len(v.EvictedStrings) > 0 {
+				more := ""
+				if int64(len(v.EvictedStrings)) < v.Evicted {
+					more = fmt.Sprintf(" and %d more", v.Evicted-int64(len(v.EvictedStrings)))
+				}
+				fmt.Fprintf(w, " (%s%s)", strings.Join(v.EvictedStrings, ", "), more)
+			}
+		}
+		fmt.Fprintln(w)
+	}
 }
 
 func writeIndentedJSON(w io.Writer, v any) error {

@@ -109,7 +109,7 @@ func TestFeatureTTL(t *testing.T) {
 		t.Errorf("a spec without ttl marshals with it:\n%s", out)
 	}
 	for in, want := range map[string]string{
-		base + "    ttl: -1h\n": "features[0].ttl",
+		base + "    ttl: -1h\n":  "features[0].ttl",
 		base + "    ttl: soon\n": "features[0].ttl",
 		"version: 1\nname: t\nfeatures:\n  - name: price\n    type: numeric\n    ttl: 30d\n": "features[0].ttl: applies only to categorical features",
 	} {
