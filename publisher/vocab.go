@@ -15,9 +15,11 @@ type VocabInfo struct {
 	Admitted int    `json:"admitted"`
 	Free     int    `json:"free,omitempty"`
 	TTL      string `json:"ttl,omitempty"`
-	// Evicted counts the strings evicted since the parent version (since
-	// the training run started, for a version without a parent);
-	// EvictedStrings lists the first MaxEvictedStrings of them.
+	// Evicted counts the strings evicted since the parent version, or
+	// since the training process started when that is later (a train
+	// stage restarted from a checkpoint does not carry the count over;
+	// the holes themselves are in the state); EvictedStrings lists the
+	// first MaxEvictedStrings of them.
 	Evicted        int64    `json:"evicted,omitempty"`
 	EvictedStrings []string `json:"evicted_strings,omitempty"`
 }
