@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/wdstream/wdstream/schemas"
 	"github.com/wdstream/wdstream/schemas/spec"
@@ -103,4 +104,18 @@ func reportPerExample(b *testing.B, bs int, cpuNanos int64) {
 	if cpuNanos > 0 {
 		b.ReportMetric(float64(cpuNanos)/n, "cpu-ns/example")
 	}
+}
+
+// BenchmarkFitTransformTTL is BenchmarkFitTransform/pool=16384/batch=256
+// with a ttl (30 days: nothing expires) on every categorical feature of
+// apps and users: the cost of keeping each string's last-seen time.
+func BenchmarkFitTransformTTL(b *testing.B) {
+	sp := playstoreSpec()
+	for i := range sp.Features {
+		switch sp.Features[i].Name {
+		case "app_id", "installed_apps", "app_developer", "user_id":
+			sp.Features[i].TTL = spec.Duration(30 * 24 * time.Hour)
+		}
+	}
+	benchTransform(b, sp, benchCases[1:2], (*State).FitTransform)
 }
