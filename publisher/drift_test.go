@@ -165,6 +165,9 @@ func TestDriftGateSkips(t *testing.T) {
 			if len(r.Failed()) != 0 {
 				t.Errorf("failed %v", r.Failed())
 			}
+			if warned := strings.Contains(r.Summary(), "(warned: drift)"); warned != (tc.status == Warn) {
+				t.Errorf("summary %q", r.Summary())
+			}
 		})
 	}
 }

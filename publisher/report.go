@@ -113,11 +113,21 @@ func (r *Report) Failed() []string {
 	return out
 }
 
-// Summary is a one-line verdict, e.g. "rejected: failed min_auc, calibration".
+// Summary is a one-line verdict, e.g. "rejected: failed min_auc,
+// calibration" or "passed (warned: drift)".
 func (r *Report) Summary() string {
 	s := r.Verdict()
 	if f := r.Failed(); len(f) > 0 {
 		s += ": failed " + strings.Join(f, ", ")
+	}
+	var warned []string
+	for _, c := range r.Checks {
+		if c.Status == Warn {
+			warned = append(warned, c.Name)
+		}
+	}
+	if len(warned) > 0 {
+		s += " (warned: " + strings.Join(warned, ", ") + ")"
 	}
 	if r.Forced && r.ForceReason != "" {
 		s += " (forced: " + r.ForceReason + ")"
