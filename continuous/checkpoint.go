@@ -38,6 +38,9 @@ type Progress struct {
 	LastPublished string `json:"last_published,omitempty"`
 	// Bootstrapped is false until the cold-start boundaries are fixed.
 	Bootstrapped bool `json:"bootstrapped"`
+	// Evictions are what the vocabularies' ttls evicted since
+	// LastPublished, for the next version's manifest.
+	Evictions *publisher.Evictions `json:"evictions,omitempty"`
 }
 
 const (

@@ -38,6 +38,9 @@ func (s *Stage) restore(ctx context.Context) error {
 				}
 				s.adopt(b)
 				s.prog = *prog
+				if prog.Evictions != nil {
+					s.evictions, s.prog.Evictions = *prog.Evictions, nil
+				}
 				s.read = maps.Clone(prog.Offsets)
 				s.met.checkpointTS.Set(float64(prog.Created.UnixMilli()) / 1000)
 				s.setStatus(func(st *Status) { st.Checkpoint, st.CheckpointAt = prog.Seq, prog.Created })
@@ -370,10 +373,14 @@ func (s *Stage) checkpoint(ctx context.Context) error {
 	prog.Created = s.cfg.Now().UTC()
 	prog.Topic = s.cfg.Topic
 	prog.Offsets = s.checkpointOffsets()
+	if len(s.evictions.Counts) > 0 {
+		prog.Evictions = s.evictions.Clone()
+	}
 	bucket := s.cfg.Store.Bucket()
 	if err := writeCheckpoint(ctx, bucket, s.cfg.Model, files, &prog); err != nil {
 		return err
 	}
+	prog.Evictions = nil // kept in s.evictions
 	s.prog = prog
 	s.trained.Reset()
 	s.dirty = false
