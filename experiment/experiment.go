@@ -173,7 +173,9 @@ func (e *Experiment) Run(ctx context.Context) error {
 			e.flush(ctx, ts)
 			lastFlush = time.Now()
 		}
-		e.request(ctx, n, ts)
+		// The request is not cancelled at the horizon: its answer is
+		// served (and logged) either way, so its user sees it.
+		e.request(context.WithoutCancel(ctx), n, ts)
 	}
 	e.mu.Lock()
 	e.done = true

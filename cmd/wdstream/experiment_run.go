@@ -119,6 +119,7 @@ func (x *experimentRun) run(ctx context.Context) error {
 	// cancelled (Ctrl-C).
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
+	x.haltLines()
 	rep := x.report(rctx)
 	x.stopLines()
 	return x.print(rep)
@@ -307,16 +308,28 @@ func (x *experimentRun) waitServing(ctx context.Context) error {
 	return nil
 }
 
-// stopLines stops every arm's line (stages drain, a last checkpoint) and
-// releases it; a second call does nothing.
-func (x *experimentRun) stopLines() {
+// haltLines stops every arm's line: its stages drain (the join emits what
+// its watermark allows, the train stage writes a last checkpoint) and its
+// server stops; a second call does nothing.
+func (x *experimentRun) haltLines() {
 	for _, l := range x.lines {
 		l.cancel()
 	}
 	for _, l := range x.lines {
+		if l.runDone == nil {
+			continue
+		}
 		if err := <-l.runDone; err != nil {
 			x.logger.Warn("arm stopped with an error", "arm", l.name, "err", err)
 		}
+		l.runDone = nil
+	}
+}
+
+// stopLines halts the lines and releases what they opened.
+func (x *experimentRun) stopLines() {
+	x.haltLines()
+	for _, l := range x.lines {
 		l.env.close()
 	}
 	x.lines = nil
