@@ -44,6 +44,7 @@ type experimentFlags struct {
 	workers             int
 	poll                time.Duration
 	jsonOut             bool
+	http                string
 }
 
 // armSpec is one --arms item.
@@ -78,6 +79,7 @@ func runExperiment(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs.IntVar(&f.workers, "workers", 1, "training threads of each arm's train stage")
 	fs.DurationVar(&f.poll, "poll", 2*time.Second, "how often each arm's server reads LATEST")
 	fs.BoolVar(&f.jsonOut, "json", false, "print the final report as JSON")
+	fs.StringVar(&f.http, "http", "127.0.0.1:8080", "address of the experiment's live page (the next free port when taken; '': none); each arm's status page has a port of its own")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/wdstream/wdstream/experiment"
@@ -105,6 +107,14 @@ func (x *experimentRun) run(ctx context.Context) error {
 	for _, l := range x.lines {
 		fmt.Fprintf(x.stdout, "  arm %-12s status page http://%s/   topics %s.*\n", l.name, l.env.httpAddr, l.topics)
 	}
+	if x.f.http != "" {
+		addr, closePage, err := x.startPage()
+		if err != nil {
+			return err
+		}
+		defer closePage()
+		fmt.Fprintf(x.stdout, "  live page        http://%s/   (JSON: ?format=json)\n", addr)
+	}
 	runCtx, stop := context.WithTimeout(ctx, x.f.duration)
 	defer stop()
 	dispDone := make(chan struct{})
@@ -128,6 +138,29 @@ func (x *experimentRun) run(ctx context.Context) error {
 func (x *experimentRun) elapsed() string {
 	e := time.Since(x.start).Truncate(time.Second)
 	return fmt.Sprintf("%d:%02d", int(e.Minutes()), int(e.Seconds())%60)
+}
+
+// startPage serves the experiment's live page on --http.
+func (x *experimentRun) startPage() (string, func(), error) {
+	ln, err := net.Listen("tcp", freeAddr(x.f.http))
+	if err != nil {
+		return "", nil, fmt.Errorf("--http %s: %w", x.f.http, err)
+	}
+	lines := slices.Clone(x.lines)
+	status := func() []experiment.LineStatus {
+		var out []experiment.LineStatus
+		for _, l := range lines {
+			st := l.status()
+			out = append(out, experiment.LineStatus{Name: l.name, StatusURL: "http://" + l.env.httpAddr.String() + "/",
+				Published: st.Published, Rejected: st.Rejected, Serving: l.env.serve.Version(), Examples: st.Examples, Positives: st.Positives})
+		}
+		return out
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/{$}", experiment.NewPage(x.exp, status))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return ln.Addr().String(), func() { _ = srv.Close() }, nil
 }
 
 // prePeriod replays the world's pre-period and the held-out day after it:
