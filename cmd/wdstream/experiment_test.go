@@ -35,7 +35,7 @@ func experimentSpec(t *testing.T) string {
 // 100 requests/s, the 30m label window in 3 s of wall time.
 func smallExperiment(dir string, duration time.Duration) []string {
 	return []string{"--duration", duration.String(), "--users", "2000", "--apps", "100", "--pre-days", "1", "--pre-impressions", "20000",
-		"--rate", "100", "--speed", "600", "--min-impressions", "2000", "--dir", dir, "--json"}
+		"--rate", "100", "--speed", "600", "--min-impressions", "2000", "--dir", dir, "--json", "--http", "127.0.0.1:0"}
 }
 
 func runExperimentJSON(t *testing.T, args ...string) experimentReport {
