@@ -108,6 +108,7 @@ type Experiment struct {
 	sent    uint64
 	end     int64 // event time of the last request
 	done    bool
+	stopped bool        // done before the horizon
 	pending pendingHeap // installs not yet delivered
 }
 
@@ -148,9 +149,11 @@ var userColumns = map[string]bool{
 	simulate.ColAgeBucket: true, simulate.ColInstalledApps: true,
 }
 
-// Run sends requests until the horizon (Config.Requests) or until ctx is
-// done, then delivers the installs already due and returns. It returns
-// ctx's error only when ctx ends before the first request.
+// Run sends requests until the horizon, then delivers the installs
+// already due and returns. The horizon is Config.Requests, or else ctx's
+// deadline: a ctx cancelled before it (or before Config.Requests) stops
+// the run early, and the report gives no verdict. It returns ctx's error
+// only when ctx ends before the first request.
 func (e *Experiment) Run(ctx context.Context) error {
 	cfg := &e.cfg
 	start := time.Now()
@@ -179,6 +182,9 @@ func (e *Experiment) Run(ctx context.Context) error {
 	}
 	e.mu.Lock()
 	e.done = true
+	// The horizon: the requests, or the caller's deadline; a cancelled
+	// run stopped before it and gets no verdict.
+	e.stopped = cfg.Requests > 0 && e.sent < cfg.Requests || cfg.Requests == 0 && !errors.Is(ctx.Err(), context.DeadlineExceeded)
 	e.mu.Unlock()
 	if e.sent == 0 && ctx.Err() != nil {
 		return ctx.Err()

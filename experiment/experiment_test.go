@@ -140,3 +140,41 @@ func TestSplit(t *testing.T) {
 		}
 	}
 }
+
+// TestStopRule: a run cancelled before its horizon gets no verdict; one
+// that reaches its deadline (the horizon in time) does.
+func TestStopRule(t *testing.T) {
+	live := newLive(t)
+	for _, c := range []struct {
+		name string
+		ctx  func() (context.Context, context.CancelFunc)
+		want string
+	}{
+		{"cancelled", func() (context.Context, context.CancelFunc) {
+			ctx, cancel := context.WithCancel(context.Background())
+			time.AfterFunc(300*time.Millisecond, cancel)
+			return ctx, cancel
+		}, VerdictStopped},
+		{"deadline", func() (context.Context, context.CancelFunc) {
+			return context.WithTimeout(context.Background(), 300*time.Millisecond)
+		}, ""},
+	} {
+		a := &rankingArm{name: "a", served: map[string]bool{}}
+		b := &rankingArm{name: "b", served: map[string]bool{}}
+		e, err := New(Config{Live: live, Arms: []Arm{a.arm(), b.arm()}, Rate: 2000, Speed: 2000, MinImpressions: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := c.ctx()
+		err = e.Run(ctx)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep := e.Report()
+		v := rep.Arms[1].Verdict
+		if c.want != "" && v != c.want || c.want == "" && (v == VerdictStopped || v == VerdictPending || rep.Stopped) {
+			t.Errorf("%s: verdict %q after %d requests", c.name, v, rep.Requests)
+		}
+	}
+}

@@ -13,7 +13,9 @@ type Report struct {
 	EventTime int64  `json:"event_time_ms"`
 	// Final: the horizon is reached (Run returned); before, every verdict
 	// is "pending".
-	Final          bool        `json:"final"`
+	Final bool `json:"final"`
+	// Stopped: the run ended before its horizon (cancelled): no verdict.
+	Stopped        bool        `json:"stopped_early,omitempty"`
 	MinImpressions int64       `json:"min_impressions"`
 	Arms           []ArmReport `json:"arms"`
 }
@@ -47,17 +49,18 @@ type VersionCount struct {
 // Verdicts.
 const (
 	VerdictPending      = "pending: no verdict before the horizon"
+	VerdictStopped      = "no verdict: stopped before the horizon"
 	VerdictTooFew       = "no verdict: too few impressions"
 	VerdictGain         = "significant gain"
 	VerdictLoss         = "significant loss"
-	VerdictInsignficant = "no significant difference"
+	VerdictInsignificant = "no significant difference"
 )
 
 // Report returns a snapshot of the experiment.
 func (e *Experiment) Report() Report {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	r := Report{Requests: e.sent, EventTime: e.end, Final: e.done, MinImpressions: e.cfg.MinImpressions}
+	r := Report{Requests: e.sent, EventTime: e.end, Final: e.done, Stopped: e.stopped, MinImpressions: e.cfg.MinImpressions}
 	enough := true
 	for i := range e.arms {
 		a := &e.arms[i]
@@ -79,6 +82,8 @@ func (e *Experiment) Report() Report {
 		switch {
 		case !r.Final:
 			r.Arms[i].Verdict = VerdictPending
+		case r.Stopped:
+			r.Arms[i].Verdict = VerdictStopped
 		case !enough:
 			r.Arms[i].Verdict = VerdictTooFew
 		case g.Significant && g.Gain > 0:
@@ -86,7 +91,7 @@ func (e *Experiment) Report() Report {
 		case g.Significant:
 			r.Arms[i].Verdict = VerdictLoss
 		default:
-			r.Arms[i].Verdict = VerdictInsignficant
+			r.Arms[i].Verdict = VerdictInsignificant
 		}
 	}
 	return r

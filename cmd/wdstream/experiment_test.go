@@ -83,7 +83,7 @@ func TestExperimentAA(t *testing.T) {
 		}
 	}
 	g := rep.Arms[1].Gain
-	if g == nil || g.Significant || g.Low > 0 || g.High < 0 || rep.Arms[1].Verdict != experiment.VerdictInsignficant {
+	if g == nil || g.Significant || g.Low > 0 || g.High < 0 || rep.Arms[1].Verdict != experiment.VerdictInsignificant {
 		t.Fatalf("A/A gain %+v, verdict %q: want an interval containing 0", g, rep.Arms[1].Verdict)
 	}
 	// The split: about half the users each.
