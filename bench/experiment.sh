@@ -37,7 +37,7 @@ go build -o "$tmp/wdstream" ./cmd/wdstream
 sched=(-e 's/^  every: [0-9a-z]*/  every: 1m/' -e 's/^  examples: [0-9]*/  examples: 5000/' -e 's/^  latency_budget: [0-9a-z]*/  latency_budget: 250ms/')
 sed "${sched[@]}" "$spec" >"$tmp/wide_deep.yaml"
 sed "${sched[@]}" -e 's/^  mode: wide_deep/  mode: wide/' "$spec" >"$tmp/wide.yaml"
-grep -q '^  mode: wide$' "$tmp/wide.yaml" || { echo "bench/experiment.sh: $spec has no 'mode: wide_deep' line to make the wide arm of" >&2; exit 1; }
+grep -Eq '^  mode: wide( |$)' "$tmp/wide.yaml" || { echo "bench/experiment.sh: $spec has no 'mode: wide_deep' line to make the wide arm of" >&2; exit 1; }
 grep -q '^  every: 1m' "$tmp/wide.yaml" && grep -q '^  examples: 5000' "$tmp/wide.yaml" || { echo "bench/experiment.sh: $spec: publish.every or validation.examples not found" >&2; exit 1; }
 
 for w in $worlds; do

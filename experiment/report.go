@@ -48,11 +48,11 @@ type VersionCount struct {
 
 // Verdicts.
 const (
-	VerdictPending      = "pending: no verdict before the horizon"
-	VerdictStopped      = "no verdict: stopped before the horizon"
-	VerdictTooFew       = "no verdict: too few impressions"
-	VerdictGain         = "significant gain"
-	VerdictLoss         = "significant loss"
+	VerdictPending       = "pending: no verdict before the horizon"
+	VerdictStopped       = "no verdict: stopped before the horizon"
+	VerdictTooFew        = "no verdict: too few impressions"
+	VerdictGain          = "significant gain"
+	VerdictLoss          = "significant loss"
 	VerdictInsignificant = "no significant difference"
 )
 
