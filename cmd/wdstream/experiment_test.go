@@ -17,12 +17,18 @@ import (
 )
 
 // experimentSpec writes the demo's spec (a candidate every 8 s, gated on
-// 1,000 fresh examples) for the experiment's tests.
-func experimentSpec(t *testing.T) string {
+// 1,000 fresh examples) for the experiment's tests; with rejectAll, its
+// gate fails every candidate of the train stage (a drift check that any
+// difference from LATEST's training data fails) and passes the start
+// model (a first version has no baseline to drift from).
+func experimentSpec(t *testing.T, rejectAll ...bool) string {
 	t.Helper()
 	_, y, err := demoSpec(8*time.Second, 1000, 0.1, 0.1)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(rejectAll) > 0 && rejectAll[0] {
+		y = bytes.Replace(y, []byte("\npublish:\n"), []byte("\n  drift: {action: fail, max_linf: 0, max_js: 0, max_missing: 0, min_examples: 1}\npublish:\n"), 1)
 	}
 	p := filepath.Join(t.TempDir(), "spec.yaml")
 	if err := os.WriteFile(p, y, 0o644); err != nil {
@@ -125,14 +131,15 @@ func TestExperimentFlags(t *testing.T) {
 // TestExperimentRealKafka: the whole loop on the real broker and S3 server
 // of the test command; then the stream join's labels of each arm, read
 // from its examples topic, equal the offline join's of its impressions and
-// installs topics, impression by impression.
+// installs topics, impression by impression. The second arm's gate
+// rejects every candidate: it keeps serving its start model, and answers
+// every request.
 func TestExperimentRealKafka(t *testing.T) {
 	brokers := testenv.RealKafka(t)
-	sp := experimentSpec(t)
 	a, b := testenv.UniqueName(t, "expa"), testenv.UniqueName(t, "expb")
 	prefix := testenv.UniqueName(t, "exp")
 	store := serviceStore(t, a, b)
-	args := append([]string{"--arms", a + "=" + sp + "," + b + "=" + sp, "--brokers", strings.Join(brokers, ","), "--store", store, "--topic-prefix", prefix},
+	args := append([]string{"--arms", a + "=" + experimentSpec(t) + "," + b + "=" + experimentSpec(t, true), "--brokers", strings.Join(brokers, ","), "--store", store, "--topic-prefix", prefix},
 		smallExperiment(t.TempDir(), 20*time.Second)...)
 	rep := runExperimentJSON(t, args...)
 	defer func() {
@@ -142,6 +149,12 @@ func TestExperimentRealKafka(t *testing.T) {
 			}
 		}
 	}()
+	if l := rep.Lines[0]; l.Published == 0 {
+		t.Errorf("arm %s: no version published", l.Name)
+	}
+	if l, r := rep.Lines[1], rep.Arms[1]; l.Published != 0 || l.Rejected == 0 || len(r.Versions) != 1 || r.Errors != 0 {
+		t.Errorf("arm %s, its gate failing: %d published, %d rejected, served %v, %d failed requests: want its start model served throughout", l.Name, l.Published, l.Rejected, r.Versions, r.Errors)
+	}
 	for i, arm := range rep.Arms {
 		topics := prefix + "." + arm.Name
 		var dec schemas.Decoder
