@@ -33,6 +33,14 @@ type Arm struct {
 type Config struct {
 	Live *simulate.Live
 	Arms []Arm
+	// Paired sends every request to every arm instead of splitting the
+	// users: each arm answers it in its own copy of the world, Lives[i]
+	// (the same world and seed, so the same users, requests and dice; the
+	// users' installs differ by what each arm showed them). The gain is
+	// then estimated on the same users' paired counts (PairedGainOf).
+	// Live is not used.
+	Paired bool
+	Lives  []*simulate.Live
 	// Salt of the split hash (default "wdstream-experiment").
 	Salt string
 	// Start is the event time of request 0 (Unix ms; default now).
@@ -54,8 +62,16 @@ type Config struct {
 }
 
 func (c *Config) defaults() error {
-	if c.Live == nil || len(c.Arms) < 2 {
-		return errors.New("experiment: a live world and two arms at least are required")
+	if len(c.Arms) < 2 {
+		return errors.New("experiment: two arms at least are required")
+	}
+	switch {
+	case c.Paired && len(c.Lives) != len(c.Arms):
+		return fmt.Errorf("experiment: a paired run needs a live world per arm: %d for %d arms", len(c.Lives), len(c.Arms))
+	case c.Paired:
+		c.Live = c.Lives[0]
+	case c.Live == nil:
+		return errors.New("experiment: a live world is required")
 	}
 	seen := map[string]bool{}
 	for _, a := range c.Arms {
@@ -195,19 +211,45 @@ func (e *Experiment) Run(ctx context.Context) error {
 	return nil
 }
 
-// request sends request n to its user's arm and plays the user's answer.
+// request sends request n to its user's arm (to every arm, paired) and
+// plays the user's answer.
 func (e *Experiment) request(ctx context.Context, n uint64, ts int64) {
 	cfg := &e.cfg
-	page := cfg.Live.Request(n, ts, cfg.Candidates)
+	if cfg.Paired {
+		for ai, live := range cfg.Lives {
+			e.serveTo(ctx, ai, live, live.Request(n, ts, cfg.Candidates))
+		}
+	} else {
+		page := cfg.Live.Request(n, ts, cfg.Candidates)
+		e.serveTo(ctx, ArmOf(cfg.Salt, page.UserID, len(cfg.Arms)), cfg.Live, page)
+	}
+	e.mu.Lock()
+	e.sent = n + 1
+	e.end = ts
+	e.mu.Unlock()
+}
+
+// liveOf returns the world of arm ai.
+func (e *Experiment) liveOf(ai int) *simulate.Live {
+	if e.cfg.Paired {
+		return e.cfg.Lives[ai]
+	}
+	return e.cfg.Live
+}
+
+// serveTo sends page to arm ai, whose users live in live, and plays the
+// user's answer.
+func (e *Experiment) serveTo(ctx context.Context, ai int, live *simulate.Live, page simulate.Page) {
+	cfg := &e.cfg
 	if len(page.Candidates) == 0 {
 		return
 	}
-	ai := ArmOf(cfg.Salt, page.UserID, len(cfg.Arms))
+	n, ts := page.N, page.TS
 	req := &serve.Request{UserID: page.UserID, TS: ts, Features: map[string]json.RawMessage{}}
 	for i, app := range page.Candidates {
 		// Slot 1 is the placeholder of position: serving logs the slot
 		// each candidate is ranked at.
-		imp := cfg.Live.Impression(page, app, 1, "")
+		imp := live.Impression(page, app, 1, "")
 		delete(imp.Features, simulate.ColTrueP)
 		c := serve.CandidateOf(&imp)
 		for k, v := range c.Features {
@@ -226,8 +268,6 @@ func (e *Experiment) request(ctx context.Context, n uint64, ts int64) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.sent = n + 1
-	e.end = ts
 	a := &e.arms[ai]
 	a.requests++
 	if err != nil {
@@ -245,14 +285,14 @@ func (e *Experiment) request(ctx context.Context, n uint64, ts int64) {
 	}
 	for slot, idx := range resp.Ranking[:min(cfg.Shown, len(resp.Ranking))] {
 		app := page.Candidates[idx]
-		d := cfg.Live.Decide(n, page.User, app, slot+1)
+		d := live.Decide(n, page.User, app, slot+1)
 		c.Impressions++
 		if !d.Install {
 			continue
 		}
 		c.Installs++
 		heap.Push(&e.pending, pendingInstall{arm: ai, user: page.User, app: app, seq: n<<8 | uint64(slot),
-			ins: schemas.Install{TS: ts + d.DelayMS, ImpressionID: resp.ImpressionIDs[idx], UserID: page.UserID, AppID: cfg.Live.AppID(app)}})
+			ins: schemas.Install{TS: ts + d.DelayMS, ImpressionID: resp.ImpressionIDs[idx], UserID: page.UserID, AppID: live.AppID(app)}})
 	}
 }
 
@@ -266,7 +306,7 @@ func (e *Experiment) flush(ctx context.Context, ts int64) {
 	for e.pending.Len() > 0 && e.pending[0].ins.TS <= ts {
 		p := heap.Pop(&e.pending).(pendingInstall)
 		byArm[p.arm] = append(byArm[p.arm], p.ins)
-		e.cfg.Live.Install(p.user, p.app)
+		e.liveOf(p.arm).Install(p.user, p.app)
 	}
 	e.mu.Unlock()
 	for i, ins := range byArm {

@@ -15,7 +15,10 @@ type Report struct {
 	// is "pending".
 	Final bool `json:"final"`
 	// Stopped: the run ended before its horizon (cancelled): no verdict.
-	Stopped        bool        `json:"stopped_early,omitempty"`
+	Stopped bool `json:"stopped_early,omitempty"`
+	// Paired: every arm answered every request (Config.Paired); the gains
+	// are paired estimates.
+	Paired         bool        `json:"paired,omitempty"`
 	MinImpressions int64       `json:"min_impressions"`
 	Arms           []ArmReport `json:"arms"`
 }
@@ -76,8 +79,12 @@ func (e *Experiment) Report() Report {
 		enough = enough && ar.Rate.Impressions >= e.cfg.MinImpressions
 		r.Arms = append(r.Arms, ar)
 	}
+	r.Paired = e.cfg.Paired
 	for i := 1; i < len(r.Arms); i++ {
 		g := GainOf(r.Arms[0].Rate, r.Arms[i].Rate)
+		if e.cfg.Paired {
+			g = PairedGainOf(e.pairs(i))
+		}
 		r.Arms[i].Gain = &g
 		switch {
 		case !r.Final:
@@ -95,4 +102,22 @@ func (e *Experiment) Report() Report {
 		}
 	}
 	return r
+}
+
+// pairs returns the users' counts in the control and in arm i (e.mu held).
+func (e *Experiment) pairs(i int) []Pair {
+	var ps []Pair
+	for u, c := range e.arms[0].users {
+		p := Pair{Control: *c}
+		if a := e.arms[i].users[u]; a != nil {
+			p.Arm = *a
+		}
+		ps = append(ps, p)
+	}
+	for u, a := range e.arms[i].users {
+		if e.arms[0].users[u] == nil {
+			ps = append(ps, Pair{Arm: *a})
+		}
+	}
+	return ps
 }
