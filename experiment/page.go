@@ -47,7 +47,7 @@ var pageTmpl = template.Must(template.New("experiment").Funcs(template.FuncMap{
 </head><body>
 <h1>wdstream experiment</h1>
 <p>{{.Report.Requests}} requests{{if .Report.Final}}: the horizon is reached{{else}}; no verdict before the horizon (fixed in advance){{end}}.
-Acquisition = installs per impression shown; 95% intervals by the delta method with the user as the unit; a verdict needs {{.Report.MinImpressions}} impressions an arm.</p>
+{{if .Report.Paired}}Paired: every arm answers every request; gains on the same users' paired counts. {{end}}Acquisition = installs per impression shown; 95% intervals by the delta method with the user as the unit; a verdict needs {{.Report.MinImpressions}} impressions an arm.</p>
 <table><tr><th>arm</th><th>users</th><th>impressions</th><th>installs</th><th>acquisition (95% CI)</th><th>gain over control (95% CI)</th><th>verdict</th><th>versions published / rejected</th><th>serving</th><th>joined examples (positive)</th><th>failed requests</th></tr>
 {{range .Rows}}<tr><td>{{if .Line.StatusURL}}<a href="{{.Line.StatusURL}}">{{.Arm.Name}}</a>{{else}}{{.Arm.Name}}{{end}}</td><td>{{.Arm.Rate.Users}}</td><td>{{.Arm.Rate.Impressions}}</td><td>{{.Arm.Rate.Installs}}</td>
 <td>{{f4 .Arm.Rate.Rate}} [{{f4 .Arm.Rate.Low}}, {{f4 .Arm.Rate.High}}]</td>

@@ -45,6 +45,7 @@ type experimentFlags struct {
 	poll                time.Duration
 	jsonOut             bool
 	http                string
+	paired              bool
 }
 
 // armSpec is one --arms item.
@@ -63,6 +64,7 @@ func runExperiment(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs.StringVar(&f.store, "store", "", "model store URL (default: file:// DIR/store)")
 	fs.StringVar(&f.dir, "dir", "", "folder for the pre-period's files, the held-out examples, the log and the default store (default: a new temp folder)")
 	fs.StringVar(&f.topicPrefix, "topic-prefix", "experiment", "arm NAME's topics are PREFIX.NAME.impressions, .installs, .examples and .dlq, its consumer groups PREFIX.NAME.join and .train")
+	fs.BoolVar(&f.paired, "paired", false, "send every request to every arm, each in its own copy of the simulated world (same users, pages and dice), instead of splitting users; the gain is estimated on the users' paired counts")
 	fs.StringVar(&f.salt, "salt", "wdstream-experiment", "salt of the split: arm = FNV-1a(salt, user_id) mod arms")
 	fs.IntVar(&f.partitions, "partitions", 2, "partitions of the arms' topics")
 	fs.IntVar(&f.users, "users", 20000, "users of the simulated world")

@@ -111,8 +111,12 @@ func (x *experimentRun) print(rep experimentReport) error {
 		return enc.Encode(rep)
 	}
 	out := x.stdout
-	fmt.Fprintf(out, "\n%d requests in %.0fs; acquisition = installs per impression shown, 95%% intervals by the delta method with the user as the unit; verdict at the fixed horizon, with at least %d impressions an arm\n",
-		rep.Requests, rep.Seconds, rep.MinImpressions)
+	design := "users split by a hash of user_id"
+	if rep.Paired {
+		design = "paired: every request answered by every arm, the gains on the same users' paired counts"
+	}
+	fmt.Fprintf(out, "\n%d requests in %.0fs (%s); acquisition = installs per impression shown, 95%% intervals by the delta method with the user as the unit; verdict at the fixed horizon, with at least %d impressions an arm\n",
+		rep.Requests, rep.Seconds, design, rep.MinImpressions)
 	tw := tabwriter.NewWriter(out, 2, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "arm\tusers\timpressions\tinstalls\tacquisition (95% CI)\tgain over control (95% CI)\toffline AUC\tversions published / rejected\tverdict")
 	for i, a := range rep.Arms {

@@ -88,8 +88,20 @@ func (x *experimentRun) run(ctx context.Context) error {
 	}
 
 	cfg := experiment.Config{
-		Live: x.live, Salt: x.f.salt, Start: liveStart.UnixMilli(), Rate: x.f.rate, Speed: x.f.speed,
+		Live: x.live, Paired: x.f.paired, Salt: x.f.salt, Start: liveStart.UnixMilli(), Rate: x.f.rate, Speed: x.f.speed,
 		Candidates: x.f.candidates, Shown: x.f.shown, Requests: x.f.requests, MinImpressions: x.f.minImpressions,
+	}
+	if x.f.paired {
+		// Each arm's users in a world of their own: the same replay of
+		// the pre-period, so the same users, requests and dice.
+		cfg.Lives = []*simulate.Live{x.live}
+		for range x.arms[1:] {
+			l, _, err := w.RunLive(ctx, x.f.preDays+1, func(simulate.Event) error { return nil })
+			if err != nil {
+				return err
+			}
+			cfg.Lives = append(cfg.Lives, l)
+		}
 	}
 	if cfg.MinImpressions == 0 {
 		cfg.MinImpressions = 1 // experiment.Config's 0 is its default: the flag's 0 is none
@@ -101,8 +113,12 @@ func (x *experimentRun) run(ctx context.Context) error {
 		return err
 	}
 	window := x.arms[0].sp.Join.LabelWindow.D()
-	fmt.Fprintf(x.stdout, "[%s] traffic: %.0f requests/s of %d candidates, top %d shown, for %s (fixed horizon%s); the label window (%s) passes in %.1fs of wall time\n",
-		x.elapsed(), x.f.rate, x.f.candidates, x.f.shown, x.f.duration, map[bool]string{true: fmt.Sprintf(" or %d requests", x.f.requests)}[x.f.requests > 0],
+	split := "users split by a hash of user_id"
+	if x.f.paired {
+		split = "every request to every arm (paired)"
+	}
+	fmt.Fprintf(x.stdout, "[%s] traffic: %.0f requests/s of %d candidates, top %d shown, %s, for %s (fixed horizon%s); the label window (%s) passes in %.1fs of wall time\n",
+		x.elapsed(), x.f.rate, x.f.candidates, x.f.shown, split, x.f.duration, map[bool]string{true: fmt.Sprintf(" or %d requests", x.f.requests)}[x.f.requests > 0],
 		window, window.Seconds()/x.f.speed)
 	for _, l := range x.lines {
 		fmt.Fprintf(x.stdout, "  arm %-12s status page http://%s/   topics %s.*\n", l.name, l.env.httpAddr, l.topics)

@@ -99,6 +99,22 @@ func TestExperimentAA(t *testing.T) {
 	}
 }
 
+// TestExperimentPairedAA: a paired A/A run (--paired) sends every request
+// to both arms, each in its own copy of the world: the same users and
+// requests in both, and no significant gain.
+func TestExperimentPairedAA(t *testing.T) {
+	sp := experimentSpec(t)
+	rep := runExperimentJSON(t, append([]string{"--arms", "a=" + sp + ",b=" + sp, "--paired"}, smallExperiment(t.TempDir(), 15*time.Second)...)...)
+	a, b := rep.Arms[0], rep.Arms[1]
+	if !rep.Paired || a.Requests != int64(rep.Requests) || b.Requests != a.Requests || a.Rate.Users != b.Rate.Users || a.Errors+b.Errors > 0 {
+		t.Fatalf("paired report: %d requests, arms %d and %d (%d and %d failed), users %d and %d: want every request in both, the same users",
+			rep.Requests, a.Requests, b.Requests, a.Errors, b.Errors, a.Rate.Users, b.Rate.Users)
+	}
+	if g := b.Gain; g == nil || g.Significant || b.Verdict != experiment.VerdictInsignificant {
+		t.Fatalf("paired A/A gain %+v, verdict %q: want an interval containing 0", g, b.Verdict)
+	}
+}
+
 // TestExperimentFlags: bad input is refused, naming the flag at fault.
 func TestExperimentFlags(t *testing.T) {
 	sp := experimentSpec(t)
