@@ -103,6 +103,9 @@ func TestExperimentAA(t *testing.T) {
 // to both arms, each in its own copy of the world: the same users and
 // requests in both, and no significant gain.
 func TestExperimentPairedAA(t *testing.T) {
+	if raceEnabled {
+		t.Skip("30 s under the race detector; the paired driver runs under it in package experiment (TestPaired)")
+	}
 	sp := experimentSpec(t)
 	rep := runExperimentJSON(t, append([]string{"--arms", "a=" + sp + ",b=" + sp, "--paired"}, smallExperiment(t.TempDir(), 15*time.Second)...)...)
 	a, b := rep.Arms[0], rep.Arms[1]
@@ -156,7 +159,7 @@ func TestExperimentRealKafka(t *testing.T) {
 	prefix := testenv.UniqueName(t, "exp")
 	store := serviceStore(t, a, b)
 	args := append([]string{"--arms", a + "=" + experimentSpec(t) + "," + b + "=" + experimentSpec(t, true), "--brokers", strings.Join(brokers, ","), "--store", store, "--topic-prefix", prefix},
-		smallExperiment(t.TempDir(), 20*time.Second)...)
+		smallExperiment(t.TempDir(), 30*time.Second)...)
 	rep := runExperimentJSON(t, args...)
 	defer func() {
 		for _, topic := range testenv.Topics(t, brokers) {
