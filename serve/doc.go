@@ -100,7 +100,10 @@
 // the page, 1 at the top) is scored with a placeholder, since the real one
 // is known only once ranked, and must learn from the position shown; a
 // spec that does not name the column ignores it (featurize reads only the
-// spec's columns). Ids are a random 80-bit prefix drawn once per process
+// spec's columns). A client that shows only the top K of a ranking sets
+// --log-shown K (KafkaImpressionsConfig.Shown): the candidates ranked
+// below K were never seen, so they are not logged (they would join as
+// negatives). Ids are a random 80-bit prefix drawn once per process
 // and a counter, unique across restarts and replicas without coordination.
 //
 // Logging never makes a request wait. Log appends a request's impressions

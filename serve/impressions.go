@@ -95,6 +95,11 @@ type KafkaImpressionsConfig struct {
 	// once ranked), and learns from the position shown. A spec that does
 	// not name the column ignores it.
 	PositionColumn string
+	// Shown, when positive, logs only the candidates ranked 1..Shown of
+	// each answer: a client that shows the top Shown of a ranking shows
+	// no other, and a candidate never shown is no impression (it would
+	// join as a negative). Default 0: every candidate answered.
+	Shown int
 	// Queue bounds the impressions waiting for the producer (default
 	// 100,000); a request whose impressions do not fit is dropped whole.
 	Queue int
@@ -161,8 +166,8 @@ func NewKafkaImpressions(cfg KafkaImpressionsConfig) (*KafkaImpressions, error) 
 	if len(cfg.Brokers) == 0 || cfg.Topic == "" {
 		return nil, errors.New("serve: logging impressions needs brokers and a topic")
 	}
-	if cfg.Queue < 0 || cfg.Batch < 0 || cfg.Linger < 0 || cfg.Timeout < 0 {
-		return nil, errors.New("serve: negative impressions queue, batch, linger or timeout")
+	if cfg.Queue < 0 || cfg.Batch < 0 || cfg.Linger < 0 || cfg.Timeout < 0 || cfg.Shown < 0 {
+		return nil, errors.New("serve: negative impressions queue, batch, linger, timeout or shown")
 	}
 	cfg.PositionColumn = cmp.Or(cfg.PositionColumn, "position")
 	cfg.Queue = cmp.Or(cfg.Queue, 100_000)
@@ -197,6 +202,9 @@ func NewKafkaImpressions(cfg KafkaImpressionsConfig) (*KafkaImpressions, error) 
 // Log queues one request's impressions, or drops them all when the queue
 // has no room for them; it never waits for Kafka.
 func (k *KafkaImpressions) Log(served []Served) {
+	if k.cfg.Shown > 0 {
+		served = slices.DeleteFunc(served, func(s Served) bool { return s.Position > k.cfg.Shown })
+	}
 	k.mu.Lock()
 	reason := ""
 	switch {

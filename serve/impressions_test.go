@@ -126,3 +126,19 @@ func TestImpressionsEncode(t *testing.T) {
 		t.Errorf("without a position column: %d records, %s", n, k.recs[part.Partition([]byte("u2"))][0].Value)
 	}
 }
+
+// TestImpressionsShown: with Shown, only the candidates ranked 1..Shown of
+// an answer are queued, whatever their order in the request.
+func TestImpressionsShown(t *testing.T) {
+	k, err := NewKafkaImpressions(KafkaImpressionsConfig{Brokers: []string{"127.0.0.1:1"}, Topic: "t", Shown: 2, Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.Log([]Served{{Position: 3}, {Position: 1}, {Position: 4}, {Position: 2}})
+	if len(k.pending) != 2 || k.pending[0].Position != 1 || k.pending[1].Position != 2 {
+		t.Fatalf("queued %+v: want the candidates at positions 1 and 2", k.pending)
+	}
+	if _, err := NewKafkaImpressions(KafkaImpressionsConfig{Brokers: []string{"b"}, Topic: "t", Shown: -1}); err == nil {
+		t.Fatal("Shown -1 accepted")
+	}
+}

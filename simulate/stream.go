@@ -36,16 +36,19 @@ func (w *World) run(ctx context.Context, fn func(Event) error, reuse func() *sch
 	r := newRunner(w, newRNG(w.cfg.Seed, streamEvents))
 	r.labels = newLabeler(w)
 	r.reuse = reuse
-	if err := r.run(ctx, fn); err != nil {
+	if err := r.run(ctx, fn, w.cfg.Days); err != nil {
 		return r.labels.report(), err
 	}
 	return r.labels.report(), nil
 }
 
-func (r *runner) run(ctx context.Context, fn func(Event) error) error {
+// run generates the first days days of the stream (all of them: Days),
+// then delivers every install still scheduled within the label window of
+// the last of them.
+func (r *runner) run(ctx context.Context, fn func(Event) error, days int) error {
 	cfg := &r.w.cfg
 	var pages []pageView
-	for d := range cfg.Days {
+	for d := range days {
 		dayStart := r.w.Start() + int64(d)*dayMS
 		if err := r.drain(dayStart-1, fn); err != nil {
 			return err
@@ -66,7 +69,7 @@ func (r *runner) run(ctx context.Context, fn func(Event) error) error {
 			}
 		}
 	}
-	end := r.w.Start() + int64(cfg.Days)*dayMS + cfg.LabelWindow.Milliseconds()
+	end := r.w.Start() + int64(days)*dayMS + cfg.LabelWindow.Milliseconds()
 	if err := r.drain(end, fn); err != nil {
 		return err
 	}

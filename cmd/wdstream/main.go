@@ -43,6 +43,7 @@ func commands() map[string]command {
 		modelsCommand(),
 		joinCommand(),
 		demoCommand(),
+		experimentCommand(),
 		versionCommand(),
 	} {
 		m[c.name] = c

@@ -57,6 +57,9 @@ type runConfig struct {
 	// (POST /v1/models/NAME/score, package serve), following LATEST
 	// every servePoll; the demo sets it.
 	servePoll time.Duration
+	// serveSink, with servePoll, logs what the server answers (the
+	// experiment's arms); it runs with the server.
+	serveSink *serve.KafkaImpressions
 }
 
 // defaultRunConfig returns the defaults of `wdstream run`'s flags.
@@ -289,10 +292,15 @@ func buildServer(ctx context.Context, env *runEnv) error {
 		return err
 	}
 	env.closers = append(env.closers, st.Close)
-	env.serve, err = serve.New(serve.Config{
+	cfg := serve.Config{
 		Store: st, Model: env.cfg.model, Poll: env.cfg.servePoll,
 		Registerer: env.reg, Logger: env.logger.With("component", "serve"),
-	})
+	}
+	if env.cfg.serveSink != nil {
+		cfg.Impressions = env.cfg.serveSink
+		env.runners = append(env.runners, env.cfg.serveSink.Run)
+	}
+	env.serve, err = serve.New(cfg)
 	if err != nil {
 		return err
 	}
