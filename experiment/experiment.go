@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"cmp"
 	"container/heap"
 	"context"
 	"encoding/json"
@@ -86,31 +87,14 @@ func (c *Config) defaults() error {
 	if c.Rate < 0 || c.Speed < 0 || c.Candidates < 0 || c.Shown < 0 || c.MinImpressions < 0 || c.FlushEvery < 0 {
 		return errors.New("experiment: negative rate, speed, candidates, shown, minimum or flush interval")
 	}
-	if c.Salt == "" {
-		c.Salt = "wdstream-experiment"
-	}
+	c.Salt = cmp.Or(c.Salt, "wdstream-experiment")
 	if c.Start == 0 {
 		c.Start = time.Now().UnixMilli()
 	}
-	def := func(p *float64, v float64) {
-		if *p == 0 {
-			*p = v
-		}
-	}
-	def(&c.Rate, 100)
-	def(&c.Speed, 60)
-	if c.Candidates == 0 {
-		c.Candidates = 20
-	}
-	if c.Shown == 0 {
-		c.Shown = 5
-	}
-	if c.MinImpressions == 0 {
-		c.MinImpressions = 10_000
-	}
-	if c.FlushEvery == 0 {
-		c.FlushEvery = 200 * time.Millisecond
-	}
+	c.Rate, c.Speed = cmp.Or(c.Rate, 100), cmp.Or(c.Speed, 60)
+	c.Candidates, c.Shown = cmp.Or(c.Candidates, 20), cmp.Or(c.Shown, 5)
+	c.MinImpressions = cmp.Or(c.MinImpressions, 10_000)
+	c.FlushEvery = cmp.Or(c.FlushEvery, 200*time.Millisecond)
 	return nil
 }
 

@@ -127,7 +127,6 @@ func (v *Vocab) evict(i int) {
 		v.exp.lastSeen[i] = 0
 	}
 	v.free = append(v.free, int32(i))
-	v.live--
 	v.evicted++
 }
 

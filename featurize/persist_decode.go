@@ -247,7 +247,6 @@ func (v *Vocab) restore(toks []string, x *decodedExpiry) error {
 			return fmt.Errorf("token %q appears twice: %w", t, ErrFormat)
 		}
 		v.index.insert(h, t, i)
-		v.live++
 	}
 	if e := v.exp; e != nil {
 		e.lastSeen = make([]int64, len(toks))

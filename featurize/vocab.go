@@ -27,7 +27,6 @@ type Vocab struct {
 	tokens   []string   // by token index (id - oov); "" at a hole
 	admit    *admission // nil when minCount <= 1: every string is admitted at once
 
-	live  int      // admitted strings in use: len(tokens) minus the holes
 	holes []uint64 // bitset over token indices: evicted, free for reuse (nil before the first eviction)
 	free  []int32  // token indices of the holes, reused last in, first out
 	exp   *expiry  // nil without a ttl
@@ -65,7 +64,7 @@ func (v *Vocab) Name() string { return v.name }
 func (v *Vocab) OOVBuckets() int { return v.oov }
 
 // Len is the number of admitted strings in use (evicted ones not counted).
-func (v *Vocab) Len() int { return v.live }
+func (v *Vocab) Len() int { return len(v.tokens) - len(v.free) }
 
 // Size is the number of ids: OOVBuckets() plus the admitted strings and the
 // holes evicted strings left (Len() without a ttl). An embedding table for
@@ -121,7 +120,7 @@ func (v *Vocab) lookupBytes(h uint64, b []byte) (int32, bool) {
 // with no hole to reuse, the int32 id space; or its index's 4 GiB of token
 // bytes).
 func (v *Vocab) full() bool {
-	return v.maxSize > 0 && v.live >= v.maxSize ||
+	return v.maxSize > 0 && v.Len() >= v.maxSize ||
 		len(v.free) == 0 && v.oov+len(v.tokens) >= math.MaxInt32 || !v.index.fits(0)
 }
 
@@ -170,7 +169,6 @@ func (v *Vocab) observeBytesHashed(h uint64, b []byte) (int32, bool) {
 // add admits s (absent, with hash h) into the last hole freed, or as the
 // next id when there is none, and returns its id.
 func (v *Vocab) add(h uint64, s string) int32 {
-	v.live++
 	if n := len(v.free); n > 0 {
 		i := int(v.free[n-1])
 		v.free = v.free[:n-1]
