@@ -54,9 +54,8 @@ func (w *World) RunLive(ctx context.Context, days int, fn func(Event) error) (*L
 	if days < 0 || days >= w.cfg.Days {
 		return nil, nil, fmt.Errorf("live world: a prefix of %d days needs a world of more days (it has %d)", days, w.cfg.Days)
 	}
-	r := newRunner(w, newRNG(w.cfg.Seed, streamEvents))
-	r.labels = newLabeler(w)
-	if err := r.run(ctx, fn, days); err != nil {
+	r, err := w.runPrefix(ctx, days, fn)
+	if err != nil {
 		return nil, r.labels.report(), err
 	}
 	r.queue = r.queue[:0]

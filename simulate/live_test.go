@@ -2,8 +2,10 @@ package simulate
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -131,5 +133,89 @@ func TestLiveDecide(t *testing.T) {
 	l.Install(p.User, p.Candidates[0])
 	if q := l.Request(1, ts, 4); slices.Contains(q.Candidates, p.Candidates[0]) {
 		t.Fatalf("installed app %d offered again: %v", p.Candidates[0], q.Candidates)
+	}
+}
+
+// TestRunDays: the first days of a world, streamed alone, are the events
+// Run delivers for them, in the same order: up to the end of the last day
+// exactly the full run's events; in the label window after it, installs of
+// the full run only, among them every one naming an impression of those
+// days (an install may name only its user and app). The latent world's
+// drift is that of the whole world. Days outside 1..Days are refused,
+// naming the world's length.
+func TestRunDays(t *testing.T) {
+	key := func(ev Event) string {
+		if ev.Impression != nil {
+			return fmt.Sprintf("i %d %s %s", ev.Impression.TS, ev.Impression.ImpressionID, ev.Impression.AppID)
+		}
+		return fmt.Sprintf("n %d %s %s %s", ev.Install.TS, ev.Install.ImpressionID, ev.Install.UserID, ev.Install.AppID)
+	}
+	namedAll := 0
+	for _, latent := range []bool{false, true} {
+		tr := DefaultTruth()
+		tr.LatentTaste = latent
+		// Pages every minute or so: the last day's last half hour has installs after its end.
+		w, err := NewWorld(Config{Seed: 3, Users: 500, Apps: 200, Days: 3, ImpressionsPerDay: 20000, Truth: &tr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		const days = 2
+		end := w.Start() + days*dayMS
+		window := w.Config().LabelWindow.Milliseconds()
+		var wantDays []string
+		wantTail := map[string]bool{}
+		shown := map[string]bool{}
+		named := 0
+		if _, err := w.Run(context.Background(), func(ev Event) error {
+			switch {
+			case ev.TS() < end:
+				wantDays = append(wantDays, key(ev))
+				if ev.Impression != nil {
+					shown[ev.Impression.ImpressionID] = true
+				}
+			case ev.Install != nil && ev.TS() <= end+window:
+				wantTail[key(ev)] = true
+				if shown[ev.Install.ImpressionID] {
+					wantTail[key(ev)+" named"] = true
+					named++
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		var gotDays []string
+		gotNamed := 0
+		rep, err := w.RunDays(context.Background(), days, func(ev Event) error {
+			if ev.TS() < end {
+				gotDays = append(gotDays, key(ev))
+				return nil
+			}
+			if ev.Impression != nil || ev.TS() > end+window || !wantTail[key(ev)] {
+				t.Errorf("latent %v: %s after the last day: not an install of the full run's label window", latent, key(ev))
+			}
+			if wantTail[key(ev)+" named"] {
+				gotNamed++
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(gotDays, wantDays) || rep.Impressions != days*20000 {
+			t.Fatalf("latent %v: the first %d days streamed alone: %d events before their end (report: %d impressions), the full run's %d: want the same, %d impressions", latent, days, len(gotDays), rep.Impressions, len(wantDays), days*20000)
+		}
+		if gotNamed != named {
+			t.Fatalf("latent %v: %d installs in the window after day %d name one of its impressions, the full run has %d: want the same", latent, gotNamed, days, named)
+		}
+		namedAll += named
+		for _, d := range []int{0, 4} {
+			if _, err := w.RunDays(context.Background(), d, func(Event) error { return nil }); err == nil || !strings.Contains(err.Error(), "world of 3 days") {
+				t.Fatalf("RunDays(%d) of a 3-day world: %v, want an error naming its 3 days", d, err)
+			}
+		}
+	}
+	if namedAll == 0 {
+		t.Fatal("no install of either world falls in the window after the last day streamed: the test checks nothing there")
 	}
 }

@@ -2,6 +2,7 @@ package simulate
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"slices"
 
@@ -27,6 +28,28 @@ const (
 // call replays the same stream.
 func (w *World) Run(ctx context.Context, fn func(Event) error) (*Report, error) {
 	return w.run(ctx, fn, nil)
+}
+
+// RunDays is Run over the world's first days days only: their events, the
+// same as Run delivers for them, and every install they cause within the
+// label window after the last of them. The world keeps its own length (a
+// latent taste drifts over all of its days), so days 1..days of a 7-day
+// world are the first days of that world, not a shorter world. The report
+// covers the events delivered.
+func (w *World) RunDays(ctx context.Context, days int, fn func(Event) error) (*Report, error) {
+	if days < 1 || days > w.cfg.Days {
+		return nil, fmt.Errorf("simulate: the first %d days of a world of %d days: want 1 to %d", days, w.cfg.Days, w.cfg.Days)
+	}
+	r, err := w.runPrefix(ctx, days, fn)
+	return r.labels.report(), err
+}
+
+// runPrefix runs the stream's first days days (see RunDays) and returns
+// the runner, at the end of the last of them.
+func (w *World) runPrefix(ctx context.Context, days int, fn func(Event) error) (*runner, error) {
+	r := newRunner(w, newRNG(w.cfg.Seed, streamEvents))
+	r.labels = newLabeler(w)
+	return r, r.run(ctx, fn, days)
 }
 
 // run is Run with an optional source of reusable impressions (whose

@@ -60,6 +60,9 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *delisted < 0 {
 		return flagError(fs, fmt.Sprintf("--delisted-per-day %d: must be 0 or more", *delisted))
 	}
+	if err := kf.check(*days); err != nil {
+		return flagError(fs, err.Error())
+	}
 	cfg := simulate.Config{
 		Seed: *seed, Users: *users, Apps: *apps, Days: *days, ImpressionsPerDay: *perDay,
 		PageSize: *pageSize, LabelWindow: *window, DelistedPerDay: *delisted,

@@ -19,6 +19,7 @@ type kafkaSimFlags struct {
 	brokers    string
 	rate       string
 	duration   time.Duration
+	throughDay int
 	partitions int
 	impTopic   string
 	insTopic   string
@@ -32,6 +33,7 @@ func addKafkaSimFlags(fs *flag.FlagSet) *kafkaSimFlags {
 	fs.StringVar(&k.brokers, "brokers", "", "stream the events to Kafka (comma-separated host:port) instead of writing files")
 	fs.StringVar(&k.rate, "rate", "0", "with --brokers: events per second, e.g. 5000/s (0: as fast as possible)")
 	fs.DurationVar(&k.duration, "duration", 0, "with --brokers: stop after this long (0: at the end of the simulated days)")
+	fs.IntVar(&k.throughDay, "through-day", 0, "with --brokers: stream days 1..N of the --days-day world only, and the installs they cause within the label window after day N (0: every day); the events are those --out writes for those days")
 	fs.IntVar(&k.partitions, "partitions", 8, "with --brokers: partitions of the topics when they are created")
 	fs.StringVar(&k.impTopic, "topic-impressions", ingest.DefaultImpressionsTopic, "with --brokers: impressions topic")
 	fs.StringVar(&k.insTopic, "topic-installs", ingest.DefaultInstallsTopic, "with --brokers: installs topic")
@@ -42,6 +44,18 @@ func addKafkaSimFlags(fs *flag.FlagSet) *kafkaSimFlags {
 }
 
 func (k *kafkaSimFlags) enabled() bool { return k.brokers != "" }
+
+// check validates the flags that need no broker, against the world's
+// length days.
+func (k *kafkaSimFlags) check(days int) error {
+	switch {
+	case k.throughDay != 0 && !k.enabled():
+		return fmt.Errorf("--through-day %d needs --brokers (files are written by day: read the days you need)", k.throughDay)
+	case k.throughDay < 0 || k.throughDay > days:
+		return fmt.Errorf("--through-day %d: want 1 to --days (%d), or 0 for every day", k.throughDay, days)
+	}
+	return nil
+}
 
 // parseRate reads "N", "N/s".
 func parseRate(s string) (float64, error) {
@@ -61,6 +75,10 @@ func (k *kafkaSimFlags) run(ctx context.Context, w *simulate.World, stdout, stde
 	}
 	if k.partitions < 1 {
 		return fmt.Errorf("--partitions %d: must be positive", k.partitions)
+	}
+	days := w.Config().Days
+	if k.throughDay > 0 { // checked by check
+		days = k.throughDay
 	}
 	var brokers []string
 	for _, b := range strings.Split(k.brokers, ",") {
@@ -84,7 +102,7 @@ func (k *kafkaSimFlags) run(ctx context.Context, w *simulate.World, stdout, stde
 	var imps, ins, lastTS int64
 	lastPrint, lastFlush := start, start
 	errStop := fmt.Errorf("duration reached")
-	_, err = w.Run(ctx, func(e simulate.Event) error {
+	_, err = w.RunDays(ctx, days, func(e simulate.Event) error {
 		if k.live {
 			now := max(time.Now().UnixMilli(), lastTS) // never back in time
 			lastTS = now

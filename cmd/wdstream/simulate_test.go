@@ -73,6 +73,9 @@ func TestSimulateCommandErrors(t *testing.T) {
 		{"bad window", []string{"simulate", "--out", "x", "--label-window", "-1m"}, 2, "--label-window -1m0s: must be positive"},
 		{"bad new apps", []string{"simulate", "--out", "x", "--new-apps-per-day", "-4"}, 2, "--new-apps-per-day -4"},
 		{"config", []string{"simulate", "--out", "x", "--apps", "5"}, 1, "apps is 5, must be at least 10"},
+		{"through day without brokers", []string{"simulate", "--out", "x", "--through-day", "2"}, 2, "--through-day 2 needs --brokers"},
+		{"through day past the world", []string{"simulate", "--brokers", "127.0.0.1:1", "--days", "3", "--through-day", "4"}, 2, "--through-day 4: want 1 to --days (3)"},
+		{"through day negative", []string{"simulate", "--brokers", "127.0.0.1:1", "--through-day", "-1"}, 2, "--through-day -1: want 1 to --days (7)"},
 		{"help", []string{"simulate", "--help"}, 0, "-impressions-per-day int"},
 		{"help latent", []string{"simulate", "--help"}, 0, "-latent-taste"},
 	}
