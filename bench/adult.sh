@@ -12,6 +12,10 @@
 # usage: bench/adult.sh [DATA_DIR]   (default bench/data/adult next to this
 # script: the files, their source, license and checksums are in its README.md)
 #   SPEC=FILE                      another spec (default configs/adult.yaml)
+#   TUNE=BUDGET                    first `wdstream tune` SPEC's model section on
+#                                  adult.data (seed 1, scored on its newest 20%,
+#                                  within BUDGET, e.g. 12m), then the rows with
+#                                  the spec it writes
 #   ROWS="wide deep wide_deep dot cross"   which rows (dot, cross: wide_deep
 #                                  with that model.interaction)
 set -euo pipefail
@@ -25,8 +29,14 @@ go build -o "$tmp/wdstream" ./cmd/wdstream
 go build -o "$tmp/adult" ./bench/adult
 "$tmp/adult" --in "$data/adult.data" --out "$tmp/train.parquet" --prefix train >&2
 "$tmp/adult" --in "$data/adult.test" --out "$tmp/test.parquet" --prefix test >&2
+if [[ -n "${TUNE:-}" ]]; then
+	"$tmp/wdstream" tune --spec "$spec" --examples "$tmp/train.parquet" --budget "$TUNE" --seed 1 --out "$tmp/tuned.yaml" >"$tmp/tune.txt" 2>&1
+	sed -n '/^search:/,$p' "$tmp/tune.txt" >&2
+	tuned="$(sed -n 's/^# Best: \(.*\)\.$/\1/p' "$tmp/tuned.yaml"); $(sed -n '/^|    [0-9]* | [0-9]* (best)/p' "$tmp/tune.txt" | tr -s ' ')"
+	spec="$tmp/tuned.yaml"
+fi
 echo
-echo "Census income (Adult): train on adult.data (32,561 rows), evaluate on adult.test (16,281 rows); spec $spec."
+echo "Census income (Adult): train on adult.data (32,561 rows), evaluate on adult.test (16,281 rows); spec $spec${tuned:+ (tuned from ${SPEC:-configs/adult.yaml}: $tuned)}."
 echo
 echo "| model | validation log loss (newest 10% of adult.data) | test AUC | test log loss | test calibration | train time |"
 echo "| --- | --- | --- | --- | --- | --- |"

@@ -20,6 +20,9 @@
 #   MODES="wide deep wide_deep none dot cross"   rows (none, dot, cross:
 #                             wide_deep with that model.interaction,
 #                             backfill --interaction)
+#   DEFAULTS=1                also every SPEC without its model.ftrl and
+#                             model.adagrad (the trainer's optimizer
+#                             defaults), named SPEC-defaults.yaml
 #   PRIORITY=1                each backfill in its own scheduling group at
 #                             nice -20 (root, Linux autogroup), as in
 #                             bench/trainer.sh, so its train time measures
@@ -33,6 +36,14 @@ worlds=${WORLDS:-default latent}
 modes=${MODES:-wide deep wide_deep none dot cross}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+if [[ "${DEFAULTS:-0}" == 1 ]]; then
+	for sp in "${specs[@]}"; do
+		d="$tmp/$(basename "${sp%.yaml}")-defaults.yaml"
+		awk '/^  (ftrl|adagrad):/ {skip = 1; next} skip && /^    / {next} {skip = 0; print}' "$sp" >"$d"
+		grep -qE '^  (ftrl|adagrad):' "$sp" || { echo "$sp sets no model.ftrl nor model.adagrad: it runs on the defaults already" >&2; exit 1; }
+		specs+=("$d")
+	done
+fi
 . bench/worlds.sh
 notaste() { sed -n 's/.*no-taste AUC \([0-9.]*\) is the ceiling.*/\1/p' "$wdir/$1/simulate.txt"; }
 # spec_interaction SPEC: its model.interaction (none when unset).
