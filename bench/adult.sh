@@ -36,7 +36,7 @@ if [[ -n "${TUNE:-}" ]]; then
 	spec="$tmp/tuned.yaml"
 fi
 echo
-echo "Census income (Adult): train on adult.data (32,561 rows), evaluate on adult.test (16,281 rows); spec $spec${tuned:+ (tuned from ${SPEC:-configs/adult.yaml}: $tuned)}."
+echo "Census income (Adult): train on adult.data (32,561 rows), evaluate on adult.test (16,281 rows); spec ${tuned:+written by wdstream tune from }${SPEC:-configs/adult.yaml}${tuned:+ ($tuned)}."
 echo
 echo "| model | validation log loss (newest 10% of adult.data) | test AUC | test log loss | test calibration | train time |"
 echo "| --- | --- | --- | --- | --- | --- |"
