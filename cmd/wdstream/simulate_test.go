@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wdstream/wdstream/internal/testenv"
+	"github.com/wdstream/wdstream/simulate"
 )
 
 func TestSimulateCommand(t *testing.T) {
@@ -94,5 +97,33 @@ func TestSimulateCommandErrors(t *testing.T) {
 				t.Errorf("error is not one line:\n%s", msg)
 			}
 		})
+	}
+}
+
+// TestSimulateThroughDay streams the first day of a 3-day world into the
+// real broker: the topics hold that day's impressions and exactly the
+// installs World.RunDays delivers for it (those it caused, up to the
+// label window after it), not the later days'.
+func TestSimulateThroughDay(t *testing.T) {
+	brokers := testenv.RealKafka(t)
+	tp := newServiceTopics(t, "thru")
+	run(t, "simulate", "--brokers", strings.Join(brokers, ","), "--topic-impressions", tp.imps, "--topic-installs", tp.ins,
+		"--partitions", "1", "--seed", "7", "--users", "500", "--apps", "200", "--days", "3", "--impressions-per-day", "4000", "--through-day", "1")
+	w, err := simulate.NewWorld(simulate.Config{Seed: 7, Users: 500, Apps: 200, Days: 3, ImpressionsPerDay: 4000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var installs int64
+	if _, err := w.RunDays(context.Background(), 1, func(ev simulate.Event) error {
+		if ev.Install != nil {
+			installs++
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	gotImps, gotIns := topicEnd(t, brokers, tp.imps), topicEnd(t, brokers, tp.ins)
+	if gotImps != 4000 || gotIns != installs || installs == 0 {
+		t.Fatalf("--through-day 1 of 3: %d impressions and %d installs in the topics, want day 1's 4000 and its %d installs", gotImps, gotIns, installs)
 	}
 }
