@@ -26,8 +26,12 @@
 #                        reused when present) and the tune logs
 #   BUDGET=25m           tune's --budget
 #   FRESH=10000          the service's validation.examples (its gate's set)
+#   SERVICE_RUNS=1       service runs per spec: its batches depend on how its
+#                        readers interleave the partitions, so its AUCs vary
+#                        a little from run to run
 #   PRIORITY=1           as bench/modes.sh
-# About 25 minutes on 2 cores per world with the tune, 8 without.
+# About 25 minutes on 2 cores for the latent world with its tune (the spec it
+# chose trains slowly), 15 for the default one; each service run 1-3 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${WDSTREAM_KAFKA_BROKERS:?start the services and source their env.sh first (bash scripts/services.sh start DIR; . DIR/env.sh)}"
@@ -35,6 +39,7 @@ base=${1:-configs/playstore.yaml}
 worlds=${WORLDS:-latent}
 budget=${BUDGET:-25m}
 fresh=${FRESH:-10000}
+runs=${SERVICE_RUNS:-1}
 tmp=$(mktemp -d)
 svc=""
 cleanup() {
@@ -168,7 +173,9 @@ for w in $worlds; do
 		echo "| $label | backfill (its epochs, early stopping) | $(trained "$w-$which-bf") | $(evaluate "$w-$which-bf" "$w" | tr ' ' '|' | sed 's/|/ | /g') | $t |"
 		t=$(backfill "$w-$which-bf1" "$sp" "$w" --epochs 1)
 		echo "| | backfill, 1 epoch | $(trained "$w-$which-bf1") | $(evaluate "$w-$which-bf1" "$w" | sed 's/ / | /g') | $t |"
-		r=$(service "$w-$which-svc" "$sp" "$w" "$n")
-		echo "| | the service (one pass, real Kafka) | ${r%% *} | $(evaluate "$w-$which-svc" "$w" | sed 's/ / | /g') | ${r#* } |"
+		for ((k = 1; k <= runs; k++)); do
+			r=$(service "$w-$which-svc$k" "$sp" "$w" "$n")
+			echo "| | the service (one pass, real Kafka)$( ((runs > 1)) && echo ", run $k") | ${r%% *} | $(evaluate "$w-$which-svc$k" "$w" | sed 's/ / | /g') | ${r#* } |"
+		done
 	done
 done
