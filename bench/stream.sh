@@ -95,6 +95,16 @@ backfill() {
 	awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f s", b - a}'
 }
 
+# freeport: a port of 127.0.0.1 that nothing listens on (below the test
+# services' 19000 and up).
+freeport() {
+	local p
+	while :; do
+		p=$((16000 + RANDOM % 2900))
+		(: <"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+	done
+}
+
 # bgprio CMD...: starts CMD in the background as prio runs it (and sets $!
 # to CMD's pid, so that a kill reaches it).
 bgprio() {
@@ -116,7 +126,7 @@ service() {
 	local topics=(--topic-impressions "bench-st-$id-$model-imp" --topic-installs "bench-st-$id-$model-ins")
 	setkeys "$sp" "$tmp/svc-$model.yaml" publish every 1000h publish every_examples $((n - fresh)) validation examples "$fresh"
 	"$tmp/wdstream" simulate --brokers "$brokers" --seed 1 $flag --through-day 5 --partitions 4 "${topics[@]}" >>"$tmp/produce.log" 2>/dev/null
-	port=$((18900 + RANDOM % 900))
+	port=$(freeport)
 	t0=$(date +%s.%N)
 	bgprio "$tmp/wdstream" run --stages join,train --spec "$tmp/svc-$model.yaml" --brokers "$brokers" --store "$store" --model "$model" \
 		"${topics[@]}" --topic-examples "bench-st-$id-$model-ex" --topic-dlq "bench-st-$id-$model-dlq" \
