@@ -122,6 +122,9 @@ bgprio() {
 # not the wait for the last windows to close and for the gate's set).
 service() {
 	local model=$1 sp=$2 w=$3 n=$4 flag="" t0 t1="" port m joined trained_n decided
+	# service runs in $(...), a subshell that does not run the script's EXIT
+	# trap: its own stops the service on every way out.
+	trap '[[ -z "$svc" ]] || kill "$svc" 2>/dev/null; true' EXIT
 	[[ "$w" == latent ]] && flag=--latent-taste
 	local topics=(--topic-impressions "bench-st-$id-$model-imp" --topic-installs "bench-st-$id-$model-ins")
 	setkeys "$sp" "$tmp/svc-$model.yaml" publish every 1000h publish every_examples $((n - fresh)) validation examples "$fresh"
@@ -136,7 +139,7 @@ service() {
 	while :; do
 		sleep 2
 		if (($(date +%s) - ${t0%.*} > 3600)); then
-			echo "the service has not trained the $n examples and decided on a version within an hour; its log: $tmp/service-$model.log" >&2
+			echo "the service has not trained the $n examples and decided on a version within an hour; the end of its log:" >&2
 			tail -5 "$tmp/service-$model.log" >&2
 			exit 1
 		fi
