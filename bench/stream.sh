@@ -41,15 +41,8 @@ budget=${BUDGET:-25m}
 fresh=${FRESH:-10000}
 runs=${SERVICE_RUNS:-1}
 tmp=$(mktemp -d)
-svc=""
-cleanup() {
-	if [[ -n "$svc" ]]; then
-		kill "$svc" 2>/dev/null || true
-		wait "$svc" 2>/dev/null || true
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+svc="" # the service's pid, set and stopped inside service's subshell
+trap 'rm -rf "$tmp"' EXIT
 . bench/worlds.sh
 tdir=${TUNED_DIR:-$tmp/tuned}
 mkdir -p "$tdir"
